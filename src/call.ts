@@ -1,0 +1,100 @@
+/**
+ * The one record type that flows through critap: the forwarder produces it, the
+ * recorder stores it, the tracer turns it into a span, the replayer serves it and
+ * the CLI prints it. Message bodies are the raw protobuf bytes exactly as they
+ * crossed the wire (without the 5-byte gRPC prefix); decoding is for people.
+ */
+
+/** A header as it crossed the wire. `-bin` values stay base64 text, exactly as sent. */
+export type Header = [name: string, value: string];
+
+export interface Peer {
+  /** Client process id (unix sockets, where the OS tells it). */
+  pid?: number;
+  /** Client executable path, from /proc/<pid>/exe. */
+  exe?: string;
+  /** Remote address for TCP listeners. */
+  address?: string;
+}
+
+export interface CallStatus {
+  /** gRPC status code (0 OK … 16 UNAUTHENTICATED). */
+  code: number;
+  message: string;
+  /** `grpc-status-details-bin`, decoded from base64 (a google.rpc.Status). */
+  details?: Buffer;
+}
+
+/** One gRPC message of a response, with its offset from the call's start. */
+export interface TimedMessage {
+  offsetNs: number;
+  data: Buffer;
+  /** The gRPC compressed flag was set: `data` is compressed with the call's grpc-encoding. */
+  compressed?: boolean;
+}
+
+/** How a call ended, as the proxy saw it. */
+export type CallEnd =
+  | 'trailers' // normal: grpc-status arrived
+  | 'client-reset' // client sent RST_STREAM (cancelled, deadline hit on the client side)
+  | 'server-reset' // runtime sent RST_STREAM
+  | 'connection-closed' // a socket closed with the call still open
+  | 'refused'; // runtime GOAWAY'd the stream before processing it
+
+export interface CallRecord {
+  /** Full gRPC path: `/runtime.v1.RuntimeService/Version`. */
+  method: string;
+  /** Wall-clock start, nanoseconds since the Unix epoch. */
+  startNs: bigint;
+  /** Time from the request's HEADERS to the end of the call, in nanoseconds. */
+  durationNs: number;
+  /** Request messages (CRI requests are single messages; kept as a list for generality). */
+  requests: TimedMessage[];
+  /** Response messages: one for a unary call, every message for a server stream. */
+  responses: TimedMessage[];
+  status: CallStatus;
+  end: CallEnd;
+  /** Request metadata: non-pseudo headers the client sent (hop-by-hop headers dropped). */
+  requestMetadata: Header[];
+  responseHeaders: Header[];
+  responseTrailers: Header[];
+  /** Total gRPC payload bytes (prefix included) in each direction, counted even when bodies are not captured. */
+  requestBytes: number;
+  responseBytes: number;
+  /** Bodies larger than the capture limit are not kept; this says so. */
+  truncated?: boolean;
+  peer?: Peer;
+  /** `:authority` the client sent (old Go clients send the socket path). */
+  authority?: string;
+}
+
+/** What a sink learns when a call begins (for in-flight gauges and live spans). */
+export interface CallStart {
+  method: string;
+  startNs: bigint;
+  requestMetadata: Header[];
+  peer?: Peer;
+}
+
+/**
+ * Observers of forwarded calls. They run beside the forwarding path and must never
+ * throw into it or block it; anything slow is queued by the sink itself.
+ */
+export interface CallSink {
+  /** Whether this sink needs message bodies; when no sink does, the proxy keeps only sizes. */
+  readonly needsBodies: boolean;
+  onCallStart?(call: CallStart): void;
+  onCallEnd(call: CallRecord): void;
+  close?(): Promise<void>;
+}
+
+export const STATUS_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND',
+  'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION',
+  'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS',
+  'UNAUTHENTICATED',
+] as const;
+
+export function statusName(code: number): string {
+  return STATUS_NAMES[code] ?? `CODE_${code}`;
+}
