@@ -1,0 +1,164 @@
+/**
+ * One client connection paired with one runtime connection. Bytes go straight through in both
+ * directions (flow control, SETTINGS, PING and GOAWAY stay end to end); a ConnectionTap sees a
+ * copy of every chunk after it has been handed to the other socket.
+ */
+import net from 'node:net';
+import type { CallSink, Peer } from '../call.js';
+import { formatEndpoint, netOptions, type Endpoint } from '../endpoint.js';
+import type { Logger } from '../log.js';
+import { goawayFrame, grpcErrorFrames } from '../wire/frame-writer.js';
+import { ConnectionTap } from './tap.js';
+import { answerUnavailable } from './unavailable.js';
+
+export interface ConnectionContext {
+  upstream: Endpoint;
+  sinks: readonly CallSink[];
+  captureLimit: number;
+  logger: Logger;
+  onSinkError(err: unknown): void;
+  /** Fills in the client's pid/exe later; the tap reads it when calls end. */
+  lookupPeer?(client: net.Socket): Promise<Peer | undefined>;
+}
+
+export class ProxiedConnection {
+  readonly tap: ConnectionTap;
+  private readonly upstream: net.Socket;
+  private connected = false;
+  private pending: Buffer[] | null = [];
+  private closed = false;
+  /** The runtime could not be reached; critap answers this client itself. */
+  private answeringUnavailable = false;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    private readonly client: net.Socket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    const peer: Peer | undefined = client.remoteAddress ? { address: `${client.remoteAddress}:${client.remotePort}` } : undefined;
+    this.tap = new ConnectionTap({ sinks: ctx.sinks, captureLimit: ctx.captureLimit, peer, onSinkError: ctx.onSinkError });
+    if (ctx.lookupPeer) {
+      ctx.lookupPeer(client).then(
+        (p) => {
+          if (p) this.tap.peer = { ...this.tap.peer, ...p };
+        },
+        () => {},
+      );
+    }
+
+    this.upstream = net.connect(netOptions(ctx.upstream));
+    if (ctx.upstream.kind === 'tcp') this.upstream.setNoDelay(true);
+    if (client.remoteAddress) client.setNoDelay(true);
+
+    client.on('data', this.onClientData);
+    this.upstream.on('data', this.onUpstreamData);
+    this.upstream.once('connect', this.onUpstreamConnect);
+    this.upstream.on('error', this.onUpstreamError);
+    client.on('error', (err) => this.ctx.logger.debug('client connection error', { error: err.message }));
+    client.on('close', () => this.onClientClose());
+    this.upstream.on('close', () => this.onUpstreamClose());
+    // Back-pressure both ways: a slow reader pauses the writer, nothing piles up in memory.
+    client.on('drain', () => this.upstream.resume());
+    this.upstream.on('drain', () => client.resume());
+  }
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    if (this.pending !== null) {
+      this.pending.push(chunk);
+    } else if (!this.upstream.write(chunk)) {
+      this.client.pause();
+    }
+    try {
+      this.tap.clientReader.push(chunk);
+    } catch (err) {
+      this.protocolError('client', err);
+    }
+  };
+
+  private readonly onUpstreamData = (chunk: Buffer): void => {
+    if (!this.client.write(chunk)) this.upstream.pause();
+    try {
+      this.tap.serverReader.push(chunk);
+    } catch (err) {
+      this.protocolError('runtime', err);
+    }
+  };
+
+  private readonly onUpstreamConnect = (): void => {
+    this.connected = true;
+    const pending = this.pending!;
+    this.pending = null;
+    if (pending.length > 0) {
+      this.upstream.cork();
+      for (const c of pending) this.upstream.write(c);
+      this.upstream.uncork();
+    }
+  };
+
+  private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
+    const upstreamName = formatEndpoint(this.ctx.upstream);
+    if (!this.connected && this.pending !== null) {
+      // The runtime is down or restarting: answer this client ourselves with UNAVAILABLE.
+      const message = `critap: runtime ${upstreamName} is unavailable: ${err.code ?? err.message}`;
+      this.ctx.logger.warn('runtime unavailable', { upstream: upstreamName, error: err.code ?? err.message });
+      const pending = this.pending;
+      this.pending = null;
+      this.answeringUnavailable = true;
+      this.client.off('data', this.onClientData);
+      this.tap.closeAll(message);
+      answerUnavailable(this.client, pending, message, (e) => this.ctx.logger.warn('bad input from client', { error: errMsg(e) }));
+      return;
+    }
+    this.ctx.logger.warn('runtime connection error', { upstream: upstreamName, error: err.code ?? err.message });
+  };
+
+  private protocolError(side: 'client' | 'runtime', err: unknown): void {
+    this.ctx.logger.warn(`closing connection: bad HTTP/2 from the ${side}`, {
+      upstream: formatEndpoint(this.ctx.upstream),
+      error: errMsg(err),
+    });
+    this.tap.closeAll(`critap: connection closed after bad HTTP/2 from the ${side}: ${errMsg(err)}`);
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
+  private onClientClose(): void {
+    this.upstream.destroy();
+    this.finish('the client closed the connection');
+  }
+
+  private onUpstreamClose(): void {
+    if (this.answeringUnavailable) return; // answerUnavailable owns the client now
+    const upstreamName = formatEndpoint(this.ctx.upstream);
+    if (!this.client.destroyed && this.tap.openCalls > 0 && this.tap.serverReader.atFrameBoundary) {
+      // The runtime went away mid-call: tell the client in gRPC terms which endpoint failed.
+      const message = `critap: runtime ${upstreamName} closed the connection during the call`;
+      let last = 0;
+      for (const { id, headersSent } of this.tap.openStreamIds()) {
+        for (const f of grpcErrorFrames(id, 14, message, headersSent)) this.client.write(f);
+        last = Math.max(last, id);
+      }
+      this.client.write(goawayFrame(last));
+    }
+    this.client.end();
+    this.finish(`critap: runtime ${upstreamName} closed the connection`);
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.tap.closeAll(reason);
+    this.resolveDone();
+  }
+
+  destroy(): void {
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+}
+
+function errMsg(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

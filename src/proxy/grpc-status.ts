@@ -1,0 +1,50 @@
+import type { CallStatus, Header } from '../call.js';
+import { decodeGrpcMessage } from '../wire/frame-writer.js';
+
+/** gRPC's mapping of HTTP status to a code, for answers that carry no grpc-status. */
+function codeFromHttp(httpStatus: string | undefined): number {
+  switch (httpStatus) {
+    case '400': return 13; // INTERNAL
+    case '401': return 16; // UNAUTHENTICATED
+    case '403': return 7; // PERMISSION_DENIED
+    case '404': return 12; // UNIMPLEMENTED
+    case '429': case '502': case '503': case '504': return 14; // UNAVAILABLE
+    default: return 2; // UNKNOWN
+  }
+}
+
+/** The status a call ended with, read from its trailers (or a trailers-only answer). */
+export function statusFromTrailers(trailers: readonly Header[], httpStatus: string | undefined): CallStatus {
+  let code: number | undefined;
+  let message = '';
+  let details: Buffer | undefined;
+  for (const [name, value] of trailers) {
+    if (name === 'grpc-status') code = Number.parseInt(value, 10);
+    else if (name === 'grpc-message') message = decodeGrpcMessage(value);
+    else if (name === 'grpc-status-details-bin') details = Buffer.from(value, 'base64');
+  }
+  if (code === undefined || Number.isNaN(code)) {
+    return { code: codeFromHttp(httpStatus), message: message || `no grpc-status in the answer (HTTP ${httpStatus ?? '?'})` };
+  }
+  return details ? { code, message, details } : { code, message };
+}
+
+/** gRPC's mapping of an HTTP/2 RST_STREAM error code to a status code. */
+export function codeFromReset(errorCode: number): number {
+  switch (errorCode) {
+    case 0x7: return 14; // REFUSED_STREAM → UNAVAILABLE
+    case 0x8: return 1; // CANCEL → CANCELLED
+    case 0xb: return 8; // ENHANCE_YOUR_CALM → RESOURCE_EXHAUSTED
+    case 0xc: return 7; // INADEQUATE_SECURITY → PERMISSION_DENIED
+    default: return 13; // INTERNAL
+  }
+}
+
+/** grpc-timeout ("100m", "5S", "1H", …) in nanoseconds. */
+export function parseGrpcTimeout(value: string): number | undefined {
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = { H: 3600e9, M: 60e9, S: 1e9, m: 1e6, u: 1e3, n: 1 }[m[2] as 'H'];
+  return n * unit;
+}

@@ -1,0 +1,118 @@
+/**
+ * `critap proxy` as a library: listen where the kubelet connects, pair each client connection
+ * with a runtime connection, and let sinks observe every call.
+ */
+import net from 'node:net';
+import type { CallSink, Peer } from '../call.js';
+import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
+import { silentLogger, type Logger } from '../log.js';
+import { ProxiedConnection } from './connection.js';
+import { boundEndpoint, listen, removeSocket } from './listener.js';
+import { lookupUnixPeer } from './peer.js';
+
+export interface ProxyOptions {
+  /** Where clients connect: `unix:///run/critap/critap.sock`, `/path.sock` or `tcp://127.0.0.1:0`. */
+  listen: string | Endpoint;
+  /** The real runtime: `unix:///run/containerd/containerd.sock`. */
+  upstream: string | Endpoint;
+  sinks?: CallSink[];
+  /** File mode of a unix socket (default 0o660). */
+  socketMode?: number;
+  /** Largest message body handed to sinks (default 64 MiB); larger bodies are counted, not kept. */
+  captureLimit?: number;
+  /** Find the client's pid/executable for unix sockets (default true). */
+  peerLookup?: boolean;
+  logger?: Logger;
+}
+
+export interface ProxyStats {
+  connections: number;
+  openCalls: number;
+  acceptedConnections: number;
+}
+
+export interface RunningProxy {
+  /** The endpoint clients should use (a tcp port 0 resolved to the real port). */
+  readonly endpoint: string;
+  readonly upstream: string;
+  stats(): ProxyStats;
+  /**
+   * Stop accepting, let in-flight calls finish for up to `graceMs`, then close every connection
+   * and remove the socket file. Sinks are closed (flushed) last.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const listenAt = typeof opts.listen === 'string' ? parseEndpoint(opts.listen) : opts.listen;
+  const upstream = typeof opts.upstream === 'string' ? parseEndpoint(opts.upstream) : opts.upstream;
+  const logger = opts.logger ?? silentLogger;
+  const sinks = opts.sinks ?? [];
+  const connections = new Set<ProxiedConnection>();
+  let accepted = 0;
+  let sinkErrors = 0;
+  let lastSinkErrorLog = 0;
+
+  const ctx = {
+    upstream,
+    sinks,
+    captureLimit: opts.captureLimit ?? 64 * 1024 * 1024 + 1024,
+    logger,
+    onSinkError(err: unknown) {
+      sinkErrors++;
+      const now = Date.now();
+      if (now - lastSinkErrorLog > 10_000) {
+        lastSinkErrorLog = now;
+        logger.error('an observer failed (forwarding continues)', { error: err instanceof Error ? err.message : String(err), total: sinkErrors });
+      }
+    },
+    lookupPeer:
+      opts.peerLookup !== false && listenAt.kind === 'unix'
+        ? (s: net.Socket): Promise<Peer | undefined> => lookupUnixPeer(s)
+        : undefined,
+  };
+
+  const server = net.createServer({ pauseOnConnect: false }, (client) => {
+    accepted++;
+    const conn = new ProxiedConnection(client, ctx);
+    connections.add(conn);
+    void conn.done.then(() => connections.delete(conn));
+  });
+  server.on('error', (err) => logger.error('listener error', { error: err.message }));
+  await listen(server, listenAt, opts.socketMode ?? 0o660);
+  const bound = boundEndpoint(server, listenAt);
+
+  let closing: Promise<void> | undefined;
+  const openCalls = () => {
+    let n = 0;
+    for (const c of connections) n += c.tap.openCalls;
+    return n;
+  };
+
+  return {
+    endpoint: formatEndpoint(bound),
+    upstream: formatEndpoint(upstream),
+    stats: () => ({ connections: connections.size, openCalls: openCalls(), acceptedConnections: accepted }),
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        // server.close() only stops accepting; its callback waits for every connection to end.
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const deadline = Date.now() + graceMs;
+        while (openCalls() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        const left = openCalls();
+        if (left > 0) logger.warn('grace period over; closing connections with calls in flight', { calls: left });
+        for (const c of connections) c.destroy();
+        await serverClosed;
+        await removeSocket(bound);
+        for (const sink of sinks) {
+          try {
+            await sink.close?.();
+          } catch (err) {
+            logger.error('closing an observer failed', { error: err instanceof Error ? err.message : String(err) });
+          }
+        }
+      })();
+      return closing;
+    },
+  };
+}

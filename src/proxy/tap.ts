@@ -1,0 +1,267 @@
+/**
+ * Observes one proxied HTTP/2 connection (both directions) and turns its streams into
+ * CallRecords for the sinks. It never changes a byte: the connection forwards first and
+ * feeds the tap a view of the same chunks.
+ *
+ * HPACK state is mirrored per direction, so every header block must be decoded even when no
+ * sink wants it; that is the unavoidable cost of observing (a few µs per call).
+ */
+import type { CallRecord, CallSink, CallStart, Header, Peer, TimedMessage } from '../call.js';
+import { hrNow, nowNs } from '../clock.js';
+import { FrameReader, type FrameEvents } from '../wire/frames.js';
+import { HpackDecoder } from '../wire/hpack.js';
+import { MessageAssembler } from '../wire/grpc-messages.js';
+import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
+
+/** Headers that describe one hop, not the call; they are not part of a call's metadata. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+const SETTINGS_HEADER_TABLE_SIZE = 1;
+
+export interface TapOptions {
+  sinks: readonly CallSink[];
+  /** Largest message body kept for sinks; larger ones are counted, not copied. */
+  captureLimit: number;
+  peer?: Peer;
+  /** Called when a sink throws: sinks must not break forwarding, but their bugs must be seen. */
+  onSinkError?(err: unknown): void;
+}
+
+interface StreamState {
+  id: number;
+  method: string;
+  authority: string | undefined;
+  startHr: bigint;
+  startNs: bigint;
+  timeoutNs: number | undefined;
+  requestMetadata: Header[];
+  requests: TimedMessage[];
+  responses: TimedMessage[];
+  reqAsm: MessageAssembler;
+  resAsm: MessageAssembler;
+  httpStatus: string | undefined;
+  responseHeaders: Header[] | null;
+  truncated: boolean;
+}
+
+export class ConnectionTap {
+  private readonly streams = new Map<number, StreamState>();
+  private readonly reqDecoder = new HpackDecoder();
+  private readonly resDecoder = new HpackDecoder();
+  readonly clientReader: FrameReader;
+  readonly serverReader: FrameReader;
+  private readonly capture: boolean;
+  private readonly starters: CallSink[];
+  peer: Peer | undefined;
+
+  constructor(private readonly opts: TapOptions) {
+    this.capture = opts.sinks.some((s) => s.needsBodies);
+    this.starters = opts.sinks.filter((s) => typeof s.onCallStart === 'function');
+    this.peer = opts.peer;
+    this.clientReader = new FrameReader(this.clientEvents(), { preface: true });
+    this.serverReader = new FrameReader(this.serverEvents(), { preface: false });
+  }
+
+  /** Calls still open on this connection. */
+  get openCalls(): number {
+    return this.streams.size;
+  }
+
+  /** Open stream ids with whether response headers went out on them (for critap's own error answers). */
+  openStreamIds(): Array<{ id: number; headersSent: boolean }> {
+    return [...this.streams.values()].map((s) => ({ id: s.id, headersSent: s.responseHeaders !== null }));
+  }
+
+  /** The connection is gone: every open call ends now. */
+  closeAll(message: string): void {
+    for (const s of [...this.streams.values()]) this.finish(s, 'connection-closed', { code: 14, message }, []);
+  }
+
+  private clientEvents(): FrameEvents {
+    return {
+      headers: (id, block, endStream) => {
+        const headers = this.reqDecoder.decode(block);
+        if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
+        this.begin(id, headers);
+        void endStream;
+      },
+      data: (id, chunk) => {
+        const s = this.streams.get(id);
+        if (s) s.reqAsm.push(chunk);
+      },
+      dataEnd: () => {},
+      rstStream: (id, code) => {
+        const s = this.streams.get(id);
+        if (!s) return;
+        const elapsed = Number(hrNow() - s.startHr);
+        if (s.timeoutNs !== undefined && elapsed >= s.timeoutNs) {
+          this.finish(s, 'client-reset', { code: 4, message: 'deadline exceeded: the client gave up when its grpc-timeout ran out' }, []);
+        } else {
+          this.finish(s, 'client-reset', { code: 1, message: `cancelled by the client (RST_STREAM code ${code})` }, []);
+        }
+      },
+      goaway: () => {},
+      settings: (params) => {
+        for (const [k, v] of params) if (k === SETTINGS_HEADER_TABLE_SIZE) this.resDecoder.setMaxTableSize(v);
+      },
+    };
+  }
+
+  private serverEvents(): FrameEvents {
+    return {
+      headers: (id, block, endStream) => {
+        const headers = this.resDecoder.decode(block);
+        const s = this.streams.get(id);
+        if (!s) return;
+        if (s.responseHeaders === null && !endStream) {
+          s.responseHeaders = metadataOf(headers, s);
+          return;
+        }
+        if (s.responseHeaders === null) {
+          // Trailers-only answer (typical of errors): one block holding status and all.
+          s.responseHeaders = [];
+          this.finish(s, 'trailers', statusFromTrailers(headers, httpStatusOf(headers)), metadataOf(headers, null));
+          return;
+        }
+        this.finish(s, 'trailers', statusFromTrailers(headers, s.httpStatus), metadataOf(headers, null));
+      },
+      data: (id, chunk) => {
+        const s = this.streams.get(id);
+        if (s) s.resAsm.push(chunk);
+      },
+      dataEnd: () => {},
+      rstStream: (id, code) => {
+        const s = this.streams.get(id);
+        if (s) this.finish(s, 'server-reset', { code: codeFromReset(code), message: `the runtime reset the stream (RST_STREAM code ${code})` }, []);
+      },
+      goaway: (lastStreamId) => {
+        for (const s of [...this.streams.values()]) {
+          if (s.id > lastStreamId) {
+            this.finish(s, 'refused', { code: 14, message: 'the runtime refused the call (GOAWAY); the client may retry it' }, []);
+          }
+        }
+      },
+      settings: (params) => {
+        for (const [k, v] of params) if (k === SETTINGS_HEADER_TABLE_SIZE) this.reqDecoder.setMaxTableSize(v);
+      },
+    };
+  }
+
+  private begin(id: number, headers: Header[]): void {
+    let method = '';
+    let authority: string | undefined;
+    let timeoutNs: number | undefined;
+    const metadata: Header[] = [];
+    for (const h of headers) {
+      const name = h[0];
+      if (name.charCodeAt(0) === 58 /* ':' */) {
+        if (name === ':path') method = h[1];
+        else if (name === ':authority') authority = h[1];
+        continue;
+      }
+      if (HOP_BY_HOP.has(name)) continue;
+      if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
+      metadata.push(h);
+    }
+    const startHr = hrNow();
+    const s: StreamState = {
+      id,
+      method,
+      authority,
+      startHr,
+      startNs: nowNs(),
+      timeoutNs,
+      requestMetadata: metadata,
+      requests: [],
+      responses: [],
+      reqAsm: undefined as unknown as MessageAssembler,
+      resAsm: undefined as unknown as MessageAssembler,
+      httpStatus: undefined,
+      responseHeaders: null,
+      truncated: false,
+    };
+    const limit = this.opts.captureLimit;
+    s.reqAsm = new MessageAssembler(
+      {
+        message: (body, _len, compressed) => {
+          if (body === null) s.truncated ||= this.capture;
+          else s.requests.push(timed(s, body, compressed));
+        },
+      },
+      this.capture,
+      limit,
+    );
+    s.resAsm = new MessageAssembler(
+      {
+        message: (body, _len, compressed) => {
+          if (body === null) s.truncated ||= this.capture;
+          else s.responses.push(timed(s, body, compressed));
+        },
+      },
+      this.capture,
+      limit,
+    );
+    this.streams.set(id, s);
+    if (this.starters.length > 0) {
+      const start: CallStart = { method, startNs: s.startNs, requestMetadata: metadata, peer: this.peer };
+      for (const sink of this.starters) {
+        try {
+          sink.onCallStart!(start);
+        } catch (err) {
+          this.opts.onSinkError?.(err);
+        }
+      }
+    }
+  }
+
+  private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {
+    this.streams.delete(s.id);
+    const record: CallRecord = {
+      method: s.method,
+      startNs: s.startNs,
+      durationNs: Number(hrNow() - s.startHr),
+      requests: s.requests,
+      responses: s.responses,
+      status,
+      end,
+      requestMetadata: s.requestMetadata,
+      responseHeaders: s.responseHeaders ?? [],
+      responseTrailers: trailers,
+      requestBytes: s.reqAsm.totalBytes,
+      responseBytes: s.resAsm.totalBytes,
+    };
+    if (s.truncated || s.reqAsm.partial || s.resAsm.partial) record.truncated = true;
+    if (this.peer) record.peer = this.peer;
+    if (s.authority !== undefined) record.authority = s.authority;
+    for (const sink of this.opts.sinks) {
+      try {
+        sink.onCallEnd(record);
+      } catch (err) {
+        this.opts.onSinkError?.(err);
+      }
+    }
+  }
+}
+
+function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage {
+  const m: TimedMessage = { offsetNs: Number(hrNow() - s.startHr), data };
+  if (compressed) m.compressed = true;
+  return m;
+}
+
+function httpStatusOf(headers: Header[]): string | undefined {
+  for (const h of headers) if (h[0] === ':status') return h[1];
+  return undefined;
+}
+
+/** Non-pseudo, non-hop-by-hop headers; remembers `:status` on the stream when given one. */
+function metadataOf(headers: Header[], s: StreamState | null): Header[] {
+  const out: Header[] = [];
+  for (const h of headers) {
+    if (h[0].charCodeAt(0) === 58) {
+      if (s && h[0] === ':status') s.httpStatus = h[1];
+      continue;
+    }
+    if (!HOP_BY_HOP.has(h[0])) out.push(h);
+  }
+  return out;
+}
