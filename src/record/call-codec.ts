@@ -1,0 +1,148 @@
+import type { CallRecord, Header, TimedMessage } from '../call.js';
+import type { CallIds } from '../cri/ids.js';
+import type { StoredCall } from './stored-call.js';
+
+/**
+ * The value stored for one call:
+ *
+ *   [0]        value format (1)
+ *   [1..4]     header length H, uint32 big-endian
+ *   [5..5+H)   header: JSON of everything except bodies; each body is [offsetNs, length, compressed]
+ *   [5+H..)    bodies back to back: requests, responses, then status details
+ *
+ * Bodies are copied once into the value and sliced out on read (no base64 on the write path),
+ * and the header alone can be parsed (retention only needs method and ids).
+ */
+const VALUE_FORMAT = 1;
+
+type BodyRef = [offsetNs: number, length: number, compressed: 0 | 1];
+
+export interface ValueHeader {
+  method: string;
+  startNs: string;
+  durationNs: number;
+  end: CallRecord['end'];
+  status: { code: number; message: string; details?: number };
+  requests: BodyRef[];
+  responses: BodyRef[];
+  requestMetadata: Header[];
+  responseHeaders: Header[];
+  responseTrailers: Header[];
+  requestBytes: number;
+  responseBytes: number;
+  truncated?: true;
+  peer?: CallRecord['peer'];
+  authority?: string;
+  ids: CallIds;
+  redacted?: string[];
+}
+
+export class ValueDecodeError extends Error {}
+
+export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string[] | undefined): Buffer {
+  const bodies: Buffer[] = [];
+  const ref = (m: TimedMessage): BodyRef => {
+    bodies.push(m.data);
+    return [m.offsetNs, m.data.length, m.compressed ? 1 : 0];
+  };
+  const header: ValueHeader = {
+    method: call.method,
+    startNs: call.startNs.toString(),
+    durationNs: call.durationNs,
+    end: call.end,
+    status: { code: call.status.code, message: call.status.message },
+    requests: call.requests.map(ref),
+    responses: call.responses.map(ref),
+    requestMetadata: call.requestMetadata,
+    responseHeaders: call.responseHeaders,
+    responseTrailers: call.responseTrailers,
+    requestBytes: call.requestBytes,
+    responseBytes: call.responseBytes,
+    ids,
+  };
+  if (call.status.details) {
+    header.status.details = call.status.details.length;
+    bodies.push(call.status.details);
+  }
+  if (call.truncated) header.truncated = true;
+  if (call.peer) header.peer = call.peer;
+  if (call.authority !== undefined) header.authority = call.authority;
+  if (redacted && redacted.length > 0) header.redacted = redacted;
+
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  let total = 5 + json.length;
+  for (const b of bodies) total += b.length;
+  const out = Buffer.allocUnsafe(total);
+  out[0] = VALUE_FORMAT;
+  out.writeUInt32BE(json.length, 1);
+  json.copy(out, 5);
+  let pos = 5 + json.length;
+  for (const b of bodies) pos += b.copy(out, pos);
+  return out;
+}
+
+/** Parses only the JSON header (cheap; used by retention and index maintenance). */
+export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bodyStart: number } {
+  if (value.length < 5) throw new ValueDecodeError(`value is ${value.length} bytes, too short`);
+  if (value[0] !== VALUE_FORMAT) throw new ValueDecodeError(`unknown value format ${value[0]}`);
+  const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
+  const len = buf.readUInt32BE(1);
+  if (5 + len > buf.length) throw new ValueDecodeError(`header length ${len} runs past the value (${buf.length} bytes)`);
+  let header: ValueHeader;
+  try {
+    header = JSON.parse(buf.toString('utf8', 5, 5 + len)) as ValueHeader;
+  } catch (err) {
+    throw new ValueDecodeError(`header is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof header?.method !== 'string' || typeof header.startNs !== 'string' || !Array.isArray(header.requests) || !Array.isArray(header.responses)) {
+    throw new ValueDecodeError('header lacks method, startNs or body lists');
+  }
+  return { header, bodyStart: 5 + len };
+}
+
+/** Full decode. Bodies are views into `value` (no copy); callers that keep them beyond the value's life copy. */
+export function decodeCallValue(key: string, value: Uint8Array): StoredCall {
+  const { header: h, bodyStart } = decodeValueHeader(value);
+  const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
+  let pos = bodyStart;
+  const take = (len: number): Buffer => {
+    if (!Number.isInteger(len) || len < 0 || pos + len > buf.length) throw new ValueDecodeError(`body of ${len} bytes runs past the value`);
+    const b = buf.subarray(pos, pos + len);
+    pos += len;
+    return b;
+  };
+  const body = ([offsetNs, len, compressed]: BodyRef): TimedMessage => {
+    const m: TimedMessage = { offsetNs, data: take(len) };
+    if (compressed) m.compressed = true;
+    return m;
+  };
+  let startNs: bigint;
+  try {
+    startNs = BigInt(h.startNs);
+  } catch {
+    throw new ValueDecodeError(`startNs "${h.startNs}" is not an integer`);
+  }
+  const call: StoredCall = {
+    key,
+    method: h.method,
+    startNs,
+    durationNs: h.durationNs,
+    requests: h.requests.map(body),
+    responses: h.responses.map(body),
+    status: { code: h.status.code, message: h.status.message },
+    end: h.end,
+    requestMetadata: h.requestMetadata ?? [],
+    responseHeaders: h.responseHeaders ?? [],
+    responseTrailers: h.responseTrailers ?? [],
+    requestBytes: h.requestBytes,
+    responseBytes: h.responseBytes,
+    ids: h.ids ?? {},
+  };
+  if (h.status.details !== undefined) call.status.details = take(h.status.details);
+  if (pos !== buf.length) throw new ValueDecodeError(`${buf.length - pos} stray bytes after the bodies`);
+  if (h.truncated) call.truncated = true;
+  if (h.peer) call.peer = h.peer;
+  if (h.authority !== undefined) call.authority = h.authority;
+  if (h.redacted) call.redacted = h.redacted;
+  return call;
+}

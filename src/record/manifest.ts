@@ -1,0 +1,85 @@
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VERSION } from '../version.js';
+import { RecordingError } from './errors.js';
+
+/** The file whose presence makes a folder a recording. */
+export const MANIFEST_FILE = 'critap-recording.json';
+export const FORMAT_NAME = 'critap-recording';
+/** Bump when a reader of the previous version could misread the folder. */
+export const FORMAT_VERSION = 1;
+
+export interface Manifest {
+  format: typeof FORMAT_NAME;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+}
+
+export type ManifestState =
+  | { kind: 'missing-folder' }
+  | { kind: 'not-recording'; empty: boolean }
+  | { kind: 'ok'; manifest: Manifest };
+
+/**
+ * Reads and checks the manifest. Never writes: a reader must leave a damaged folder as it found it.
+ * Throws RecordingError for a damaged or newer recording; returns a state for the other cases,
+ * because createRecording treats "missing" and "empty" as "make one here".
+ */
+export async function inspectFolder(dir: string): Promise<ManifestState> {
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new RecordingError(dir, `${dir} is a file, not a recording folder`);
+  } catch (err) {
+    if (err instanceof RecordingError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing-folder' };
+    throw new RecordingError(dir, `cannot read ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      const entries = await readdir(dir).catch(() => []);
+      return { kind: 'not-recording', empty: entries.length === 0 };
+    }
+    throw new RecordingError(dir, `cannot read ${join(dir, MANIFEST_FILE)}: ${(err as Error).message}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new RecordingError(dir, `recording ${dir} is damaged: ${MANIFEST_FILE} is not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const m = parsed as Partial<Manifest> | null;
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || m.format !== FORMAT_NAME) {
+    throw new RecordingError(dir, `${dir} is not a critap recording: ${MANIFEST_FILE} does not say "format": "${FORMAT_NAME}"`);
+  }
+  if (typeof m.version !== 'number' || !Number.isInteger(m.version) || m.version < 1) {
+    throw new RecordingError(dir, `recording ${dir} is damaged: ${MANIFEST_FILE} has no valid "version"`);
+  }
+  if (m.version > FORMAT_VERSION) {
+    throw new RecordingError(
+      dir,
+      `recording ${dir} uses format version ${m.version} (written by ${String(m.createdBy ?? 'a newer critap')}); ` +
+        `critap ${VERSION} reads up to version ${FORMAT_VERSION}: upgrade critap to read it`,
+    );
+  }
+  return { kind: 'ok', manifest: m as Manifest };
+}
+
+/** Writes the manifest atomically (temp file + rename) so a crash never leaves half a manifest. */
+export async function writeManifest(dir: string): Promise<Manifest> {
+  const manifest: Manifest = {
+    format: FORMAT_NAME,
+    version: FORMAT_VERSION,
+    createdAt: new Date().toISOString(),
+    createdBy: `critap ${VERSION}`,
+  };
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${MANIFEST_FILE}.${process.pid}.tmp`);
+  await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
+  await rename(tmp, join(dir, MANIFEST_FILE));
+  return manifest;
+}

@@ -1,0 +1,127 @@
+import { gunzipSync, inflateSync } from 'node:zlib';
+import type { CallRecord, Header, TimedMessage } from '../call.js';
+import { decodeMessage } from '../cri/codec.js';
+import { extractIds, type CallIds } from '../cri/ids.js';
+import { lookupMethod } from '../cri/methods.js';
+import { redactMessage } from '../cri/redact.js';
+import { encodeCallValue } from './call-codec.js';
+import { redactHeaders } from './secret-headers.js';
+import type { PreparedCall } from './store.js';
+
+export interface RedactionOptions {
+  keepEnv?: boolean;
+  /** Extra field paths to blank, in the syntax of src/cri/redact.ts. */
+  redactPaths?: string[];
+}
+
+function headerValue(headers: readonly Header[], name: string): string | undefined {
+  for (const [k, v] of headers) if (k === name) return v;
+  return undefined;
+}
+
+function decompress(data: Buffer, encoding: string | undefined): Buffer | undefined {
+  try {
+    if (encoding === 'gzip') return gunzipSync(data);
+    if (encoding === 'deflate') return inflateSync(data);
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Redacts each message of one direction. A message that cannot be checked (a body that does not
+ * parse, or compressed with an encoding we cannot undo) is dropped rather than stored, because
+ * storing it could store a secret. Compressed messages are checked decompressed and stored
+ * compressed as they were when nothing changed, decompressed when something did.
+ */
+function redactMessages(
+  messages: TimedMessage[],
+  typeName: string,
+  encoding: string | undefined,
+  opts: RedactionOptions,
+  label: string,
+  flags: string[],
+): TimedMessage[] {
+  let out: TimedMessage[] | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    const plain: Buffer | undefined = m.compressed ? decompress(m.data, encoding) : m.data;
+    let replacement: TimedMessage | undefined;
+    if (plain === undefined) {
+      replacement = { offsetNs: m.offsetNs, data: Buffer.alloc(0) };
+      flags.push(`${label}:dropped-undecodable-compressed`);
+    } else {
+      try {
+        const red = redactMessage(typeName, plain, { keepEnv: opts.keepEnv, extraPaths: opts.redactPaths });
+        if (red !== plain) {
+          replacement = { offsetNs: m.offsetNs, data: red };
+          flags.push(label);
+        }
+      } catch {
+        replacement = { offsetNs: m.offsetNs, data: Buffer.alloc(0) };
+        flags.push(`${label}:dropped-unparseable`);
+      }
+    }
+    if (replacement) {
+      out ??= messages.slice();
+      out[i] = replacement;
+    }
+  }
+  return out ?? messages;
+}
+
+function decodeFirst(typeName: string, messages: TimedMessage[]): Record<string, unknown> | undefined {
+  const m = messages[0];
+  if (!m || m.compressed) return undefined;
+  try {
+    return decodeMessage(typeName, m.data) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Turns a finished call into what the store writes: secrets removed (message fields, and
+ * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
+ * recorder's batch writer, never on the forwarding path.
+ */
+export function prepareCall(call: CallRecord, opts: RedactionOptions): PreparedCall {
+  const flags: string[] = [];
+  const info = lookupMethod(call.method);
+  let stored = call;
+  let ids: CallIds = {};
+  const md = redactHeaders(call.requestMetadata);
+  const rh = redactHeaders(call.responseHeaders);
+  const rt = redactHeaders(call.responseTrailers);
+  for (const n of [...md.names, ...rh.names, ...rt.names]) flags.push(`metadata:${n}`);
+  let requests = call.requests;
+  let responses = call.responses;
+  if (info) {
+    requests = redactMessages(call.requests, info.requestType, headerValue(call.requestMetadata, 'grpc-encoding'), opts, 'request', flags);
+    const resEncoding = headerValue(call.responseHeaders, 'grpc-encoding');
+    responses = redactMessages(call.responses, info.responseType, resEncoding, opts, 'response', flags);
+    ids = extractIds(call.method, decodeFirst(info.requestType, requests), info.serverStreaming ? undefined : decodeFirst(info.responseType, responses));
+  }
+  if (flags.length > 0) {
+    stored = { ...call, requests, responses, requestMetadata: md.headers, responseHeaders: rh.headers, responseTrailers: rt.headers };
+  }
+  return {
+    startNs: call.startNs,
+    method: call.method,
+    value: encodeCallValue(stored, ids, flags.length > 0 ? [...new Set(flags)] : undefined),
+    ids,
+    redacted: flags.length > 0,
+  };
+}
+
+/** For import: a call that already went through a recorder keeps its ids and flags as they are. */
+export function prepareStoredCall(call: CallRecord & { ids: CallIds; redacted?: string[] }): PreparedCall {
+  return {
+    startNs: call.startNs,
+    method: call.method,
+    value: encodeCallValue(call, call.ids, call.redacted),
+    ids: call.ids,
+    redacted: (call.redacted?.length ?? 0) > 0,
+  };
+}

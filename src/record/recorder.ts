@@ -1,0 +1,197 @@
+import type { CallRecord, CallSink } from '../call.js';
+import { silentLogger, type Logger } from '../log.js';
+import { makeMethodFilter } from './method-filter.js';
+import { prepareCall, type RedactionOptions } from './prepare.js';
+import type { PreparedCall, RetentionLimits, Store } from './store.js';
+import { nowNs } from './time.js';
+import { openStoreForWriting } from './writer.js';
+
+export interface RecorderOptions {
+  dir: string;
+  /** Keep container env values (they are blanked by default: env often carries secrets). */
+  keepEnv?: boolean;
+  /** Extra message field paths to blank. */
+  redactPaths?: string[];
+  /** Record only these methods (full path, Service/Method or bare name); default every method. */
+  methods?: string[];
+  /** Never record these methods. */
+  exclude?: string[];
+  /** Retention, oldest calls first: keep at most this many calls… */
+  maxCalls?: number;
+  /** …this many bytes of stored calls… */
+  maxBytes?: number;
+  /** …and nothing that started longer ago than this. */
+  maxAgeMs?: number;
+  /** Calls waiting to be written; past it new calls are dropped (and counted). Default 50 000. */
+  queueLimit?: number;
+  /**
+   * How often queued calls are written, default 50 ms. Guarantee: a call handed to onCallEnd more
+   * than 250 ms ago is in LevelDB's log, so it survives SIGKILL of this process.
+   */
+  flushIntervalMs?: number;
+  /** How often retention runs, default 1 s. */
+  retentionIntervalMs?: number;
+  logger?: Logger;
+}
+
+/** Calls per LevelDB batch: large enough to amortise a write, small enough to keep the event loop responsive. */
+const CHUNK = 128;
+/** Calls removed per retention pass, so a large cleanup cannot delay queued writes for long. */
+const EVICT_PER_PASS = 5000;
+const DROP_LOG_INTERVAL_MS = 5000;
+
+/**
+ * The recording sink. onCallEnd only filters and queues (O(1), never throws, never waits); a
+ * timer-driven batch writer does redaction, id extraction, encoding and the LevelDB batch.
+ */
+export class Recorder implements CallSink {
+  readonly needsBodies = true;
+  private queue: CallRecord[] = [];
+  private inFlight = 0;
+  private recorded = 0;
+  private dropped = 0;
+  /** Drops not yet added to the stored counters. */
+  private droppedUnsaved = 0;
+  private droppedUnlogged = 0;
+  private lastDropLog = 0;
+  private work: Promise<void> = Promise.resolve();
+  private busy = false;
+  private closed = false;
+  private readonly wanted: (path: string) => boolean;
+  private readonly queueLimit: number;
+  private readonly redaction: RedactionOptions;
+  private readonly limits: RetentionLimits;
+  private readonly logger: Logger;
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly retentionTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly store: Store, opts: RecorderOptions) {
+    this.wanted = makeMethodFilter(opts.methods, opts.exclude);
+    this.queueLimit = opts.queueLimit ?? 50_000;
+    this.redaction = { keepEnv: opts.keepEnv, redactPaths: opts.redactPaths };
+    this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
+    this.logger = opts.logger ?? silentLogger;
+    // Timers are unref'd: the recorder must not be what keeps a process alive.
+    this.flushTimer = setInterval(() => this.tick(), opts.flushIntervalMs ?? 50).unref();
+    const hasLimits = this.limits.maxCalls !== undefined || this.limits.maxBytes !== undefined || this.limits.maxAgeMs !== undefined;
+    if (hasLimits) {
+      this.retentionTimer = setInterval(() => void this.serial(() => this.retain(EVICT_PER_PASS)), opts.retentionIntervalMs ?? 1000).unref();
+    }
+  }
+
+  onCallEnd(call: CallRecord): void {
+    if (!this.wanted(call.method)) return;
+    if (this.closed || this.queue.length >= this.queueLimit) {
+      this.countDrop(1);
+      return;
+    }
+    this.queue.push(call);
+  }
+
+  stats(): { recorded: number; dropped: number; queued: number } {
+    return { recorded: this.recorded, dropped: this.dropped, queued: this.queue.length + this.inFlight };
+  }
+
+  /** Resolves when every call queued before it is in LevelDB. */
+  flush(): Promise<void> {
+    return this.serial(() => this.drain());
+  }
+
+  /** Writes everything still queued, applies retention once more, and closes the folder. */
+  async close(): Promise<void> {
+    if (this.closed) return this.work;
+    this.closed = true;
+    clearInterval(this.flushTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.serial(async () => {
+      try {
+        await this.drain();
+        await this.retain(Infinity);
+      } finally {
+        this.logDrops(true);
+        await this.store.close();
+      }
+    });
+  }
+
+  private countDrop(n: number): void {
+    this.dropped += n;
+    this.droppedUnsaved += n;
+    this.droppedUnlogged += n;
+    this.logDrops(false);
+  }
+
+  /** At most one warning every few seconds, however many calls are dropped. */
+  private logDrops(force: boolean): void {
+    if (this.droppedUnlogged === 0) return;
+    const now = Date.now();
+    if (!force && now - this.lastDropLog < DROP_LOG_INTERVAL_MS) return;
+    this.lastDropLog = now;
+    this.logger.warn('recorder dropped calls: the writer could not keep up', {
+      dropped: this.droppedUnlogged,
+      droppedTotal: this.dropped,
+      queueLimit: this.queueLimit,
+      dir: this.store.dir,
+    });
+    this.droppedUnlogged = 0;
+  }
+
+  private tick(): void {
+    if (this.busy || (this.queue.length === 0 && this.droppedUnsaved === 0)) return;
+    void this.flush();
+  }
+
+  /** Runs store work one piece at a time; a failure is logged and never rejects into callers' paths. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.work.then(async () => {
+      this.busy = true;
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error('recorder write failed', { dir: this.store.dir, error: (err as Error).message });
+      } finally {
+        this.busy = false;
+      }
+    });
+    this.work = next;
+    return next;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.droppedUnsaved > 0) {
+      const batch = this.queue.splice(0, CHUNK);
+      this.inFlight = batch.length;
+      const prepared: PreparedCall[] = [];
+      for (const call of batch) {
+        try {
+          prepared.push(prepareCall(call, this.redaction));
+        } catch (err) {
+          // A call we cannot make safe to store is not stored; it counts as dropped.
+          this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
+          this.countDrop(1);
+        }
+      }
+      const drops = this.droppedUnsaved;
+      this.droppedUnsaved = 0;
+      try {
+        await this.store.putCalls(prepared, drops);
+        this.recorded += prepared.length;
+      } catch (err) {
+        this.droppedUnsaved += drops;
+        this.inFlight = 0;
+        this.countDrop(prepared.length);
+        throw err;
+      }
+      this.inFlight = 0;
+    }
+  }
+
+  private async retain(maxRemove: number): Promise<void> {
+    const removed = await this.store.evict(this.limits, nowNs(), maxRemove);
+    if (removed > 0) this.logger.debug('retention removed old calls', { removed, dir: this.store.dir });
+  }
+}
+
+export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
+  return new Recorder(await openStoreForWriting(opts.dir), opts);
+}

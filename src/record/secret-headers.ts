@@ -1,0 +1,26 @@
+import type { Header } from '../call.js';
+
+export const REDACTED_VALUE = 'REDACTED';
+
+/** Header names whose values are credentials: authorization, cookies and anything ending in -token. */
+export function isSecretHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return n === 'authorization' || n === 'proxy-authorization' || n === 'cookie' || n === 'set-cookie' || n.endsWith('-token') || n.endsWith('-token-bin');
+}
+
+/**
+ * Returns the headers with secret values replaced, and the names replaced.
+ * The input array is returned as is when nothing is secret (the common case costs no copy).
+ */
+export function redactHeaders(headers: Header[]): { headers: Header[]; names: string[] } {
+  let out: Header[] | undefined;
+  const names: string[] = [];
+  for (let i = 0; i < headers.length; i++) {
+    const [name] = headers[i]!;
+    if (!isSecretHeader(name)) continue;
+    out ??= headers.slice();
+    out[i] = [name, REDACTED_VALUE];
+    names.push(name.toLowerCase());
+  }
+  return { headers: out ?? headers, names };
+}

@@ -1,0 +1,221 @@
+import { access, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level } from 'level';
+import type { CallIds } from '../cri/ids.js';
+import { decodeValueHeader } from './call-codec.js';
+import { RecordingError } from './errors.js';
+import { CALL_END, CALL_PREFIX, META_KEY, callKey, indexKey, startNsOfKey, type IndexKind } from './keys.js';
+
+export const DB_DIR = 'db';
+export const PID_FILE = 'writer.pid';
+
+export type Db = Level<string, Buffer>;
+
+/** Running totals, kept in the meta entry and rewritten in the same batch as the calls they count. */
+export interface Counters {
+  /** Calls stored now. */
+  calls: number;
+  /** Bytes of stored call values now (what retention's byte limit counts; disk use lags behind). */
+  bytes: number;
+  /** Calls ever written, including those retention removed since. */
+  recorded: number;
+  /** Calls the recorder could not keep up with and dropped. */
+  dropped: number;
+  /** Calls stored with something redacted. */
+  redacted: number;
+  /** Calls removed by retention. */
+  evicted: number;
+  /** Next sequence number for call keys; never reused, so keys stay unique across sessions. */
+  nextSeq: number;
+  /** Stored calls per method path. */
+  methods: Record<string, number>;
+}
+
+function emptyCounters(): Counters {
+  return { calls: 0, bytes: 0, recorded: 0, dropped: 0, redacted: 0, evicted: 0, nextSeq: 0, methods: {} };
+}
+
+/** A call ready to store: encoded value plus what the index and counters need. */
+export interface PreparedCall {
+  startNs: bigint;
+  method: string;
+  value: Buffer;
+  ids: CallIds;
+  redacted: boolean;
+}
+
+export interface RetentionLimits {
+  maxCalls?: number;
+  maxBytes?: number;
+  maxAgeMs?: number;
+}
+
+/** Index entries so `show --pod/--container` reads a few keys instead of scanning every call. */
+export function indexKeysFor(ids: CallIds, key: string): string[] {
+  const out: string[] = [];
+  const add = (kind: IndexKind, v: string | undefined) => {
+    if (v) out.push(indexKey(kind, v, key));
+  };
+  add('p', ids.podName);
+  if (ids.podName && ids.podNamespace) add('p', `${ids.podNamespace}/${ids.podName}`);
+  add('u', ids.podUid);
+  add('s', ids.podSandboxId);
+  add('c', ids.containerId);
+  add('n', ids.containerName);
+  return out;
+}
+
+async function writerDescription(dir: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, PID_FILE), 'utf8');
+  } catch {
+    return 'another process';
+  }
+  const [pidLine = '', recordedExe = ''] = text.split('\n');
+  const pid = Number(pidLine.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return 'another process';
+  const exe = await readlink(`/proc/${pid}/exe`).catch(() => recordedExe.trim() || 'unknown executable');
+  return `pid ${pid} (${exe})`;
+}
+
+function openError(dir: string, err: unknown): RecordingError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.message ?? (err as Error).message;
+  return new RecordingError(dir, `recording ${dir} is damaged: its LevelDB (db/) does not open: ${detail}`, { cause: err });
+}
+
+export class Store {
+  private constructor(
+    readonly dir: string,
+    readonly db: Db,
+    public counters: Counters,
+    private readonly writable: boolean,
+  ) {}
+
+  /**
+   * Opens db/ of a folder whose manifest was already checked. For reading, nothing is created or
+   * repaired: a missing db/ is reported, not made (LevelDB would otherwise create an empty one).
+   */
+  static async open(dir: string, mode: 'read' | 'write', create = false): Promise<Store> {
+    const location = join(dir, DB_DIR);
+    if (!create) {
+      try {
+        await access(join(location, 'CURRENT'));
+      } catch {
+        throw new RecordingError(dir, `recording ${dir} is damaged: ${DB_DIR}/ is missing or has no CURRENT file`);
+      }
+    }
+    const db: Db = new Level<string, Buffer>(location, { valueEncoding: 'buffer', createIfMissing: create });
+    try {
+      await db.open({ createIfMissing: create, errorIfExists: false });
+    } catch (err) {
+      if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+        throw new RecordingError(dir, `recording ${dir} is being written by ${await writerDescription(dir)}; read it after that process stops`, { cause: err });
+      }
+      throw openError(dir, err);
+    }
+    let counters: Counters;
+    try {
+      const raw = await db.get(META_KEY);
+      if (raw === undefined) {
+        if (!create) throw new RecordingError(dir, `recording ${dir} is damaged: its counters entry is missing`);
+        counters = emptyCounters();
+      } else {
+        counters = { ...emptyCounters(), ...(JSON.parse(raw.toString('utf8')) as Partial<Counters>) };
+      }
+    } catch (err) {
+      await db.close().catch(() => {});
+      if (err instanceof RecordingError) throw err;
+      throw new RecordingError(dir, `recording ${dir} is damaged: its counters entry does not read (${(err as Error).message})`, { cause: err });
+    }
+    const store = new Store(dir, db, counters, mode === 'write');
+    if (mode === 'write') {
+      if (create) await db.put(META_KEY, store.metaValue());
+      // Lets a reader that hits the LevelDB lock say who holds it.
+      await writeFile(join(dir, PID_FILE), `${process.pid}\n${process.execPath}\n`);
+    }
+    return store;
+  }
+
+  private metaValue(): Buffer {
+    return Buffer.from(JSON.stringify(this.counters), 'utf8');
+  }
+
+  /** Stores calls, their index entries and the updated counters in one atomic batch. */
+  async putCalls(calls: readonly PreparedCall[], newlyDropped = 0): Promise<string[]> {
+    const c = this.counters;
+    const ops: { type: 'put'; key: string; value: Buffer }[] = [];
+    const keys: string[] = [];
+    const empty = Buffer.alloc(0);
+    for (const call of calls) {
+      const key = callKey(call.startNs, c.nextSeq++);
+      keys.push(key);
+      ops.push({ type: 'put', key, value: call.value });
+      for (const ik of indexKeysFor(call.ids, key)) ops.push({ type: 'put', key: ik, value: empty });
+      c.calls++;
+      c.recorded++;
+      c.bytes += call.value.length;
+      if (call.redacted) c.redacted++;
+      c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
+    }
+    c.dropped += newlyDropped;
+    ops.push({ type: 'put', key: META_KEY, value: this.metaValue() });
+    await this.db.batch(ops);
+    return keys;
+  }
+
+  /** Records drops when there is nothing else to write (so `critap stats` shows them). */
+  async addDropped(n: number): Promise<void> {
+    if (n <= 0) return;
+    this.counters.dropped += n;
+    await this.db.put(META_KEY, this.metaValue());
+  }
+
+  /**
+   * Removes the oldest calls until every limit holds. Walks from the first key and stops at the
+   * first call that may stay, so the cost is proportional to what is removed. `maxRemove` bounds
+   * one pass, so a big cleanup never holds up the writes queued behind it for long.
+   */
+  async evict(limits: RetentionLimits, now: bigint, maxRemove = Infinity): Promise<number> {
+    const { maxCalls, maxBytes, maxAgeMs } = limits;
+    if (maxCalls === undefined && maxBytes === undefined && maxAgeMs === undefined) return 0;
+    const cutoff = maxAgeMs === undefined ? undefined : now - BigInt(Math.round(maxAgeMs * 1e6));
+    const c = this.counters;
+    const over = (key: string) =>
+      (maxCalls !== undefined && c.calls > maxCalls) ||
+      (maxBytes !== undefined && c.bytes > maxBytes) ||
+      (cutoff !== undefined && startNsOfKey(key) < cutoff);
+    let removed = 0;
+    let ops: { type: 'del'; key: string }[] = [];
+    const commit = async () => {
+      await this.db.batch([...ops, { type: 'put', key: META_KEY, value: this.metaValue() }]);
+      ops = [];
+    };
+    for await (const [key, value] of this.db.iterator({ gte: CALL_PREFIX, lt: CALL_END })) {
+      if (removed >= maxRemove || !over(key)) break;
+      ops.push({ type: 'del', key });
+      try {
+        const { header } = decodeValueHeader(value);
+        for (const ik of indexKeysFor(header.ids ?? {}, key)) ops.push({ type: 'del', key: ik });
+        const m = header.method;
+        if (c.methods[m] !== undefined && --c.methods[m]! <= 0) delete c.methods[m];
+      } catch {
+        // An undecodable value is removed all the same; its index entries (if any) then point at
+        // nothing, which readers skip.
+      }
+      c.calls--;
+      c.bytes -= value.length;
+      c.evicted++;
+      removed++;
+      if (ops.length >= 1000) await commit();
+    }
+    if (ops.length > 0) await commit();
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    if (this.writable) await rm(join(this.dir, PID_FILE), { force: true }).catch(() => {});
+    await this.db.close();
+  }
+}

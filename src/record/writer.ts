@@ -1,0 +1,64 @@
+import type { CallRecord } from '../call.js';
+import type { CallIds } from '../cri/ids.js';
+import { RecordingError } from './errors.js';
+import { inspectFolder, writeManifest } from './manifest.js';
+import { prepareCall, prepareStoredCall } from './prepare.js';
+import { Store, type RetentionLimits } from './store.js';
+import { nowNs } from './time.js';
+
+/**
+ * Opens a folder for writing: makes a new recording in a missing or empty folder, appends to an
+ * existing one, and refuses any other folder (it will not scatter files among someone else's).
+ */
+export async function openStoreForWriting(dir: string): Promise<Store> {
+  const state = await inspectFolder(dir);
+  if (state.kind === 'ok') return Store.open(dir, 'write');
+  if (state.kind === 'not-recording' && !state.empty) {
+    throw new RecordingError(dir, `${dir} exists and is not a critap recording; choose a new or empty folder`);
+  }
+  // db/ first, manifest last: a crash in between leaves a folder that is plainly not a recording.
+  const store = await Store.open(dir, 'write', true);
+  try {
+    await writeManifest(dir);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw new RecordingError(dir, `cannot write the manifest of ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  return store;
+}
+
+type Appendable = CallRecord | (CallRecord & { ids: CallIds; redacted?: string[] });
+
+function hasIds(c: Appendable): c is CallRecord & { ids: CallIds; redacted?: string[] } {
+  return typeof (c as { ids?: unknown }).ids === 'object' && (c as { ids?: unknown }).ids !== null;
+}
+
+/**
+ * Direct writes, for import and tests. A StoredCall keeps its ids and redaction flags exactly
+ * (an import must give back what was exported); a bare CallRecord goes through the same
+ * redaction and id extraction as the recorder.
+ */
+export class RecordingWriter {
+  constructor(private readonly store: Store) {}
+
+  get dir(): string {
+    return this.store.dir;
+  }
+
+  /** Appends calls in one batch; returns their keys. */
+  async append(...calls: Appendable[]): Promise<string[]> {
+    return this.store.putCalls(calls.map((c) => (hasIds(c) ? prepareStoredCall(c) : prepareCall(c, {}))));
+  }
+
+  async applyRetention(limits: RetentionLimits): Promise<number> {
+    return this.store.evict(limits, nowNs());
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+export async function createRecording(dir: string): Promise<RecordingWriter> {
+  return new RecordingWriter(await openStoreForWriting(dir));
+}
