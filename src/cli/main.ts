@@ -12,6 +12,11 @@ export interface Command {
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   proxy: () => import('./proxy.js'),
   version: () => import('./version.js'),
+  ls: () => import('./ls.js'),
+  show: () => import('./show.js'),
+  stats: () => import('./stats.js'),
+  export: () => import('./export.js'),
+  import: () => import('./import.js'),
 };
 
 function topHelp(summaries: Record<string, string>): string {

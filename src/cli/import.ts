@@ -1,0 +1,72 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from './main.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import { callFromJsonl, JsonlError } from '../record/jsonl.js';
+import { Progress } from '../record/progress.js';
+import { createRecording } from '../record/writer.js';
+
+/** Calls per LevelDB batch while importing. */
+const BATCH = 500;
+
+export const command: Command = {
+  summary: 'load a JSONL export into a recording (new, empty or existing folder)',
+  help: `Usage: critap import <file.jsonl|-> <recording>
+
+Reads calls written by 'critap export --format jsonl' (use - for stdin) and appends them to
+the recording, creating it if the folder is missing or empty. Message bytes, ids and
+redaction flags are kept exactly as exported; the "view" objects are ignored.
+A malformed line stops the import with its line number; calls before it stay imported.
+
+Examples:
+  critap import rec.jsonl ./rec-copy
+  critap export ./rec --method PullImage | critap import - ./pulls
+`,
+  async run(argv) {
+    const { positionals } = parseCommandArgs(argv, {});
+    if (positionals.length !== 2) throw new UsageError('wants a JSONL file (or -) and a recording folder');
+    const [file, dir] = positionals as [string, string];
+    const input = file === '-' ? process.stdin : createReadStream(file);
+    const opened = new Promise<void>((resolve, reject) => {
+      if (file === '-') return resolve();
+      input.once('open', () => resolve());
+      input.once('error', (err: Error) => reject(new Error(`critap: cannot read ${file}: ${err.message}`)));
+    });
+    await opened;
+    const writer = await createRecording(dir);
+    const progress = new Progress('imported');
+    let n = 0;
+    let lineNo = 0;
+    try {
+      let batch: ReturnType<typeof callFromJsonl>[] = [];
+      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+        lineNo++;
+        if (line.trim() === '') continue;
+        try {
+          batch.push(callFromJsonl(line, lineNo));
+        } catch (err) {
+          // Keep the promise of the help text: every good line before the bad one is imported.
+          if (batch.length > 0) await writer.append(...batch);
+          n += batch.length;
+          throw err;
+        }
+        if (batch.length >= BATCH) {
+          await writer.append(...batch);
+          n += batch.length;
+          batch = [];
+          progress.update(n);
+        }
+      }
+      if (batch.length > 0) await writer.append(...batch);
+      n += batch.length;
+    } catch (err) {
+      if (err instanceof JsonlError) throw new Error(`critap: ${file} ${err.message} (imported ${n} calls before it into ${dir})`);
+      throw err;
+    } finally {
+      await writer.close();
+    }
+    progress.done(n);
+    process.stderr.write(`imported ${n} calls into ${dir}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,52 @@
+import type { Command } from './main.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import { StatsCollector } from '../record/call-stats.js';
+import { humanBytes, shortMethod, table } from '../record/format.js';
+import { openRecording } from '../record/reader.js';
+
+export const command: Command = {
+  summary: 'per-method calls, errors, latency percentiles and bytes of a recording',
+  help: `Usage: critap stats <recording> [--json]
+
+For each method: calls, errors (status other than OK, or a reset), latency p50/p90/p99/max
+in milliseconds, and request (in) / response (out) bytes. Then the recorder's counters:
+calls recorded, dropped (the writer could not keep up), redacted, removed by retention.
+
+Flags:
+  --json   one JSON object: { methods: [...], totals }
+
+Examples:
+  critap stats ./rec
+  critap stats ./rec --json | jq '.methods[] | select(.errors > 0)'
+`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+    if (positionals.length !== 1) throw new UsageError('wants exactly one recording folder');
+    const rec = await openRecording(positionals[0]!);
+    const collector = new StatsCollector();
+    let info;
+    try {
+      for await (const call of rec.calls()) collector.add(call);
+      info = await rec.info();
+    } finally {
+      await rec.close();
+    }
+    const methods = collector.result();
+    const totals = { calls: info.calls, recorded: info.recorded, dropped: info.dropped, redacted: info.redacted, evicted: info.evicted };
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ methods, totals }) + '\n');
+      return 0;
+    }
+    const rows = [['METHOD', 'CALLS', 'ERRORS', 'P50', 'P90', 'P99', 'MAX', 'IN', 'OUT']];
+    for (const m of methods) {
+      rows.push([shortMethod(m.method), String(m.calls), String(m.errors), `${m.p50Ms}`, `${m.p90Ms}`, `${m.p99Ms}`, `${m.maxMs}`, humanBytes(m.bytesIn), humanBytes(m.bytesOut)]);
+    }
+    process.stdout.write(table(rows));
+    process.stdout.write(
+      `\nlatency in ms. ${totals.calls} calls stored; recorded ${totals.recorded}, dropped ${totals.dropped}, ` +
+        `redacted ${totals.redacted}, removed by retention ${totals.evicted}\n`,
+    );
+    if (totals.dropped > 0) process.stdout.write(`warning: ${totals.dropped} calls were dropped while recording (queue full); the recording is incomplete\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,33 @@
+import { UsageError } from '../cli/args.js';
+import { intFlag } from '../cli/args.js';
+import type { CallFilter } from './reader.js';
+import { parseSince } from './time.js';
+
+/** The call-selection flags shared by `show` and `export`, for parseCommandArgs. */
+export const FILTER_FLAGS = {
+  method: { type: 'string' },
+  pod: { type: 'string' },
+  container: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+export const FILTER_HELP = `  --method M        only this method: full path, Service/Method or bare name (PullImage)
+  --pod NAME        only this pod's calls: name, namespace/name, pod UID or sandbox id (prefix ok)
+  --container ID    only this container's calls: id (prefix ok) or name
+  --since T         only calls that started at/after T: 10m, 2h, 2026-11-27T10:00:00Z, or ns
+  --limit N         at most N calls`;
+
+export function filterFromFlags(values: { method?: string; pod?: string; container?: string; since?: string; limit?: string }): CallFilter {
+  const f: CallFilter = {};
+  if (values.method !== undefined) f.method = values.method;
+  if (values.pod !== undefined) f.pod = values.pod;
+  if (values.container !== undefined) f.container = values.container;
+  if (values.since !== undefined) {
+    const ns = parseSince(values.since);
+    if (ns === undefined) throw new UsageError(`--since wants a duration (10m), an ISO time (2026-11-27T10:00:00Z) or ns since the epoch, got "${values.since}"`);
+    f.sinceNs = ns;
+  }
+  if (values.limit !== undefined) f.limit = intFlag('limit', values.limit, 0);
+  return f;
+}
