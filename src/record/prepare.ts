@@ -3,15 +3,21 @@ import type { CallRecord, Header, TimedMessage } from '../call.js';
 import { decodeMessage } from '../cri/codec.js';
 import { extractIds, type CallIds } from '../cri/ids.js';
 import { lookupMethod } from '../cri/methods.js';
-import { redactMessage } from '../cri/redact.js';
+import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import { encodeCallValue } from './call-codec.js';
 import { redactHeaders } from './secret-headers.js';
 import type { PreparedCall } from './store.js';
 
-export interface RedactionOptions {
-  keepEnv?: boolean;
-  /** Extra field paths to blank, in the syntax of src/cri/redact.ts. */
-  redactPaths?: string[];
+export type { RedactionRules };
+
+/**
+ * The rules object for a recorder's options. redactMessage compiles and caches a plan per rules
+ * object, so a recorder builds this once and passes the same object for every call; undefined
+ * means the defaults (which have their own cached plan).
+ */
+export function redactionRules(opts: { keepEnv?: boolean; redactPaths?: string[] }): RedactionRules | undefined {
+  if (!opts.keepEnv && (opts.redactPaths ?? []).length === 0) return undefined;
+  return { keepEnv: opts.keepEnv ?? false, extraPaths: opts.redactPaths ?? [] };
 }
 
 function headerValue(headers: readonly Header[], name: string): string | undefined {
@@ -39,7 +45,7 @@ function redactMessages(
   messages: TimedMessage[],
   typeName: string,
   encoding: string | undefined,
-  opts: RedactionOptions,
+  rules: RedactionRules | undefined,
   label: string,
   flags: string[],
 ): TimedMessage[] {
@@ -53,7 +59,7 @@ function redactMessages(
       flags.push(`${label}:dropped-undecodable-compressed`);
     } else {
       try {
-        const red = redactMessage(typeName, plain, { keepEnv: opts.keepEnv, extraPaths: opts.redactPaths });
+        const red = redactMessage(typeName, plain, rules);
         if (red !== plain) {
           replacement = { offsetNs: m.offsetNs, data: red };
           flags.push(label);
@@ -86,7 +92,7 @@ function decodeFirst(typeName: string, messages: TimedMessage[]): Record<string,
  * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
  * recorder's batch writer, never on the forwarding path.
  */
-export function prepareCall(call: CallRecord, opts: RedactionOptions): PreparedCall {
+export function prepareCall(call: CallRecord, rules: RedactionRules | undefined): PreparedCall {
   const flags: string[] = [];
   const info = lookupMethod(call.method);
   let stored = call;
@@ -98,10 +104,10 @@ export function prepareCall(call: CallRecord, opts: RedactionOptions): PreparedC
   let requests = call.requests;
   let responses = call.responses;
   if (info) {
-    requests = redactMessages(call.requests, info.requestType, headerValue(call.requestMetadata, 'grpc-encoding'), opts, 'request', flags);
+    requests = redactMessages(call.requests, info.requestType, headerValue(call.requestMetadata, 'grpc-encoding'), rules, 'request', flags);
     const resEncoding = headerValue(call.responseHeaders, 'grpc-encoding');
-    responses = redactMessages(call.responses, info.responseType, resEncoding, opts, 'response', flags);
-    ids = extractIds(call.method, decodeFirst(info.requestType, requests), info.serverStreaming ? undefined : decodeFirst(info.responseType, responses));
+    responses = redactMessages(call.responses, info.responseType, resEncoding, rules, 'response', flags);
+    ids = extractIds(info, decodeFirst(info.requestType, requests), info.serverStreaming ? undefined : decodeFirst(info.responseType, responses));
   }
   if (flags.length > 0) {
     stored = { ...call, requests, responses, requestMetadata: md.headers, responseHeaders: rh.headers, responseTrailers: rt.headers };

@@ -1,7 +1,8 @@
 import type { CallRecord, CallSink } from '../call.js';
 import { silentLogger, type Logger } from '../log.js';
 import { makeMethodFilter } from './method-filter.js';
-import { prepareCall, type RedactionOptions } from './prepare.js';
+import { validateRedactionRules } from '../cri/redact.js';
+import { prepareCall, redactionRules, type RedactionRules } from './prepare.js';
 import type { PreparedCall, RetentionLimits, Store } from './store.js';
 import { nowNs } from './time.js';
 import { openStoreForWriting } from './writer.js';
@@ -59,7 +60,7 @@ export class Recorder implements CallSink {
   private closed = false;
   private readonly wanted: (path: string) => boolean;
   private readonly queueLimit: number;
-  private readonly redaction: RedactionOptions;
+  private readonly redaction: RedactionRules | undefined;
   private readonly limits: RetentionLimits;
   private readonly logger: Logger;
   private readonly flushTimer: NodeJS.Timeout;
@@ -68,7 +69,7 @@ export class Recorder implements CallSink {
   constructor(private readonly store: Store, opts: RecorderOptions) {
     this.wanted = makeMethodFilter(opts.methods, opts.exclude);
     this.queueLimit = opts.queueLimit ?? 50_000;
-    this.redaction = { keepEnv: opts.keepEnv, redactPaths: opts.redactPaths };
+    this.redaction = redactionRules(opts);
     this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
     this.logger = opts.logger ?? silentLogger;
     // Timers are unref'd: the recorder must not be what keeps a process alive.
@@ -192,6 +193,9 @@ export class Recorder implements CallSink {
   }
 }
 
+/** Opens (or creates) the recording and starts the batch writer. Bad redaction paths throw before anything is opened. */
 export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
+  const rules = redactionRules(opts);
+  if (rules) validateRedactionRules(rules);
   return new Recorder(await openStoreForWriting(opts.dir), opts);
 }

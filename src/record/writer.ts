@@ -47,7 +47,7 @@ export class RecordingWriter {
 
   /** Appends calls in one batch; returns their keys. */
   async append(...calls: Appendable[]): Promise<string[]> {
-    return this.store.putCalls(calls.map((c) => (hasIds(c) ? prepareStoredCall(c) : prepareCall(c, {}))));
+    return this.store.putCalls(calls.map((c) => (hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined))));
   }
 
   async applyRetention(limits: RetentionLimits): Promise<number> {
