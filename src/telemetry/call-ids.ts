@@ -1,0 +1,39 @@
+/**
+ * The pod/container ids of a call, read from its decoded bodies by the CRI
+ * module's extractIds. Decoding is the costly part of tracing, so it is done
+ * only where ids can be found: the request always (small), the response only
+ * of methods answering about one object. List*, Stream* and streaming
+ * responses describe many objects and can be large; they are left undecoded.
+ */
+import type { CallRecord, TimedMessage } from '../call.js';
+import { decodeMessage } from '../cri/codec.js';
+import { extractIds } from '../cri/ids.js';
+import type { MethodInfo } from '../cri/methods.js';
+import type { PodIds } from './pod-links.js';
+
+function decodeOne(typeName: string, messages: TimedMessage[]): Record<string, unknown> | undefined {
+  const m = messages[0];
+  // Compressed bodies would need the call's grpc-encoding; CRI clients do not compress.
+  if (!m || m.compressed) return undefined;
+  try {
+    return decodeMessage(typeName, m.data);
+  } catch {
+    return undefined; // bytes that are not the expected message: no ids, but still a span
+  }
+}
+
+function responseNamesOneObject(info: MethodInfo): boolean {
+  return !info.serverStreaming && !info.name.startsWith('List') && !info.name.startsWith('Stream');
+}
+
+export function idsOfCall(call: CallRecord, info: MethodInfo | undefined): PodIds {
+  if (!info || call.truncated) return {};
+  const req = decodeOne(info.requestType, call.requests);
+  const res = call.status.code === 0 && responseNamesOneObject(info) ? decodeOne(info.responseType, call.responses) : undefined;
+  if (!req && !res) return {};
+  try {
+    return extractIds(info, req, res);
+  } catch {
+    return {};
+  }
+}
