@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`critap ${name}: ${err.message}\nRun 'critap ${name} --help' for usage.\n`);
       process.exitCode = 2;
     } else {
-      const msg = err instanceof Error ? err.message : String(err);
+      // Library errors carry their own 'critap:' prefix; the command name says it already.
+      const msg = (err instanceof Error ? err.message : String(err)).replace(/^critap:\s*/, '');
       process.stderr.write(`critap ${name}: ${msg}\n`);
       if (process.env['CRITAP_DEBUG']) console.error(err);
       process.exitCode = 1;

@@ -1,0 +1,169 @@
+import type { Command } from './main.js';
+import { UsageError, durationFlag, intFlag, parseCommandArgs, sizeFlag } from './args.js';
+import { loadConfigFile, mergeSettings, settingsFromEnv, type SettingSpec, type Settings } from '../config.js';
+import { createLogger, isLogLevel } from '../log.js';
+import { startObservedProxy } from '../proxy/observed-proxy.js';
+
+/** Every proxy setting: its flag, its CRITAP_* variable and its config-file key share one name. */
+const SETTINGS: Record<string, SettingSpec> = {
+  listen: { kind: 'string', env: 'CRITAP_LISTEN' },
+  upstream: { kind: 'string', env: 'CRITAP_UPSTREAM' },
+  'socket-mode': { kind: 'string', env: 'CRITAP_SOCKET_MODE' },
+  grace: { kind: 'string', env: 'CRITAP_GRACE' },
+  'log-level': { kind: 'string', env: 'CRITAP_LOG_LEVEL' },
+  'log-json': { kind: 'boolean', env: 'CRITAP_LOG_JSON' },
+  record: { kind: 'string', env: 'CRITAP_RECORD' },
+  'record-env': { kind: 'boolean', env: 'CRITAP_RECORD_ENV' },
+  'record-methods': { kind: 'list', env: 'CRITAP_RECORD_METHODS' },
+  'record-exclude': { kind: 'list', env: 'CRITAP_RECORD_EXCLUDE' },
+  redact: { kind: 'list', env: 'CRITAP_REDACT' },
+  'max-calls': { kind: 'string', env: 'CRITAP_MAX_CALLS' },
+  'max-bytes': { kind: 'string', env: 'CRITAP_MAX_BYTES' },
+  'max-age': { kind: 'string', env: 'CRITAP_MAX_AGE' },
+  'otlp-endpoint': { kind: 'string' }, // OTEL_EXPORTER_OTLP_* are read by the telemetry itself
+  'metrics-listen': { kind: 'string', env: 'CRITAP_METRICS_LISTEN' },
+  'otlp-metrics': { kind: 'boolean', env: 'CRITAP_OTLP_METRICS' },
+  'capture-limit': { kind: 'string', env: 'CRITAP_CAPTURE_LIMIT' },
+  'no-peer-lookup': { kind: 'boolean', env: 'CRITAP_NO_PEER_LOOKUP' },
+};
+
+const FLAGS = {
+  config: { type: 'string' },
+  ...Object.fromEntries(
+    Object.entries(SETTINGS).map(([k, s]) => [k, s.kind === 'boolean' ? { type: 'boolean' } : s.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' }]),
+  ),
+} as const;
+
+const HELP = `Usage: critap proxy --listen <endpoint> --upstream <endpoint> [flags]
+
+Listens where the kubelet (or crictl) connects and forwards every CRI call to the real runtime,
+byte for byte, while it observes each call: recording (--record), spans (--otlp-endpoint) and
+Prometheus metrics (--metrics-listen).
+
+Endpoints: unix:///path/to.sock, /path/to.sock or tcp://host:port.
+
+Flags (each also settable as CRITAP_<NAME> in the environment, or as <name>: in --config YAML;
+flags win over the environment, which wins over the file):
+  --listen <endpoint>        where clients connect (created with its parent folder)
+  --upstream <endpoint>      the runtime's socket, e.g. unix:///run/containerd/containerd.sock
+  --config <file.yaml>       settings file (or CRITAP_CONFIG)
+  --socket-mode <octal>      mode of the listening socket (default 0660)
+  --grace <duration>         on SIGTERM/SIGINT, how long in-flight calls may finish (default 10s)
+  --log-level <level>        debug, info, warn or error (default info)
+  --log-json                 JSON log lines
+  --record <dir>             record every call into this recording folder
+  --record-env               keep container env values (redacted by default: Secrets arrive there)
+  --record-methods <M>       record only these methods (repeatable or comma-separated)
+  --record-exclude <M>       never record these methods, e.g. ListContainerStats
+  --redact <path>            extra field to redact, e.g. 'runtime.v1.CreateContainerRequest:config.annotations'
+  --max-calls <n>            keep at most n calls (oldest go first)
+  --max-bytes <size>         keep at most this much, e.g. 512M
+  --max-age <duration>       drop calls older than this, e.g. 24h
+  --otlp-endpoint <url>      send spans over OTLP/gRPC, e.g. http://127.0.0.1:4317
+                             (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER work too)
+  --metrics-listen <addr>    serve Prometheus metrics at http://<addr>/metrics, e.g. 127.0.0.1:9464
+  --otlp-metrics             also push metrics over OTLP
+  --capture-limit <size>     largest message body kept for recording/tracing (default 64M + 1K)
+  --no-peer-lookup           do not look up the client's pid/executable (uses 'ss')
+
+Examples:
+  critap proxy --listen unix:///run/critap/critap.sock --upstream unix:///run/containerd/containerd.sock
+  critap proxy --listen /run/critap/critap.sock --upstream /run/containerd/containerd.sock \\
+      --record /var/lib/critap/rec --record-exclude ListContainerStats --max-age 24h
+  critap proxy --config /etc/critap/config.yaml --metrics-listen 127.0.0.1:9464 \\
+      --otlp-endpoint http://127.0.0.1:4317
+  CRITAP_UPSTREAM=unix:///run/containerd/containerd.sock critap proxy --listen /tmp/critap.sock
+`;
+
+function flagSettings(values: Record<string, unknown>): Settings {
+  const out: Settings = {};
+  for (const [key, spec] of Object.entries(SETTINGS)) {
+    const v = values[key];
+    if (v === undefined) continue;
+    if (spec.kind === 'list') out[key] = (v as string[]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    else out[key] = v as string | boolean;
+  }
+  return out;
+}
+
+function str(s: Settings, key: string): string | undefined {
+  const v = s[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export const command: Command = {
+  summary: 'forward CRI calls to the runtime, recording and tracing them',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, FLAGS as never);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const v = values as Record<string, unknown>;
+    const configPath = (v['config'] as string | undefined) ?? process.env['CRITAP_CONFIG'];
+    const s = mergeSettings(flagSettings(v), settingsFromEnv(SETTINGS), configPath ? loadConfigFile(configPath, SETTINGS) : {});
+
+    const listen = str(s, 'listen');
+    const upstream = str(s, 'upstream');
+    if (!listen) throw new UsageError('--listen is required (or CRITAP_LISTEN, or listen: in --config)');
+    if (!upstream) throw new UsageError('--upstream is required (or CRITAP_UPSTREAM, or upstream: in --config)');
+    const level = str(s, 'log-level') ?? 'info';
+    if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
+    const modeText = str(s, 'socket-mode') ?? '0660';
+    if (!/^0?[0-7]{3}$/.test(modeText)) throw new UsageError(`--socket-mode wants an octal mode like 0660, got "${modeText}"`);
+    const graceMs = durationFlag('grace', str(s, 'grace')) ?? 10_000;
+    const maxCallsText = str(s, 'max-calls');
+    const logger = createLogger({ level, json: s['log-json'] === true });
+
+    const proxy = await startObservedProxy({
+      listen,
+      upstream,
+      socketMode: Number.parseInt(modeText, 8),
+      captureLimit: sizeFlag('capture-limit', str(s, 'capture-limit')),
+      peerLookup: s['no-peer-lookup'] !== true,
+      logger,
+      record: str(s, 'record'),
+      recordEnv: s['record-env'] === true,
+      recordMethods: s['record-methods'] as string[] | undefined,
+      recordExclude: s['record-exclude'] as string[] | undefined,
+      redact: s['redact'] as string[] | undefined,
+      maxCalls: maxCallsText === undefined ? undefined : intFlag('max-calls', maxCallsText, 0),
+      maxBytes: sizeFlag('max-bytes', str(s, 'max-bytes')),
+      maxAgeMs: durationFlag('max-age', str(s, 'max-age')),
+      otlpEndpoint: str(s, 'otlp-endpoint'),
+      metricsListen: str(s, 'metrics-listen'),
+      otlpMetrics: s['otlp-metrics'] === true,
+    });
+    logger.info('critap proxy started', {
+      listen: proxy.endpoint,
+      upstream: proxy.upstream,
+      recording: str(s, 'record') ?? 'off',
+      tracing: proxy.telemetry?.tracing ? (str(s, 'otlp-endpoint') ?? 'OTEL_* environment') : 'off',
+      metrics: proxy.telemetry?.metricsUrl ?? 'off',
+      pid: process.pid,
+    });
+
+    return await new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          logger.warn('second signal: exiting now', { signal });
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info('stopping: no new connections; letting calls in flight finish', { signal, graceMs });
+        proxy.close(graceMs).then(
+          () => {
+            const rec = proxy.recorder?.stats();
+            logger.info('critap proxy stopped', rec ? { recorded: rec.recorded, dropped: rec.dropped } : undefined);
+            resolve(0);
+          },
+          (err: unknown) => {
+            logger.error('error while stopping', { error: err instanceof Error ? err.message : String(err) });
+            resolve(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};
