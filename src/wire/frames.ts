@@ -121,6 +121,9 @@ export class FrameReader {
           this.finishFrame();
           continue;
         }
+        // The header ended this chunk: the payload (a padded DATA frame's pad-length octet
+        // included) starts in the next one, so there is nothing to read here.
+        if (pos === end) return;
       }
       const take = Math.min(this.length - this.consumed, end - pos);
       if (this.type === FrameType.DATA) this.dataBytes(chunk, pos, take);
