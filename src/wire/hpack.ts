@@ -1,0 +1,285 @@
+/**
+ * HPACK (RFC 7541) header block decoder for the proxy's observer.
+ *
+ * The proxy forwards HTTP/2 frames untouched; to learn `:path`, `grpc-status` and
+ * friends it decodes every header block, keeping one HpackDecoder per direction
+ * that mirrors the peer encoder's dynamic table. It runs for every CRI call, so the
+ * inner loop works on offsets into the block and allocates only the strings and
+ * the [name, value] pairs it returns.
+ */
+import type { Header } from '../call.js';
+import { huffmanDecode } from './huffman.js';
+
+/** Malformed header block. HPACK errors are connection errors: the decoder is unusable afterwards. */
+export class HpackError extends Error {
+  override name = 'HpackError';
+}
+
+/** RFC 7541 Appendix A. Index 1 is STATIC_TABLE[0]. */
+const STATIC_TABLE: readonly Header[] = [
+  [':authority', ''],
+  [':method', 'GET'],
+  [':method', 'POST'],
+  [':path', '/'],
+  [':path', '/index.html'],
+  [':scheme', 'http'],
+  [':scheme', 'https'],
+  [':status', '200'],
+  [':status', '204'],
+  [':status', '206'],
+  [':status', '304'],
+  [':status', '400'],
+  [':status', '404'],
+  [':status', '500'],
+  ['accept-charset', ''],
+  ['accept-encoding', 'gzip, deflate'],
+  ['accept-language', ''],
+  ['accept-ranges', ''],
+  ['accept', ''],
+  ['access-control-allow-origin', ''],
+  ['age', ''],
+  ['allow', ''],
+  ['authorization', ''],
+  ['cache-control', ''],
+  ['content-disposition', ''],
+  ['content-encoding', ''],
+  ['content-language', ''],
+  ['content-length', ''],
+  ['content-location', ''],
+  ['content-range', ''],
+  ['content-type', ''],
+  ['cookie', ''],
+  ['date', ''],
+  ['etag', ''],
+  ['expect', ''],
+  ['expires', ''],
+  ['from', ''],
+  ['host', ''],
+  ['if-match', ''],
+  ['if-modified-since', ''],
+  ['if-none-match', ''],
+  ['if-range', ''],
+  ['if-unmodified-since', ''],
+  ['last-modified', ''],
+  ['link', ''],
+  ['location', ''],
+  ['max-forwards', ''],
+  ['proxy-authenticate', ''],
+  ['proxy-authorization', ''],
+  ['range', ''],
+  ['referer', ''],
+  ['refresh', ''],
+  ['retry-after', ''],
+  ['server', ''],
+  ['set-cookie', ''],
+  ['strict-transport-security', ''],
+  ['transfer-encoding', ''],
+  ['user-agent', ''],
+  ['vary', ''],
+  ['via', ''],
+  ['www-authenticate', ''],
+];
+const STATIC_COUNT = STATIC_TABLE.length; // 61
+
+/** RFC 7541 §4.1: each entry costs its octets plus 32. */
+const ENTRY_OVERHEAD = 32;
+/** Integers above this are rejected (no real header block needs them; it keeps arithmetic exact). */
+const MAX_INTEGER = 2 ** 31 - 1;
+const DEFAULT_TABLE_SIZE = 4096;
+
+export class HpackDecoder {
+  // Dynamic table as a ring buffer: the newest entry (HPACK index 62) sits at `head`,
+  // older ones at head-1, head-2, … (mod capacity). Capacity is a power of two.
+  private names: string[] = new Array<string>(64);
+  private values: string[] = new Array<string>(64);
+  private mask = 63;
+  private head = 0;
+  private count = 0;
+  private size = 0;
+  /** Current table size limit, as last set by the encoder (starts at 4096, RFC 7540 §6.5.2). */
+  private capacity = DEFAULT_TABLE_SIZE;
+  /** The largest limit the encoder may choose: the decoding side's SETTINGS_HEADER_TABLE_SIZE. */
+  private maxCapacity: number;
+  private failed = false;
+  /** Read offset into the block being decoded. */
+  private pos = 0;
+
+  /**
+   * maxTableSize: the largest dynamic table size the encoder may switch to (the decoding
+   * side's SETTINGS_HEADER_TABLE_SIZE; default 4096). The table starts at 4096.
+   */
+  constructor(maxTableSize = DEFAULT_TABLE_SIZE) {
+    this.maxCapacity = checkedTableSize(maxTableSize);
+  }
+
+  /**
+   * Called when the decoding side announces a new SETTINGS_HEADER_TABLE_SIZE (call it when
+   * the encoder acknowledges that SETTINGS frame: blocks before the ACK follow the old value).
+   * The table itself changes only when the encoder sends a size update, which RFC 7541 §4.2
+   * obliges it to do at the start of its next block when its table no longer fits; an
+   * observer keeps mirroring what the encoder actually does rather than enforcing that.
+   */
+  setMaxTableSize(n: number): void {
+    this.maxCapacity = checkedTableSize(n);
+  }
+
+  /** Current dynamic table size in octets (RFC 7541 accounting: name + value + 32). */
+  get tableSize(): number {
+    return this.size;
+  }
+
+  /**
+   * Decodes one complete header block (HEADERS + CONTINUATION payloads joined). Returns
+   * [name, value] in order. Strings are decoded as latin1 so bytes round-trip exactly.
+   * Throws HpackError on malformed input; the decoder is unusable afterwards.
+   */
+  decode(block: Buffer): Header[] {
+    if (this.failed) throw new HpackError('critap: hpack: decoder is unusable after an earlier error on this connection');
+    try {
+      return this.decodeBlock(block);
+    } catch (err) {
+      this.failed = true;
+      if (err instanceof HpackError) throw err;
+      // Huffman errors, or anything unforeseen: the contract is that only HpackError escapes.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new HpackError(message.startsWith('critap:') ? message : `critap: hpack: ${message}`);
+    }
+  }
+
+  private decodeBlock(block: Buffer): Header[] {
+    const headers: Header[] = [];
+    const end = block.length;
+    this.pos = 0;
+    while (this.pos < end) {
+      const first = block[this.pos]!;
+      if (first & 0x80) {
+        // Indexed header field (§6.1).
+        const index = this.readInteger(block, 7);
+        if (index === 0) throw new HpackError('critap: hpack: indexed header field with index 0');
+        headers.push(this.entry(index));
+      } else if (first & 0x40) {
+        // Literal with incremental indexing (§6.2.1).
+        const name = this.readName(block, 6);
+        const value = this.readString(block);
+        this.insert(name, value);
+        headers.push([name, value]);
+      } else if (first & 0x20) {
+        // Dynamic table size update (§6.3): only before the first header field of a block.
+        if (headers.length !== 0) {
+          throw new HpackError('critap: hpack: dynamic table size update after a header field');
+        }
+        const size = this.readInteger(block, 5);
+        if (size > this.maxCapacity) {
+          throw new HpackError(`critap: hpack: table size update to ${size} exceeds the allowed ${this.maxCapacity}`);
+        }
+        this.capacity = size;
+        this.evictTo(size);
+      } else {
+        // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
+        const name = this.readName(block, 4);
+        headers.push([name, this.readString(block)]);
+      }
+    }
+    return headers;
+  }
+
+  /** Header for HPACK index ≥ 1: static entries, then dynamic ones newest first. */
+  private entry(index: number): Header {
+    if (index <= STATIC_COUNT) {
+      const [name, value] = STATIC_TABLE[index - 1]!;
+      return [name, value];
+    }
+    const age = index - STATIC_COUNT - 1;
+    if (age >= this.count) {
+      throw new HpackError(`critap: hpack: index ${index} is beyond the ${STATIC_COUNT + this.count}-entry table`);
+    }
+    const slot = (this.head - age) & this.mask;
+    return [this.names[slot]!, this.values[slot]!];
+  }
+
+  /** Name of a literal: an index into the table, or (index 0) a string literal. */
+  private readName(block: Buffer, prefixBits: number): string {
+    const index = this.readInteger(block, prefixBits);
+    return index === 0 ? this.readString(block) : this.entry(index)[0];
+  }
+
+  /** String literal (§5.2): H flag, 7-bit-prefix length, then raw or Huffman-coded octets. */
+  private readString(block: Buffer): string {
+    if (this.pos >= block.length) throw new HpackError('critap: hpack: header block ends where a string was expected');
+    const huffman = (block[this.pos]! & 0x80) !== 0;
+    const length = this.readInteger(block, 7);
+    const start = this.pos;
+    if (length > block.length - start) {
+      throw new HpackError(`critap: hpack: ${length}-octet string runs past the end of the block (${block.length - start} left)`);
+    }
+    this.pos = start + length;
+    return huffman ? huffmanDecode(block, start, this.pos) : block.toString('latin1', start, this.pos);
+  }
+
+  /** Prefix-coded integer (§5.1) at this.pos; the caller has checked one byte is there. */
+  private readInteger(block: Buffer, prefixBits: number): number {
+    const limit = (1 << prefixBits) - 1;
+    let value = block[this.pos++]! & limit;
+    if (value < limit) return value;
+    // 7 bits per continuation byte; five bytes already exceed MAX_INTEGER, so stop there
+    // (this also bounds runs of redundant 0x80 bytes).
+    for (let shift = 1; shift <= 2 ** 28; shift *= 128) {
+      if (this.pos >= block.length) throw new HpackError('critap: hpack: header block ends inside an integer');
+      const byte = block[this.pos++]!;
+      value += (byte & 0x7f) * shift;
+      if (value > MAX_INTEGER) throw new HpackError('critap: hpack: integer exceeds 2^31-1');
+      if ((byte & 0x80) === 0) return value;
+    }
+    throw new HpackError('critap: hpack: integer encoding is too long');
+  }
+
+  /** Adds an entry (§4.4): evicts oldest entries to make room; an entry larger than the table empties it. */
+  private insert(name: string, value: string): void {
+    const entrySize = name.length + value.length + ENTRY_OVERHEAD;
+    if (entrySize > this.capacity) {
+      this.evictTo(0);
+      return;
+    }
+    this.evictTo(this.capacity - entrySize);
+    if (this.count === this.mask + 1) this.grow();
+    this.head = (this.head + 1) & this.mask;
+    this.names[this.head] = name;
+    this.values[this.head] = value;
+    this.count++;
+    this.size += entrySize;
+  }
+
+  /** Drops oldest entries until the table holds at most `limit` octets. */
+  private evictTo(limit: number): void {
+    while (this.size > limit) {
+      const slot = (this.head - this.count + 1) & this.mask;
+      this.size -= this.names[slot]!.length + this.values[slot]!.length + ENTRY_OVERHEAD;
+      this.names[slot] = '';
+      this.values[slot] = '';
+      this.count--;
+    }
+  }
+
+  /** Doubles the ring, laying entries out oldest-first from slot 0. */
+  private grow(): void {
+    const cap = this.mask + 1;
+    const names = new Array<string>(cap * 2);
+    const values = new Array<string>(cap * 2);
+    for (let age = this.count - 1, i = 0; age >= 0; age--, i++) {
+      const slot = (this.head - age) & this.mask;
+      names[i] = this.names[slot]!;
+      values[i] = this.values[slot]!;
+    }
+    this.names = names;
+    this.values = values;
+    this.mask = cap * 2 - 1;
+    this.head = this.count - 1;
+  }
+}
+
+function checkedTableSize(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) {
+    throw new RangeError(`critap: hpack: header table size must be an integer in 0..2^32-1, got ${n}`);
+  }
+  return n;
+}
