@@ -47,6 +47,7 @@ export class CallMetrics {
     this.recordingDropped = meter.createCounter(METRIC.recordingDropped, {
       description: 'Calls the recorder could not store (queue full or store error)',
     });
+    this.recordingDropped.add(0); // present at 0 from the start, so alerts on it have a series to watch
     meter
       .createObservableUpDownCounter(METRIC.inFlight, { description: 'CRI calls in progress through the proxy' })
       .addCallback((result) => {

@@ -36,6 +36,9 @@ export interface SpanQueueOptions {
 /** Counts what the batch processor hands to the exporter, and what the exporter fails to deliver. */
 class CountingExporter implements SpanExporter {
   handed = 0;
+  /** Spans in exports that have not answered yet. */
+  private unsettled = 0;
+  private abandoned = false;
   constructor(
     private readonly inner: SpanExporter,
     private readonly drops: DropCounter,
@@ -43,17 +46,28 @@ class CountingExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.handed += spans.length;
+    this.unsettled += spans.length;
+    let settled = false;
+    const settle = (result: ExportResult) => {
+      if (settled) return;
+      settled = true;
+      this.unsettled -= spans.length;
+      if (result.code !== ExportResultCode.SUCCESS && !this.abandoned) {
+        this.drops.add(spans.length, `export failed: ${result.error?.message ?? 'unknown error'}`);
+      }
+      done(result);
+    };
     try {
-      this.inner.export(spans, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) {
-          this.drops.add(spans.length, `export failed: ${result.error?.message ?? 'unknown error'}`);
-        }
-        done(result);
-      });
+      this.inner.export(spans, settle);
     } catch (err) {
-      this.drops.add(spans.length, `export failed: ${(err as Error).message}`);
-      done({ code: ExportResultCode.FAILED, error: err as Error });
+      settle({ code: ExportResultCode.FAILED, error: err as Error });
     }
+  }
+
+  /** At shutdown: the spans still being exported are given up for lost (and counted once, here). */
+  abandon(): number {
+    this.abandoned = true;
+    return this.unsettled;
   }
 
   shutdown(): Promise<void> {
@@ -142,7 +156,7 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
     close: async () => {
       // A collector that is down must not hold critap's exit hostage: wait a bounded time.
       const done = await settleWithin(provider.shutdown(), opts.closeTimeoutMs ?? 5000);
-      if (!done) opts.drops.add(processor.queued, 'collector did not answer before shutdown');
+      if (!done) opts.drops.add(processor.queued + exporter.abandon(), 'collector did not answer before shutdown');
     },
   };
 }

@@ -36,6 +36,8 @@ export interface TelemetryOptions {
   logger?: Logger;
   /** Span batch queue; falls back to OTEL_BSP_* and the SDK defaults. */
   spanQueue?: SpanQueueOptions;
+  /** How long close() waits for the collector to take the last spans (default 5000 ms). */
+  closeTimeoutMs?: number;
 }
 
 export interface Telemetry extends CallSink {
@@ -166,7 +168,7 @@ export async function createTelemetry(opts: TelemetryOptions): Promise<Telemetry
     spansDropped: () => drops.total,
   });
   const spans = tracing
-    ? createSpanPipeline({ resource, endpoint: opts.otlpEndpoint, drops, queue: opts.spanQueue })
+    ? createSpanPipeline({ resource, endpoint: opts.otlpEndpoint, drops, queue: opts.spanQueue, closeTimeoutMs: opts.closeTimeoutMs })
     : undefined;
   if (metrics.url) logger.info('critap: serving metrics', { url: metrics.url });
   if (tracing) logger.info('critap: exporting spans over OTLP/gRPC', { endpoint: opts.otlpEndpoint ?? 'from OTEL_* environment' });

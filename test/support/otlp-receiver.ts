@@ -126,6 +126,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const okBytes = Buffer.from(response.encode(response.create({})).finish());
   const server = new grpc.Server();
   const waiters = new Set<() => void>();
+  const delayed = new Set<NodeJS.Timeout>();
   const receiver: OtlpReceiver = {
     url: '',
     port: 0,
@@ -151,6 +152,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     },
     close: () =>
       new Promise((resolve) => {
+        for (const timer of delayed) clearTimeout(timer);
         server.tryShutdown(() => resolve());
         setTimeout(() => server.forceShutdown(), 500).unref();
       }),
@@ -183,8 +185,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       callback(null, okBytes);
       for (const w of [...waiters]) w();
     };
-    if (receiver.delayMs > 0) setTimeout(answer, receiver.delayMs);
-    else answer();
+    if (receiver.delayMs > 0) {
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        answer();
+      }, receiver.delayMs);
+      delayed.add(timer);
+    } else {
+      answer();
+    }
   };
   server.addService(definition, { Export: exportHandler });
   receiver.port = await new Promise<number>((resolve, reject) => {
