@@ -15,6 +15,9 @@ export const VISIBLE_IMAGE = 'registry.test/app-Gf3hJk6LzX9cVb';
 
 const T0 = 1_790_000_000_123_456_789n;
 
+/** KeyValue.value is `bytes` in the CRI schema: JSON carries it as base64. */
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
 export interface CallSpec {
   method: string;
   request?: unknown;
@@ -68,7 +71,7 @@ export function createContainer(sandboxId: string, containerId: string, startNs:
     method: V1 + 'CreateContainer',
     request: {
       podSandboxId: sandboxId,
-      config: { metadata: { name }, image: { image: VISIBLE_IMAGE }, envs: [{ key: 'DB_PASSWORD', value: SECRET_ENV }, { key: 'MODE', value: 'prod' }] },
+      config: { metadata: { name }, image: { image: VISIBLE_IMAGE }, envs: [{ key: 'DB_PASSWORD', value: b64(SECRET_ENV) }, { key: 'MODE', value: b64('prod') }] },
       sandboxConfig: sandboxConfig(pod),
     },
     responses: [{ containerId }],
