@@ -1,0 +1,106 @@
+/**
+ * The CRI method table: gRPC path → service, method, streaming flag and message types.
+ * Built once from the schema; lookupMethod is on the proxy's per-call path, so it is a Map get.
+ */
+import protobuf from 'protobufjs';
+import { CRI_PACKAGES, criRoot, type CriPackage } from './schema.js';
+
+export interface MethodInfo {
+  /** '/runtime.v1.RuntimeService/Version' */
+  path: string;
+  pkg: CriPackage;
+  service: 'RuntimeService' | 'ImageService';
+  name: string;
+  /** Fully qualified, without a leading dot: 'runtime.v1.VersionRequest'. */
+  requestType: string;
+  responseType: string;
+  serverStreaming: boolean;
+}
+
+const SERVICES = ['RuntimeService', 'ImageService'] as const;
+
+let byPath: Map<string, MethodInfo> | undefined;
+
+function table(): Map<string, MethodInfo> {
+  if (byPath) return byPath;
+  const built = new Map<string, MethodInfo>();
+  for (const pkg of CRI_PACKAGES) {
+    for (const service of SERVICES) {
+      const svc = criRoot().lookupService(`${pkg}.${service}`);
+      for (const method of svc.methodsArray) {
+        method.resolve();
+        const info: MethodInfo = {
+          path: `/${pkg}.${service}/${method.name}`,
+          pkg,
+          service,
+          name: method.name,
+          requestType: typeName(method.resolvedRequestType),
+          responseType: typeName(method.resolvedResponseType),
+          serverStreaming: method.responseStream === true,
+        };
+        built.set(info.path, Object.freeze(info));
+      }
+    }
+  }
+  byPath = built;
+  return byPath;
+}
+
+function typeName(type: protobuf.Type | null): string {
+  if (!type) throw new Error('critap: CRI schema has an unresolved method type');
+  return type.fullName.slice(1);
+}
+
+export function lookupMethod(path: string): MethodInfo | undefined {
+  return table().get(path);
+}
+
+export function allMethods(): MethodInfo[] {
+  return [...table().values()];
+}
+
+/** Accepts 'runtime.v1', 'v1', 'runtime.v1alpha2' or 'v1alpha2'. */
+function normalizePackage(pkg: string | undefined): CriPackage | undefined {
+  if (pkg === undefined) return undefined;
+  const full = pkg.startsWith('runtime.') ? pkg : `runtime.${pkg}`;
+  return (CRI_PACKAGES as readonly string[]).includes(full) ? (full as CriPackage) : undefined;
+}
+
+/**
+ * Resolves what a person types: 'Version', 'RuntimeService/Version',
+ * 'runtime.v1.RuntimeService/Version' or the full path. Without a package (in the
+ * name or as `pkg`), runtime.v1 wins over v1alpha2. An exact-case match wins; a
+ * case-insensitive one is accepted when it is unique.
+ */
+export function resolveMethodName(nameOrPath: string, pkg?: string): MethodInfo | undefined {
+  const wanted = nameOrPath.trim().replace(/^\//, '');
+  if (wanted === '') return undefined;
+  const pkgPreference = pkg === undefined ? [...CRI_PACKAGES] : [normalizePackage(pkg)];
+  if (pkgPreference[0] === undefined) return undefined;
+  const parts = wanted.split('/');
+  if (parts.length > 2) return undefined;
+  const methodName = parts[parts.length - 1]!;
+  let service: string | undefined;
+  let pkgs = pkgPreference as CriPackage[];
+  if (parts.length === 2) {
+    const qualifier = parts[0]!;
+    const dot = qualifier.lastIndexOf('.');
+    service = dot < 0 ? qualifier : qualifier.slice(dot + 1);
+    if (dot >= 0) {
+      const named = normalizePackage(qualifier.slice(0, dot));
+      if (named === undefined || (pkg !== undefined && named !== pkgPreference[0])) return undefined;
+      pkgs = [named];
+    }
+  }
+  for (const caseSensitive of [true, false]) {
+    const same = (a: string, b: string) => (caseSensitive ? a === b : a.toLowerCase() === b.toLowerCase());
+    for (const p of pkgs) {
+      const hits = allMethods().filter(
+        (m) => m.pkg === p && same(m.name, methodName) && (service === undefined || same(m.service, service)),
+      );
+      if (hits.length === 1) return hits[0];
+      if (hits.length > 1) return undefined; // ambiguous across services: the user must name one
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeMessage, encodeMessage } from '../../src/cri/codec.js';
+import { extractIds } from '../../src/cri/ids.js';
+import { lookupMethod, resolveMethodName, type MethodInfo } from '../../src/cri/methods.js';
+
+function method(name: string, pkg?: string): MethodInfo {
+  const m = resolveMethodName(name, pkg);
+  assert.ok(m, name);
+  return m;
+}
+
+/** Goes through the real codec, so the test sees the same JSON views the recorder does. */
+function view(type: string, json: unknown): Record<string, unknown> {
+  return decodeMessage(type, encodeMessage(type, json));
+}
+
+const podLabels = {
+  'io.kubernetes.pod.name': 'web-0',
+  'io.kubernetes.pod.namespace': 'prod',
+  'io.kubernetes.pod.uid': 'uid-1',
+};
+
+test('RunPodSandbox: pod metadata from the request, sandbox id from the response', () => {
+  const m = method('RunPodSandbox');
+  const req = view(m.requestType, { config: { metadata: { name: 'web-0', namespace: 'prod', uid: 'uid-1', attempt: 0 } } });
+  const res = view(m.responseType, { podSandboxId: 'sb1' });
+  assert.deepEqual(extractIds(m, req, res), { podSandboxId: 'sb1', podName: 'web-0', podNamespace: 'prod', podUid: 'uid-1' });
+});
+
+test('CreateContainer: pod from sandboxConfig, container name and image from config', () => {
+  const m = method('CreateContainer');
+  const req = view(m.requestType, {
+    podSandboxId: 'sb1',
+    config: { metadata: { name: 'app' }, image: { image: 'busybox:1.36' } },
+    sandboxConfig: { metadata: { name: 'web-0', namespace: 'prod', uid: 'uid-1' } },
+  });
+  const res = view(m.responseType, { containerId: 'c1' });
+  assert.deepEqual(extractIds(m, req, res), {
+    podSandboxId: 'sb1', containerId: 'c1', podName: 'web-0', podNamespace: 'prod', podUid: 'uid-1', containerName: 'app', image: 'busybox:1.36',
+  });
+});
+
+test('PullImage, ImageStatus, RemoveImage: the image', () => {
+  const pull = method('PullImage');
+  assert.deepEqual(extractIds(pull, view(pull.requestType, { image: { image: 'nginx' }, sandboxConfig: { metadata: { name: 'p', namespace: 'n', uid: 'u' } } })), {
+    image: 'nginx', podName: 'p', podNamespace: 'n', podUid: 'u',
+  });
+  for (const name of ['ImageStatus', 'RemoveImage']) {
+    const m = method(name);
+    assert.deepEqual(extractIds(m, view(m.requestType, { image: { image: 'redis:7' } })), { image: 'redis:7' });
+  }
+});
+
+test('PodSandboxStatus: the status response', () => {
+  const m = method('PodSandboxStatus');
+  const res = view(m.responseType, { status: { id: 'sb1', metadata: { name: 'web-0', namespace: 'prod', uid: 'uid-1' } } });
+  assert.deepEqual(extractIds(m, view(m.requestType, { podSandboxId: 'sb1' }), res), {
+    podSandboxId: 'sb1', podName: 'web-0', podNamespace: 'prod', podUid: 'uid-1',
+  });
+});
+
+test('ContainerStatus: id, name, image and the kubelet pod labels', () => {
+  const m = method('ContainerStatus', 'v1alpha2');
+  const res = view(m.responseType, {
+    status: { id: 'c1', metadata: { name: 'app' }, image: { image: 'busybox' }, labels: { ...podLabels, 'io.kubernetes.container.name': 'app' } },
+  });
+  assert.deepEqual(extractIds(m, view(m.requestType, { containerId: 'c1' }), res), {
+    containerId: 'c1', containerName: 'app', image: 'busybox', podName: 'web-0', podNamespace: 'prod', podUid: 'uid-1',
+  });
+});
+
+test('labels fill in what metadata does not give', () => {
+  const m = method('CreateContainer');
+  const req = view(m.requestType, { config: { labels: { ...podLabels, 'io.kubernetes.container.name': 'side' } } });
+  assert.deepEqual(extractIds(m, req), { podName: 'web-0', podNamespace: 'prod', podUid: 'uid-1', containerName: 'side' });
+});
+
+test('top-level ids of other calls, and stats', () => {
+  for (const name of ['StopPodSandbox', 'RemovePodSandbox']) {
+    const m = method(name);
+    assert.deepEqual(extractIds(m, view(m.requestType, { podSandboxId: 'sb9' }), {}), { podSandboxId: 'sb9' });
+  }
+  for (const name of ['StartContainer', 'StopContainer', 'RemoveContainer', 'ExecSync', 'ReopenContainerLog']) {
+    const m = method(name);
+    assert.deepEqual(extractIds(m, view(m.requestType, { containerId: 'c9' })), { containerId: 'c9' });
+  }
+  const stats = method('ContainerStats');
+  const res = view(stats.responseType, { stats: { attributes: { id: 'c9', metadata: { name: 'app' }, labels: podLabels } } });
+  assert.deepEqual(extractIds(stats, view(stats.requestType, { containerId: 'c9' }), res), {
+    containerId: 'c9', containerName: 'app', podName: 'web-0', podNamespace: 'prod', podUid: 'uid-1',
+  });
+});
+
+test('list and stream responses are about many pods and give nothing', () => {
+  const list = method('ListContainers');
+  const res = view(list.responseType, { containers: [{ id: 'a', podSandboxId: 'p', labels: podLabels }, { id: 'b' }] });
+  assert.deepEqual(extractIds(list, view(list.requestType, {}), res), {});
+  const pods = method('ListPodSandbox');
+  assert.deepEqual(extractIds(pods, {}, view(pods.responseType, { items: [{ id: 'p', metadata: { name: 'x' } }] })), {});
+  const version = method('Version');
+  assert.deepEqual(extractIds(version, view(version.requestType, { version: 'v1' }), view(version.responseType, { runtimeName: 'containerd' })), {});
+});
+
+test('GetContainerEvents: one event message is about one container and its pod', () => {
+  const m = lookupMethod('/runtime.v1.RuntimeService/GetContainerEvents')!;
+  const event = view(m.responseType, { containerId: 'c1', containerEventType: 'CONTAINER_STARTED_EVENT', podSandboxStatus: { id: 'sb1', metadata: { name: 'web-0', namespace: 'prod', uid: 'uid-1' } } });
+  assert.deepEqual(extractIds(m, {}, event), { containerId: 'c1', podSandboxId: 'sb1', podName: 'web-0', podNamespace: 'prod', podUid: 'uid-1' });
+});
+
+test('a gRPC path works in place of MethodInfo', () => {
+  const res = view('runtime.v1.ContainerStatusResponse', { status: { id: 'c1', metadata: { name: 'app' } } });
+  assert.deepEqual(extractIds('/runtime.v1.RuntimeService/ContainerStatus', undefined, res), { containerId: 'c1', containerName: 'app' });
+  assert.deepEqual(extractIds('/other.Service/Call', { podSandboxId: 'x' }), { podSandboxId: 'x' });
+});
