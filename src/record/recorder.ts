@@ -36,7 +36,7 @@ export interface RecorderOptions {
 }
 
 /** Calls per LevelDB batch: large enough to amortise a write, small enough to keep the event loop responsive. */
-const CHUNK = 128;
+const CHUNK = 64;
 /** Calls removed per retention pass, so a large cleanup cannot delay queued writes for long. */
 const EVICT_PER_PASS = 5000;
 const DROP_LOG_INTERVAL_MS = 5000;
@@ -55,6 +55,8 @@ export class Recorder implements CallSink {
   private droppedUnsaved = 0;
   private droppedUnlogged = 0;
   private lastDropLog = 0;
+  private writeErrors = 0;
+  private lastErrorLog = 0;
   private work: Promise<void> = Promise.resolve();
   private busy = false;
   private closed = false;
@@ -137,6 +139,20 @@ export class Recorder implements CallSink {
     this.droppedUnlogged = 0;
   }
 
+  /** A failing disk fails every batch: say so once every few seconds, with how many failed since. */
+  private logWriteError(err: unknown): void {
+    this.writeErrors++;
+    const now = Date.now();
+    if (now - this.lastErrorLog < DROP_LOG_INTERVAL_MS) return;
+    this.lastErrorLog = now;
+    this.logger.error('recorder write failed; the calls of failed batches are counted as dropped', {
+      dir: this.store.dir,
+      error: (err as Error).message,
+      failures: this.writeErrors,
+    });
+    this.writeErrors = 0;
+  }
+
   private tick(): void {
     if (this.busy || (this.queue.length === 0 && this.droppedUnsaved === 0)) return;
     void this.flush();
@@ -149,7 +165,7 @@ export class Recorder implements CallSink {
       try {
         await fn();
       } catch (err) {
-        this.logger.error('recorder write failed', { dir: this.store.dir, error: (err as Error).message });
+        this.logWriteError(err);
       } finally {
         this.busy = false;
       }
