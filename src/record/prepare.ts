@@ -2,7 +2,7 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import { decodeMessage } from '../cri/codec.js';
 import { extractIds, type CallIds } from '../cri/ids.js';
-import { lookupMethod } from '../cri/methods.js';
+import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import { encodeCallValue } from './call-codec.js';
 import { redactHeaders } from './secret-headers.js';
@@ -88,6 +88,15 @@ function decodeFirst(typeName: string, messages: TimedMessage[]): Record<string,
 }
 
 /**
+ * List and Stream answers are about many objects and give no ids (src/cri/ids.ts ignores them),
+ * and they are the big ones: decoding them only to throw the result away was most of the
+ * recorder's cost. Server streams are skipped too: their messages are each about one object.
+ */
+function idsFromResponse(info: MethodInfo): boolean {
+  return !info.serverStreaming && !info.name.startsWith('List') && !info.name.startsWith('Stream');
+}
+
+/**
  * Turns a finished call into what the store writes: secrets removed (message fields, and
  * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
  * recorder's batch writer, never on the forwarding path.
@@ -107,7 +116,7 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined)
     requests = redactMessages(call.requests, info.requestType, headerValue(call.requestMetadata, 'grpc-encoding'), rules, 'request', flags);
     const resEncoding = headerValue(call.responseHeaders, 'grpc-encoding');
     responses = redactMessages(call.responses, info.responseType, resEncoding, rules, 'response', flags);
-    ids = extractIds(info, decodeFirst(info.requestType, requests), info.serverStreaming ? undefined : decodeFirst(info.responseType, responses));
+    ids = extractIds(info, decodeFirst(info.requestType, requests), idsFromResponse(info) ? decodeFirst(info.responseType, responses) : undefined);
   }
   if (flags.length > 0) {
     stored = { ...call, requests, responses, requestMetadata: md.headers, responseHeaders: rh.headers, responseTrailers: rt.headers };
