@@ -203,3 +203,29 @@ test('show filters: --pod follows sandbox and container ids, --container, --meth
 function makeStop(sandboxId: string, startNs: bigint) {
   return makeCall({ method: V1 + 'StopPodSandbox', request: { podSandboxId: sandboxId }, startNs });
 }
+
+test('compressed and unparseable bodies: checked decompressed, or dropped when they cannot be checked', async (t) => {
+  const { gzipSync } = await import('node:zlib');
+  const dir = await tempDir(t);
+  const rec = await openRecorder({ dir });
+  const gz = pullImage(T0);
+  gz.requestMetadata = [...gz.requestMetadata, ['grpc-encoding', 'gzip']];
+  gz.requests = [{ offsetNs: 0, data: gzipSync(gz.requests[0]!.data), compressed: true }];
+  const odd = pullImage(T0 + 1n);
+  odd.requestMetadata = [['grpc-encoding', 'snappy']];
+  odd.requests = [{ offsetNs: 0, data: Buffer.from(`not really snappy ${SECRET_PASSWORD}`), compressed: true }];
+  const junk = pullImage(T0 + 2n);
+  junk.requests = [{ offsetNs: 0, data: Buffer.concat([Buffer.from([0x12, 0x7f]), Buffer.from(SECRET_PASSWORD)]) }];
+  rec.onCallEnd(gz);
+  rec.onCallEnd(odd);
+  rec.onCallEnd(junk);
+  await rec.close();
+  for (const b of await allFilesBytes(dir)) assert.ok(!b.includes(SECRET_PASSWORD));
+  const [a, b, c] = await readAll(dir);
+  assert.equal(a!.requests[0]!.compressed, undefined, 'redacted bytes are stored decompressed');
+  const req = decodeMessage('runtime.v1.PullImageRequest', a!.requests[0]!.data) as { auth: { username: string } };
+  assert.equal(req.auth.username, 'bob');
+  assert.deepEqual(b!.redacted, ['request:dropped-undecodable-compressed']);
+  assert.equal(b!.requests[0]!.data.length, 0);
+  assert.ok(c!.redacted!.includes('request:dropped-unparseable'));
+});
