@@ -4,6 +4,7 @@ import { Level } from 'level';
 import type { CallIds } from '../cri/ids.js';
 import { decodeValueHeader } from './call-codec.js';
 import { RecordingError } from './errors.js';
+import { removeSnapshot, snapshotDb } from './snapshot.js';
 import { CALL_END, CALL_PREFIX, META_KEY, callKey, indexKey, startNsOfKey, type IndexKind } from './keys.js';
 
 export const DB_DIR = 'db';
@@ -91,6 +92,8 @@ export class Store {
     readonly db: Db,
     public counters: Counters,
     private readonly writable: boolean,
+    /** For readers: the snapshot of db/ actually opened, removed on close. */
+    private readonly snapshot?: string,
   ) {}
 
   /**
@@ -106,10 +109,12 @@ export class Store {
         throw new RecordingError(dir, `recording ${dir} is damaged: ${DB_DIR}/ is missing or has no CURRENT file`);
       }
     }
-    const db: Db = new Level<string, Buffer>(location, { valueEncoding: 'buffer', createIfMissing: create });
+    const snapshot = mode === 'read' ? await snapshotDb(location) : undefined;
+    const db: Db = new Level<string, Buffer>(snapshot ?? location, { valueEncoding: 'buffer', createIfMissing: create });
     try {
       await db.open({ createIfMissing: create, errorIfExists: false });
     } catch (err) {
+      if (snapshot) await removeSnapshot(snapshot);
       if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
         throw new RecordingError(dir, `recording ${dir} is being written by ${await writerDescription(dir)}; read it after that process stops`, { cause: err });
       }
@@ -126,10 +131,11 @@ export class Store {
       }
     } catch (err) {
       await db.close().catch(() => {});
+      if (snapshot) await removeSnapshot(snapshot);
       if (err instanceof RecordingError) throw err;
       throw new RecordingError(dir, `recording ${dir} is damaged: its counters entry does not read (${(err as Error).message})`, { cause: err });
     }
-    const store = new Store(dir, db, counters, mode === 'write');
+    const store = new Store(dir, db, counters, mode === 'write', snapshot);
     if (mode === 'write') {
       if (create) await db.put(META_KEY, store.metaValue());
       // Lets a reader that hits the LevelDB lock say who holds it.
@@ -217,5 +223,6 @@ export class Store {
   async close(): Promise<void> {
     if (this.writable) await rm(join(this.dir, PID_FILE), { force: true }).catch(() => {});
     await this.db.close();
+    if (this.snapshot) await removeSnapshot(this.snapshot);
   }
 }
