@@ -122,7 +122,7 @@ export class RecordingReader {
   }
 
   async close(): Promise<void> {
-    await this.store.db.close();
+    await this.store.close();
   }
 
   /** Call keys from one index kind; `prefix` lets users type a short id, as crictl does. */
