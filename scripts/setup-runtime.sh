@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need to start a real CRI runtime of their own:
 # containerd (with its CRI plugin), runc, the CNI plugins, a static busybox to build
-# images from, a local OCI registry, skopeo to push to it and htpasswd for its auth.
+# images from, a local OCI registry, skopeo to push to it, htpasswd for its auth, and
+# Prometheus (the telemetry e2e test runs every dashboard query against a real one).
 # Idempotent: when every tool is already present it only says so and exits.
 set -euo pipefail
 
 say() { printf 'setup-runtime: %s\n' "$*"; }
 die() { printf 'critap: setup-runtime: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils)
+PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils prometheus)
 
 # One probe per package: a file it installs that the harness actually uses.
 declare -A PROBE=(
@@ -19,6 +20,7 @@ declare -A PROBE=(
   [docker-registry]=/usr/bin/docker-registry
   [skopeo]=/usr/bin/skopeo
   [apache2-utils]=/usr/bin/htpasswd
+  [prometheus]=/usr/bin/prometheus
 )
 
 missing=()
@@ -47,8 +49,9 @@ APT_OPTS=(-o DPkg::Lock::Timeout=300 -o Acquire::Retries=3)
 say "apt-get update"
 apt-get "${APT_OPTS[@]}" update -qq
 say "apt-get install -y ${PACKAGES[*]}"
-# --no-install-recommends keeps it small; policy-rc.d stops Debian starting the
-# system containerd/registry services, which the tests neither need nor want.
+# --no-install-recommends keeps it small (no prometheus-node-exporter); policy-rc.d
+# stops Debian starting the system containerd/registry/prometheus services, which the
+# tests neither need nor want (a system prometheus would also hold :9090).
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [[ ! -e $policy ]]; then

@@ -6,6 +6,7 @@ import { callToJsonl } from '../record/jsonl.js';
 import { LineOutput } from '../record/output.js';
 import { Progress } from '../record/progress.js';
 import { openRecording, type CallFilter, type RecordingReader } from '../record/reader.js';
+import type { StoredCall } from '../record/stored-call.js';
 
 /** One entry per --format; each writes the selected calls and returns how many it wrote. */
 type Exporter = (rec: RecordingReader, filter: CallFilter, out: LineOutput, progress: Progress) => Promise<number>;
@@ -21,30 +22,98 @@ const exporters: Record<string, Exporter> = {
   },
 };
 
+/** Flags that only mean something for --format otlp (spans go to a collector, not to a file). */
+const OTLP_ONLY = ['otlp-endpoint', 'service-name', 'upstream'] as const;
+
+/**
+ * --format otlp: the selected calls as spans with their recorded start times and durations.
+ * The telemetry module loads only here, so a JSONL export never pays for the OTel SDK.
+ */
+async function exportOtlp(
+  rec: RecordingReader,
+  filter: CallFilter,
+  opts: { endpoint: string; serviceName?: string; upstream?: string },
+  progress: Progress,
+): Promise<number> {
+  const { exportRecordingOtlp } = await import('../telemetry/export-recording.js');
+  let seen = 0;
+  // The reader applies the filter (its indexes make --pod/--container cheap); the count feeds the progress line.
+  const selected = {
+    async *calls(): AsyncIterable<StoredCall> {
+      for await (const call of rec.calls(filter)) {
+        progress.update(++seen);
+        yield call;
+      }
+    },
+  };
+  const { spans } = await exportRecordingOtlp(selected, opts);
+  return spans;
+}
+
 export const command: Command = {
-  summary: 'write a recording out as JSONL (one call per line, bytes exact)',
+  summary: 'write a recording out as JSONL (one call per line, bytes exact) or send it as OTLP spans',
   help: `Usage: critap export <recording> [--format jsonl] [--out FILE] [flags]
+       critap export <recording> --format otlp --otlp-endpoint URL [--service-name NAME] [--upstream EP] [flags]
 
 Writes the calls in start order. jsonl: one JSON object per line with every message
 body and status detail as base64 (exact; 'critap import' rebuilds the same calls), plus
 a "view" object with the decoded request/response for people and for jq.
 
+otlp: each call becomes a span sent over OTLP/gRPC, with the call's recorded start time and
+duration (the same durations 'critap stats' reports) and the attributes, pod links and
+traceparent parents the live proxy gives its spans, so a recording made anywhere can be
+studied in Jaeger or Tempo later. Nothing is sampled or dropped: a collector that refuses
+a batch fails the export (exit code 1).
+
 Flags:
-  --format F        ${Object.keys(exporters).join(', ')} (default jsonl)
-  --out FILE        write to FILE instead of stdout
+  --format F             ${[...Object.keys(exporters), 'otlp'].join(', ')} (default jsonl)
+  --out FILE             jsonl: write to FILE instead of stdout
+  --otlp-endpoint URL    otlp: the collector's OTLP/gRPC address, e.g. http://127.0.0.1:4317
+  --service-name NAME    otlp: service.name of the spans (default $OTEL_SERVICE_NAME, else critap)
+  --upstream EP          otlp: the runtime the recording was made against, for server.address,
+                         e.g. unix:///run/containerd/containerd.sock
 ${FILTER_HELP}
 
 Examples:
   critap export ./rec --format jsonl --out rec.jsonl
   critap export ./rec --method PullImage | jq .view.request
   critap export ./rec --pod nginx --since 1h > nginx.jsonl
+  critap export ./rec --format otlp --otlp-endpoint http://127.0.0.1:4317
+  critap export ./rec --format otlp --otlp-endpoint http://tempo.local:4317 \\
+      --service-name critap-node-7 --upstream unix:///run/containerd/containerd.sock --since 2h
 `,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { ...FILTER_FLAGS, format: { type: 'string' }, out: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...FILTER_FLAGS,
+      format: { type: 'string' },
+      out: { type: 'string' },
+      'otlp-endpoint': { type: 'string' },
+      'service-name': { type: 'string' },
+      upstream: { type: 'string' },
+    });
     if (positionals.length !== 1) throw new UsageError('wants exactly one recording folder');
     const format = values.format ?? 'jsonl';
+    if (format === 'otlp') {
+      const endpoint = values['otlp-endpoint']?.trim();
+      if (!endpoint) throw new UsageError('--format otlp needs --otlp-endpoint, e.g. http://127.0.0.1:4317');
+      if (!URL.canParse(endpoint)) throw new UsageError(`--otlp-endpoint wants a URL like http://127.0.0.1:4317, got "${endpoint}"`);
+      if (values.out !== undefined) throw new UsageError('--out is for file formats; --format otlp sends spans to --otlp-endpoint');
+      const filter = filterFromFlags(values);
+      const rec = await openRecording(positionals[0]!);
+      try {
+        const progress = new Progress('exported');
+        const n = await exportOtlp(rec, filter, { endpoint, serviceName: values['service-name'], upstream: values.upstream }, progress);
+        progress.done(n);
+      } finally {
+        await rec.close();
+      }
+      return 0;
+    }
     const exporter = exporters[format];
-    if (!exporter) throw new UsageError(`--format must be one of ${Object.keys(exporters).join(', ')}, got "${format}"`);
+    if (!exporter) throw new UsageError(`--format must be one of ${[...Object.keys(exporters), 'otlp'].join(', ')}, got "${format}"`);
+    for (const flag of OTLP_ONLY) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to --format otlp`);
+    }
     const filter = filterFromFlags(values);
     const rec = await openRecording(positionals[0]!);
     try {
