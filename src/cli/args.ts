@@ -7,12 +7,14 @@ export class UsageError extends Error {}
 export class HelpRequested extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+/** The parsed flags; spelled out so declaration files can name it. */
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
 
 /**
  * Strict flag parsing on top of node:util parseArgs: an unknown flag or a missing value is a
  * UsageError naming the flag, never a silent ignore.
  */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O) {
+export function parseCommandArgs<O extends Options>(argv: string[], options: O): Parsed<O> {
   if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested();
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
