@@ -1,0 +1,156 @@
+import type { Command } from './main.js';
+import { UsageError, durationFlag, parseCommandArgs } from './args.js';
+import { createLogger, isLogLevel } from '../log.js';
+import { replay } from '../replay/index.js';
+import { parseIgnoreRule } from '../replay/ignore.js';
+import { parseTiming } from '../replay/timing.js';
+import { parseEndpoint } from '../endpoint.js';
+
+const HELP = `Usage: critap replay <recording> --listen <endpoint> [flags]
+
+Serves a recording as a mock CRI runtime: every call is answered from the recording, with the
+recorded bytes, status, headers and trailers, and no runtime behind it (unless --fallback).
+
+Matching (--match):
+  nearest    (default) an equal recorded request wins; else the recorded request of that method
+             with the fewest differing fields answers, and values the client sent differently
+             (temp paths, generated names) are echoed into the answer where the recorded answer
+             repeated the recorded request's value
+  exact      equal requests only; anything else is a miss
+  sequence   the recorded order is enforced: each call must be of the method recorded next
+Equal requests get their recorded answers in recorded order; when those run out the last one
+repeats (--on-exhausted repeat) or the call fails (--on-exhausted error).
+
+A miss answers UNIMPLEMENTED when the recording has no call of that method, NOT_FOUND when it
+has some but none is acceptable; the message names the method and shows the closest recorded
+request and how it differs. Every miss is logged; --misses writes them all out as JSON on exit.
+
+Flags:
+  --listen <endpoint>      where clients connect: unix:///path.sock, /path.sock or tcp://127.0.0.1:PORT
+  --match <mode>           nearest, exact or sequence (default nearest)
+  --timing <t>             none (default, at once), recorded, or a factor such as 0.5x or 2x
+  --on-exhausted <what>    repeat (default) or error
+  --ignore <path>          request field to leave out when comparing, [Method:]path, repeatable;
+                           e.g. 'RunPodSandbox:config.annotations' or '**.labels["pod-template-hash"]'
+                           (kubernetes.io/config.seen annotations are always ignored)
+  --misses <file>          write every miss (method, request, closest call, differences) as JSON on exit
+  --fallback <endpoint>    send misses to this real runtime instead of failing them
+  --record                 with --fallback: add the runtime's answers to the recording
+  --record-env             the recording was made with --record-env (env values compared as they are)
+  --redact <path>          the recording was made with this --redact (repeatable)
+  --socket-mode <octal>    mode of the listening socket (default 0660)
+  --grace <duration>       on SIGTERM/SIGINT, how long calls in flight may finish (default 5s)
+  --log-level <level>      debug, info, warn or error (default info; debug explains each match)
+  --log-json               JSON log lines
+
+Examples:
+  critap replay recordings/seed-walkthrough --listen /tmp/cri.sock
+  critap call /tmp/cri.sock Version
+  critap replay ./rec --listen unix:///run/critap/mock.sock --match exact --misses misses.json
+  critap replay recordings/container-events-synthetic --listen /tmp/cri.sock --timing recorded
+  critap replay ./rec --listen /tmp/cri.sock --fallback unix:///run/containerd/containerd.sock --record
+`;
+
+const FLAGS = {
+  listen: { type: 'string' },
+  match: { type: 'string' },
+  timing: { type: 'string' },
+  'on-exhausted': { type: 'string' },
+  ignore: { type: 'string', multiple: true },
+  misses: { type: 'string' },
+  fallback: { type: 'string' },
+  record: { type: 'boolean' },
+  'record-env': { type: 'boolean' },
+  redact: { type: 'string', multiple: true },
+  'socket-mode': { type: 'string' },
+  grace: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-json': { type: 'boolean' },
+} as const;
+
+function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be ${allowed.join(', ')}, not "${value}"`);
+  return value as T;
+}
+
+/** Turns a library error about bad input into a usage error, so it is printed with a hint. */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^critap:\s*/, ''));
+  }
+}
+
+export const command: Command = {
+  summary: 'serve a recording as a mock CRI runtime',
+  help: HELP,
+  async run(argv) {
+    const { values: v, positionals } = parseCommandArgs(argv, FLAGS);
+    if (positionals.length === 0) throw new UsageError('which recording? e.g. critap replay recordings/seed-walkthrough --listen /tmp/cri.sock');
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    if (!v.listen) throw new UsageError('--listen is required, e.g. --listen /tmp/cri.sock');
+    usage(() => parseEndpoint(v.listen!));
+    if (v.fallback) usage(() => parseEndpoint(v.fallback!));
+    if (v.record && !v.fallback) throw new UsageError('--record needs --fallback: only calls the fallback runtime answers are added');
+    const match = choice('match', v.match, ['nearest', 'exact', 'sequence'] as const);
+    const onExhausted = choice('on-exhausted', v['on-exhausted'], ['repeat', 'error'] as const);
+    if (v.timing !== undefined) usage(() => parseTiming(v.timing!));
+    for (const rule of v.ignore ?? []) usage(() => parseIgnoreRule(rule));
+    const level = v['log-level'] ?? 'info';
+    if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
+    const modeText = v['socket-mode'] ?? '0660';
+    if (!/^0?[0-7]{3}$/.test(modeText)) throw new UsageError(`--socket-mode wants an octal mode like 0660, got "${modeText}"`);
+    const graceMs = durationFlag('grace', v.grace) ?? 5000;
+    const logger = createLogger({ level, json: v['log-json'] === true });
+    const redactPaths = (v.redact ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+
+    const runtime = await replay({
+      recording: positionals[0]!,
+      listen: v.listen,
+      match,
+      timing: v.timing,
+      onExhausted,
+      ignore: v.ignore,
+      fallback: v.fallback,
+      record: v.record === true,
+      redaction: v['record-env'] || redactPaths.length > 0 ? { keepEnv: v['record-env'] === true, extraPaths: redactPaths } : undefined,
+      missesFile: v.misses,
+      socketMode: Number.parseInt(modeText, 8),
+      logger,
+    });
+    logger.info('critap replay started', {
+      listen: runtime.endpoint,
+      recording: positionals[0],
+      match: match ?? 'nearest',
+      timing: v.timing ?? 'none',
+      fallback: v.fallback ?? 'off',
+      pid: process.pid,
+    });
+
+    return await new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          logger.warn('second signal: exiting now', { signal });
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info('stopping: no new connections; letting calls in flight finish', { signal, graceMs });
+        runtime.close(graceMs).then(
+          () => {
+            logger.info('critap replay stopped', { answered: runtime.answered(), misses: runtime.misses.length, missesFile: v.misses });
+            resolve(0);
+          },
+          (err: unknown) => {
+            logger.error('error while stopping', { error: err instanceof Error ? err.message : String(err) });
+            resolve(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};

@@ -1,0 +1,143 @@
+/**
+ * `critap replay` as a library: a recording served as a mock CRI runtime.
+ *
+ *   const runtime = await replay({ recording: 'recordings/seed-walkthrough' });
+ *   // point a CRI client at runtime.endpoint … then:
+ *   await runtime.close();
+ *   assert.deepEqual(runtime.misses, []);
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { CallRecord } from '../call.js';
+import { allMethods, lookupMethod } from '../cri/methods.js';
+import { validateRedactionRules, type RedactionRules } from '../cri/redact.js';
+import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
+import { silentLogger, type Logger } from '../log.js';
+import { createRecording, type RecordingWriter } from '../record/writer.js';
+import { Fallback } from './fallback.js';
+import { DEFAULT_IGNORE, parseIgnoreRule } from './ignore.js';
+import { loadRecordingCalls } from './load.js';
+import { Matcher, type MatchMode, type OnExhausted } from './matcher.js';
+import { Replayer, requestView, type Miss } from './replayer.js';
+import { startFront } from './front.js';
+import { parseTiming, type Timing } from './timing.js';
+
+export type { Miss } from './replayer.js';
+export type { MatchMode, OnExhausted } from './matcher.js';
+export type { Difference } from './json-diff.js';
+
+export interface ReplayOptions {
+  /** The recording folder. It is never modified, except by `record`. */
+  recording: string;
+  /** Where clients connect: `unix:///path.sock`, `/path.sock` or `tcp://127.0.0.1:0`. Default: a new temp unix socket. */
+  listen?: string;
+  /** `nearest` (default), `exact` or `sequence`. */
+  match?: MatchMode;
+  /** `none` (default: at once), `recorded`, or a factor like `0.5x` / `2x` (or the number itself). */
+  timing?: string | number;
+  /** When the recorded answers to equal requests run out: `repeat` the last (default) or `error`. */
+  onExhausted?: OnExhausted;
+  /** Request fields left out when comparing, `[Method:]path` (see src/replay/ignore.ts); added to the defaults. */
+  ignore?: string[];
+  /** Send misses to this real runtime instead of failing them. */
+  fallback?: string;
+  /** With `fallback`: add the fallback's answers to the recording. */
+  record?: boolean;
+  /** Redaction the recording was made with (`--record-env`, `--redact` of the proxy); incoming requests get the same. */
+  redaction?: RedactionRules;
+  /** Write the misses here as JSON when closing. */
+  missesFile?: string;
+  /** File mode of a unix socket (default 0o660). */
+  socketMode?: number;
+  logger?: Logger;
+}
+
+export interface ReplayRuntime {
+  /** Where to point CRI clients, e.g. `unix:///tmp/critap-replay-…/cri.sock`. */
+  readonly endpoint: string;
+  /** Every call the recording could not answer, in order (live: grows as calls miss). */
+  readonly misses: Miss[];
+  /** Calls answered from the recording so far. */
+  answered(): number;
+  /** Stops accepting, lets calls in flight finish for `graceMs` (default 5 s), closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function checkChoice<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new Error(`critap: ${name} must be ${allowed.join(', ')}, not "${String(value)}"`);
+  return value;
+}
+
+function timingOf(t: string | number | undefined): Timing {
+  if (t === undefined) return undefined;
+  if (typeof t === 'number') {
+    if (!(t > 0) || !Number.isFinite(t)) throw new Error(`critap: timing must be a positive factor, not ${t}`);
+    return t;
+  }
+  return parseTiming(t);
+}
+
+export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
+  const logger = opts.logger ?? silentLogger;
+  const mode = checkChoice('match', opts.match, ['nearest', 'exact', 'sequence'], 'nearest');
+  const onExhausted = checkChoice('onExhausted', opts.onExhausted, ['repeat', 'error'], 'repeat');
+  const timing = timingOf(opts.timing);
+  const ignore = [...DEFAULT_IGNORE, ...(opts.ignore ?? [])].map(parseIgnoreRule);
+  if (opts.redaction) validateRedactionRules(opts.redaction);
+  if (opts.record && !opts.fallback) throw new Error('critap: record needs fallback: only calls a fallback runtime answers are added');
+  let tempDir: string | undefined;
+  let listenAt: Endpoint;
+  if (opts.listen !== undefined) listenAt = parseEndpoint(opts.listen);
+  else {
+    tempDir = await mkdtemp(join(tmpdir(), 'critap-replay-sock-'));
+    listenAt = { kind: 'unix', path: join(tempDir, 'cri.sock') };
+  }
+
+  const calls = await loadRecordingCalls(opts.recording);
+  const matcher = new Matcher<CallRecord>([], { mode, onExhausted, ignore });
+  for (const c of calls) {
+    const info = lookupMethod(c.method);
+    // The recorded request was redacted by the recorder; the same redaction is applied again
+    // (a no-op on it) so both sides are compared in the same terms.
+    matcher.add({ method: c.method, request: requestView(info, c.requests[0]?.data ?? Buffer.alloc(0), opts.redaction), value: c });
+  }
+
+  let writer: RecordingWriter | undefined;
+  let fallback: Fallback | undefined;
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  try {
+    if (opts.fallback) fallback = new Fallback(opts.fallback);
+    if (opts.record) writer = await createRecording(opts.recording);
+    const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger });
+    replayer.register(server, calls, allMethods());
+    const front = await startFront(server, listenAt, opts.socketMode ?? 0o660, logger);
+    const endpoint = formatEndpoint(front.endpoint);
+    logger.debug('replay ready', { endpoint, calls: calls.length, match: mode, timing: timing === undefined ? 'none' : `${timing}x` });
+    let closing: Promise<void> | undefined;
+    return {
+      endpoint,
+      misses: replayer.misses,
+      answered: () => replayer.answered,
+      close(graceMs = 5000) {
+        closing ??= (async () => {
+          await front.close(graceMs);
+          server.forceShutdown();
+          fallback?.close();
+          await writer?.close();
+          if (tempDir) await rm(tempDir, { recursive: true, force: true });
+          if (opts.missesFile) await writeFile(opts.missesFile, JSON.stringify(replayer.misses, null, 2) + '\n');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    server.forceShutdown();
+    fallback?.close();
+    await writer?.close().catch(() => {});
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    throw err;
+  }
+}
