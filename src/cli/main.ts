@@ -17,6 +17,8 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   stats: () => import('./stats.js'),
   export: () => import('./export.js'),
   import: () => import('./import.js'),
+  replay: () => import('./replay.js'),
+  call: () => import('./call.js'),
 };
 
 function topHelp(summaries: Record<string, string>): string {
