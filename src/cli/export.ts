@@ -66,12 +66,14 @@ studied in Jaeger or Tempo later. Nothing is sampled or dropped: a collector tha
 a batch fails the export (exit code 1).
 
 Flags:
-  --format F             ${[...Object.keys(exporters), 'otlp'].join(', ')} (default jsonl)
-  --out FILE             jsonl: write to FILE instead of stdout
-  --otlp-endpoint URL    otlp: the collector's OTLP/gRPC address, e.g. http://127.0.0.1:4317
-  --service-name NAME    otlp: service.name of the spans (default $OTEL_SERVICE_NAME, else critap)
-  --upstream EP          otlp: the runtime the recording was made against, for server.address,
-                         e.g. unix:///run/containerd/containerd.sock
+  --format F        ${[...Object.keys(exporters), 'otlp'].join(', ')} (default jsonl)
+  --out FILE        jsonl: write to FILE instead of stdout
+  --otlp-endpoint URL
+                    otlp: the collector's OTLP/gRPC address, e.g. http://127.0.0.1:4317
+  --service-name NAME
+                    otlp: service.name of the spans (default $OTEL_SERVICE_NAME, else critap)
+  --upstream EP     otlp: the runtime the recording was made against, for server.address,
+                    e.g. unix:///run/containerd/containerd.sock
 ${FILTER_HELP}
 
 Examples:
