@@ -33,6 +33,7 @@ export { lookupMethod, allMethods, resolveMethodName, type MethodInfo } from './
 export { decodeMessage, encodeMessage, CodecError } from './cri/codec.js';
 export { createTelemetry, type Telemetry, type TelemetryOptions } from './telemetry/telemetry.js';
 export { exportRecordingOtlp } from './telemetry/export-recording.js';
+export { replay, type ReplayOptions, type ReplayRuntime, type Miss, type MatchMode, type OnExhausted } from './replay/index.js';
 
 export interface ProxyApiOptions extends Omit<ObservedProxyOptions, 'listen'> {
   /** Where clients connect; default a fresh unix socket in a temp folder. */
