@@ -1,0 +1,45 @@
+/**
+ * `critap proxy` as a user runs it: the real CLI in a child process. Resolves once its JSON start
+ * line says it listens; `stop()` sends SIGTERM and waits for the exit code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const CRITAP_BIN = fileURLToPath(new URL('../../../bin/critap.js', import.meta.url));
+
+export interface CliProxy {
+  child: ChildProcess;
+  endpoint: string;
+  started: Record<string, unknown>;
+  log: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startCliProxy(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliProxy> {
+  const child = spawn(process.execPath, [CRITAP_BIN, 'proxy', '--log-json', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const log: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      log.push(line);
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry['msg'] === 'critap proxy started') resolve(entry);
+      } catch {
+        // plain text (an error before logging started): kept for the message below
+      }
+    });
+    void exited.then((code) => reject(new Error(`critap proxy exited with ${code} before starting:\n${log.join('\n')}`)));
+  });
+  return {
+    child,
+    endpoint: String(started['listen']),
+    started,
+    log,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
