@@ -1,0 +1,254 @@
+/**
+ * `npm run bench`: critap's cost measured beside a direct connection to the same runtime, from
+ * the same client processes, in the same run, reported as ratios.
+ *
+ * Processes: the client pool (client-worker.js ×N), the runtime (fake-upstream-main.js or a real
+ * containerd), critap (critap-main.js, a new one per measurement) and an OTLP receiver
+ * (otlp-sink-main.js) for the tracing variant. This process only orchestrates.
+ */
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { HelpRequested, UsageError } from '../src/cli/args.js';
+import { startChild, type Child } from './children.js';
+import { startClientPool, type ClientPool } from './client-pool.js';
+import { HELP, parseBenchArgs, type BenchOptions } from './options.js';
+import { startContainerdOrReason } from './real-runtime.js';
+import type { RecorderArgs, RecorderFigures } from './recorder-main.js';
+import { renderTable, renderTargets, summarize, type Measurement, type RecorderRun, type ScenarioRun } from './report.js';
+import { BIG_SIZES, FAKE_LIST_CONTAINERS, scenarios, type Scenario } from './scenarios.js';
+import { rotate } from './stats.js';
+import { judgeTargets } from './targets.js';
+import { replayMissing, startCritap, startVariant, VARIANT_LABELS, type VariantContext, type VariantId } from './variants.js';
+
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+interface Upstreams {
+  fake?: string;
+  containerd?: string;
+  containerdSkipped?: string;
+}
+
+class Bench {
+  private label = 'setup';
+  readonly ctx: VariantContext;
+
+  constructor(
+    readonly opts: BenchOptions,
+    readonly workDir: string,
+    readonly pool: ClientPool,
+    otlpUrl: string | undefined,
+  ) {
+    this.ctx = {
+      workDir,
+      otlpUrl,
+      critapExecArgv: (name) =>
+        opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${this.label}-${name}.cpuprofile`] : [],
+    };
+  }
+
+  async measure(def: Scenario, v: VariantId, round: number, upstream: string): Promise<Measurement> {
+    this.label = `${def.id}-r${round}`;
+    let running: Awaited<ReturnType<typeof startVariant>> | undefined;
+    try {
+      running = await startVariant(v, this.ctx, upstream);
+      const result = await this.pool.run(def.job(running.endpoint), def.workers);
+      const observers = await running.stop();
+      running = undefined;
+      return { round, figures: def.figures(result, observers), observers, ok: result.ok, errors: result.errors, firstError: result.firstError };
+    } catch (err) {
+      await running?.stop().catch(() => undefined);
+      return { round, failure: (err as Error).message.split('\n')[0] };
+    }
+  }
+
+  /** Records a few rounds of the scenario's calls through critap, for replay to serve. */
+  async recordForReplay(def: Scenario, upstream: string): Promise<string> {
+    this.label = `${def.id}-make-recording`;
+    const running = await startCritap(this.ctx, upstream, { record: true, name: 'record' });
+    try {
+      const job = def.job(running.endpoint);
+      const small = job.kind === 'unary' ? { ...job, calls: Math.min(job.calls, 50), inFlight: Math.min(job.inFlight, 8) } : { ...job, streams: 1 };
+      const r = await this.pool.run(small, 1);
+      if (r.errors) throw new Error(`critap: recording for replay failed: ${r.firstError}`);
+    } finally {
+      await running.stop();
+    }
+    return running.recordDir!;
+  }
+
+  async runScenario(def: Scenario, ups: Upstreams, replayReason: string | undefined): Promise<ScenarioRun> {
+    const variants = def.variants.filter((v) => this.opts.variants.includes(v));
+    const run: ScenarioRun = { id: def.id, title: def.title, upstream: def.upstream, metrics: def.metrics, variants, missing: {}, rounds: {} };
+    const upstream = def.upstream === 'fake' ? ups.fake : ups.containerd;
+    if (!upstream) {
+      run.skipped = ups.containerdSkipped ?? 'no runtime';
+      log(`${def.id}: skipped (${run.skipped})`);
+      return run;
+    }
+    if (variants.includes('replay')) {
+      if (replayReason) run.missing.replay = replayReason;
+      else {
+        try {
+          this.ctx.replayRecording = await this.recordForReplay(def, upstream);
+        } catch (err) {
+          run.missing.replay = (err as Error).message;
+        }
+      }
+    }
+    const active = variants.filter((v) => !run.missing[v]);
+    for (let r = 1; r <= this.opts.rounds; r++) {
+      // A B C … then B C … A: every variant takes every position, so drift and warm-up order cancel.
+      for (const v of rotate(active, r - 1)) {
+        const m = await this.measure(def, v, r, upstream);
+        (run.rounds[v] ??= []).push(m);
+        const shown = m.failure ? `FAILED ${m.failure}` : def.metrics.map((k) => `${k.id}=${fmt(m.figures?.[k.id])}`).join(' ');
+        log(`${def.id} round ${r}/${this.opts.rounds} ${VARIANT_LABELS[v]}: ${shown}${m.errors ? ` (${m.errors} errors: ${m.firstError})` : ''}`);
+      }
+    }
+    if (this.ctx.replayRecording) await rm(this.ctx.replayRecording, { recursive: true, force: true });
+    this.ctx.replayRecording = undefined;
+    return run;
+  }
+
+  async runRecorder(): Promise<RecorderRun> {
+    const out: RecorderRun = { rounds: [] };
+    const args: RecorderArgs = { workDir: this.workDir, calls: this.opts.smoke ? 2000 : 100_000, pacedRate: 20_000 };
+    for (let r = 1; r <= this.opts.rounds; r++) {
+      try {
+        const { child, ready } = await startChild('recorder-main.js', args, { label: 'recorder', readyTimeoutMs: 300_000 });
+        child.kill();
+        const f = ready.figures as RecorderFigures;
+        out.rounds.push(f);
+        log(`recorder round ${r}/${this.opts.rounds}: ${Math.round(f.callsPerSec)} calls/s, dropped ${f.capacityDropped}+${f.pacedDropped}`);
+      } catch (err) {
+        out.failure = (err as Error).message;
+        break;
+      }
+    }
+    return out;
+  }
+}
+
+const fmt = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : n >= 100 ? n.toFixed(0) : n.toPrecision(3));
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    model: cpus[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    memoryMB: Math.round(os.totalmem() / 1e6),
+    loadAverage: os.loadavg(),
+    date: new Date().toISOString(),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let opts: BenchOptions;
+  try {
+    opts = parseBenchArgs(argv);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`critap: bench: ${err.message}\nRun 'npm run bench -- --help' for usage.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const all = scenarios({ smoke: opts.smoke, clients: opts.clients });
+  const known = [...all.map((s) => s.id), 'recorder'];
+  for (const id of opts.only ?? []) {
+    if (!known.includes(id)) {
+      process.stderr.write(`critap: bench: unknown scenario "${id}"; scenarios: ${known.join(', ')}\n`);
+      return 2;
+    }
+  }
+  const chosen = all.filter((s) => !opts.only || opts.only.includes(s.id));
+  const runRecorder = !opts.only || opts.only.includes('recorder');
+  const machineInfo = machine();
+  const workDir = await mkdtemp(join(os.tmpdir(), 'critap-bench-'));
+  const children: Child[] = [];
+  let pool: ClientPool | undefined;
+  let stopContainerd: (() => Promise<void>) | undefined;
+  try {
+    log(`${machineInfo.cores} cores (${machineInfo.model}), node ${machineInfo.node}, ${opts.rounds} round(s)${opts.smoke ? ', smoke counts' : ''}`);
+    pool = await startClientPool(opts.clients);
+    const ups: Upstreams = {};
+    if (chosen.some((s) => s.upstream === 'fake')) {
+      const { child, ready } = await startChild('fake-upstream-main.js', { socketPath: join(workDir, 'fake-runtime.sock'), listContainers: FAKE_LIST_CONTAINERS, execSizes: BIG_SIZES }, { label: 'fake runtime' });
+      children.push(child);
+      ups.fake = String(ready.endpoint);
+    }
+    let otlpUrl: string | undefined;
+    let otlp: Child | undefined;
+    if (opts.variants.includes('record-trace')) {
+      const { child, ready } = await startChild('otlp-sink-main.js', {}, { label: 'OTLP receiver' });
+      children.push(child);
+      otlp = child;
+      otlpUrl = String(ready.url);
+    }
+    if (chosen.some((s) => s.upstream === 'containerd')) {
+      log('starting containerd (test/support/runtime.ts)…');
+      const rt = await startContainerdOrReason(opts.containerd);
+      if (rt.runtime) {
+        ups.containerd = rt.runtime.endpoint;
+        stopContainerd = () => rt.runtime!.stop();
+      } else ups.containerdSkipped = rt.skipped;
+    }
+    const replayReason = opts.variants.includes('replay') ? replayMissing() : undefined;
+    const bench = new Bench(opts, workDir, pool, otlpUrl);
+    const runs: ScenarioRun[] = [];
+    for (const def of chosen) runs.push(await bench.runScenario(def, ups, replayReason));
+    const recorder = runRecorder ? await bench.runRecorder() : undefined;
+    const otlpCounts = otlp ? await (otlp.send({ type: 'counts' }), otlp.next<{ requests: number; bytes: number }>('counts', 5000)).catch(() => undefined) : undefined;
+
+    const targets = judgeTargets(runs, recorder, opts.smoke);
+    const shownVariants = opts.variants.filter((v) => runs.some((r) => r.variants.includes(v)));
+    process.stdout.write(`\ncritap benchmark — ${machineInfo.cores} cores ${machineInfo.model}, node ${machineInfo.node}, ${machineInfo.date}, ${opts.rounds} round(s)${opts.smoke ? ' (SMOKE: tiny counts, figures mean nothing)' : ''}\n\n`);
+    process.stdout.write(renderTable(runs, recorder, shownVariants) + '\n\n');
+    process.stdout.write('Targets (reported, never failing the run):\n' + renderTargets(targets) + '\n');
+    if (otlpCounts) process.stdout.write(`\nOTLP receiver got ${otlpCounts.requests} export requests, ${(otlpCounts.bytes / 1e6).toFixed(1)} MB of spans.\n`);
+    if (opts.json) {
+      const doc = {
+        machine: machineInfo,
+        options: opts,
+        setup: {
+          client: `${opts.clients} client worker processes (grpc-js), 1 connection each; latency scenarios use 1 worker`,
+          tracing: 'spans exported over OTLP/gRPC to a running local receiver process that answers OK without decoding',
+          critap: 'a new critap process (bench/critap-main.js → startProxy) per measurement',
+          otlpReceiver: otlpCounts,
+        },
+        scenarios: runs.map((run) => ({
+          ...run,
+          summary: Object.fromEntries(
+            run.variants.filter((v) => !run.missing[v] && !run.skipped).map((v) => [v, Object.fromEntries(run.metrics.map((m) => [m.id, summarize(run, v, m.id)]))]),
+          ),
+        })),
+        recorder,
+        targets,
+      };
+      await writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');
+      process.stdout.write(`\nFigures written to ${opts.json}\n`);
+    }
+    return 0;
+  } finally {
+    await pool?.close().catch(() => undefined);
+    for (const c of children) await c.stop(5000).catch(() => c.kill());
+    await stopContainerd?.().catch((err: Error) => log(`stopping containerd: ${err.message}`));
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`critap: bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env['CRITAP_DEBUG']) console.error(err);
+    process.exit(1);
+  },
+);

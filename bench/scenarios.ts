@@ -1,0 +1,117 @@
+/**
+ * What is measured: each scenario is one client job (method, request, calls in flight) run
+ * against every variant, and the figures read from its result. Counts come in two sizes: full
+ * (for numbers worth comparing) and smoke (tiny, only proving the benchmark runs).
+ */
+import {
+  EVENTS_HEADER, EVENTS_PATH, EXEC_SYNC_PATH, LIST_CONTAINERS_PATH, MiB, VERSION_PATH,
+  eventsRequest, execSyncRequest, listContainersRequest, versionRequest,
+} from './fixtures.js';
+import type { LoadJob, LoadResult } from './load.js';
+import { percentile } from './stats.js';
+import type { VariantFigures, VariantId } from './variants.js';
+
+export interface MetricDef {
+  id: string;
+  label: string;
+  unit: string;
+  better: 'lower' | 'higher';
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  upstream: 'fake' | 'containerd';
+  variants: VariantId[];
+  /** Client worker processes to spread the lanes over. */
+  workers: number;
+  job(endpoint: string): LoadJob;
+  metrics: MetricDef[];
+  figures(result: LoadResult, variant: VariantFigures): Record<string, number | undefined>;
+}
+
+export interface Sizes {
+  smoke: boolean;
+  clients: number;
+}
+
+const LIST_CONTAINERS = 300;
+export const BIG_SIZES = [8 * MiB, 64 * MiB];
+export const FAKE_LIST_CONTAINERS = LIST_CONTAINERS;
+
+const b64 = (b: Buffer) => b.toString('base64');
+const secs = (r: LoadResult) => (r.endMs - r.startMs) / 1000;
+const WITH_REPLAY: VariantId[] = ['direct', 'bare', 'record', 'record-trace', 'replay'];
+const NO_REPLAY: VariantId[] = ['direct', 'bare', 'record', 'record-trace'];
+
+const latency: MetricDef[] = [
+  { id: 'p50Us', label: 'p50 latency', unit: 'µs', better: 'lower' },
+  { id: 'p99Us', label: 'p99 latency', unit: 'µs', better: 'lower' },
+];
+const latencyFigures = (r: LoadResult) => ({ p50Us: percentile(r.latenciesUs ?? [], 50), p99Us: percentile(r.latenciesUs ?? [], 99) });
+const callsPerSec: MetricDef[] = [{ id: 'callsPerSec', label: 'calls/s', unit: 'calls/s', better: 'higher' }];
+const callsFigures = (r: LoadResult) => ({ callsPerSec: r.ok / secs(r) });
+const rssMetric: MetricDef = { id: 'peakRssMB', label: 'critap peak RSS', unit: 'MB', better: 'lower' };
+const rssOf = (v: VariantFigures) => (v.peakRssBytes === undefined ? undefined : v.peakRssBytes / 1e6);
+
+export function scenarios(s: Sizes): Scenario[] {
+  const n = <T>(full: T, smoke: T): T => (s.smoke ? smoke : full);
+  const versionLatency = (upstream: 'fake' | 'containerd'): Scenario => ({
+    id: `${upstream}-version-latency`,
+    title: `Version, 1 in flight (${upstream === 'fake' ? 'fake runtime' : 'containerd'})`,
+    upstream,
+    variants: WITH_REPLAY,
+    workers: 1,
+    job: (endpoint) => ({ kind: 'unary', endpoint, path: VERSION_PATH, request: b64(versionRequest()), inFlight: 1, connections: 1, calls: n(3000, 100), warmup: n(300, 20), latencies: true }),
+    metrics: latency,
+    figures: latencyFigures,
+  });
+  const versionThroughput = (upstream: 'fake' | 'containerd'): Scenario => ({
+    id: `${upstream}-version-throughput`,
+    title: `Version, 64 in flight (${upstream === 'fake' ? 'fake runtime' : 'containerd'})`,
+    upstream,
+    variants: WITH_REPLAY,
+    workers: s.clients,
+    job: (endpoint) => ({ kind: 'unary', endpoint, path: VERSION_PATH, request: b64(versionRequest()), inFlight: 64, connections: 1, calls: n(20_000, 640), warmup: n(1000, 64), latencies: false }),
+    metrics: callsPerSec,
+    figures: callsFigures,
+  });
+  const big = (size: number, inFlight: number, calls: number): Scenario => ({
+    id: `fake-exec-${size / MiB}mib`,
+    title: `ExecSync ${size / MiB} MiB responses, ${inFlight} in flight (fake runtime)`,
+    upstream: 'fake',
+    variants: NO_REPLAY,
+    workers: Math.min(s.clients, inFlight),
+    job: (endpoint) => ({ kind: 'unary', endpoint, path: EXEC_SYNC_PATH, request: b64(execSyncRequest(size)), inFlight, connections: 1, calls, warmup: 1, latencies: false }),
+    metrics: [{ id: 'mbPerSec', label: 'throughput', unit: 'MB/s', better: 'higher' }, rssMetric, { id: 'errors', label: 'failed calls', unit: 'calls', better: 'lower' }],
+    figures: (r, v) => ({ mbPerSec: r.responseBytes / 1e6 / secs(r), peakRssMB: rssOf(v), errors: r.errors }),
+  });
+  return [
+    versionLatency('fake'),
+    versionThroughput('fake'),
+    {
+      id: 'fake-list-containers',
+      title: `ListContainers, ${LIST_CONTAINERS} containers, 16 in flight (fake runtime)`,
+      upstream: 'fake',
+      variants: WITH_REPLAY,
+      workers: s.clients,
+      job: (endpoint) => ({ kind: 'unary', endpoint, path: LIST_CONTAINERS_PATH, request: b64(listContainersRequest()), inFlight: 16, connections: 1, calls: n(3000, 100), warmup: n(100, 16), latencies: false }),
+      metrics: callsPerSec,
+      figures: callsFigures,
+    },
+    big(8 * MiB, n(64, 8), n(128, 8)),
+    big(64 * MiB, 2, n(4, 2)),
+    {
+      id: 'fake-container-events',
+      title: `GetContainerEvents stream, ${n(10_000, 1000)} events (fake runtime)`,
+      upstream: 'fake',
+      variants: WITH_REPLAY,
+      workers: 1,
+      job: (endpoint) => ({ kind: 'stream', endpoint, path: EVENTS_PATH, request: b64(eventsRequest()), metadata: { [EVENTS_HEADER]: String(n(10_000, 1000)) }, inFlight: 1, connections: 1, streams: n(3, 1), warmup: 1 }),
+      metrics: [{ id: 'eventsPerSec', label: 'events/s', unit: 'events/s', better: 'higher' }],
+      figures: (r) => ({ eventsPerSec: r.messages / secs(r) }),
+    },
+    versionLatency('containerd'),
+    versionThroughput('containerd'),
+  ];
+}

@@ -1,0 +1,68 @@
+/** The benchmark issue's targets, judged from the figures. A verdict never fails the run. */
+import { summarize, type RecorderRun, type ScenarioRun, type Target } from './report.js';
+import { VARIANT_LABELS, type VariantId } from './variants.js';
+
+const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}× direct` : 'nothing');
+
+function usable(run: ScenarioRun | undefined, v: VariantId): boolean {
+  return Boolean(run && !run.skipped && !run.missing[v] && run.variants.includes(v) && (run.rounds[v] ?? []).some((m) => !m.failure));
+}
+
+function ratioTarget(run: ScenarioRun | undefined, v: VariantId, metric: string, name: string, goal: string, ok: (r: number) => boolean, why: string): Target {
+  if (!usable(run, v)) return { name, goal, measured: run?.skipped ?? run?.missing[v] ?? why, status: 'not measured' };
+  const r = summarize(run!, v, metric).medianRatio;
+  return { name, goal, measured: x(r), status: Number.isFinite(r) && ok(r) ? 'met' : 'not met' };
+}
+
+export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefined, smoke: boolean): Target[] {
+  const byId = new Map(runs.map((r) => [r.id, r]));
+  const targets: Target[] = [];
+  for (const up of ['containerd', 'fake'] as const) {
+    targets.push(
+      ratioTarget(byId.get(`${up}-version-latency`), 'record-trace', 'p50Us', `rec+tracing p50 latency, 1 in flight (${up})`, '≤ 1.35× direct', (r) => r <= 1.35, 'scenario not run'),
+      ratioTarget(byId.get(`${up}-version-throughput`), 'record-trace', 'callsPerSec', `rec+tracing calls/s, 64 in flight (${up})`, '≥ 0.90× direct', (r) => r >= 0.9, 'scenario not run'),
+    );
+  }
+  {
+    const name = 'recording alone';
+    const goal = '≥ 20 000 calls/s, 0 dropped';
+    if (!recorder || recorder.failure || recorder.rounds.length === 0) {
+      targets.push({ name, goal, measured: recorder?.failure ?? 'not run', status: 'not measured' });
+    } else {
+      const rates = recorder.rounds.map((r) => r.callsPerSec).sort((a, b) => a - b);
+      const med = rates[Math.floor((rates.length - 1) / 2)]!;
+      const dropped = recorder.rounds.reduce((a, r) => a + r.capacityDropped + r.pacedDropped, 0);
+      targets.push({ name, goal, measured: `${Math.round(med)} calls/s, ${dropped} dropped`, status: med >= 20_000 && dropped === 0 ? 'met' : 'not met' });
+    }
+  }
+  targets.push(
+    ratioTarget(byId.get('containerd-version-throughput'), 'replay', 'callsPerSec', 'replay calls/s vs containerd (64 in flight)', '≥ 1.5× containerd', (r) => r >= 1.5, 'scenario not run'),
+  );
+  {
+    const run = byId.get('fake-exec-64mib');
+    const name = '64 MiB messages pass';
+    const goal = 'every call OK through every critap variant';
+    const proxied = (['bare', 'record', 'record-trace'] as VariantId[]).filter((v) => usable(run, v));
+    if (!run || proxied.length === 0) targets.push({ name, goal, measured: run?.skipped ?? 'not run', status: 'not measured' });
+    else {
+      const bad = proxied.flatMap((v) => (run!.rounds[v] ?? []).filter((m) => m.failure || m.errors || !m.ok).map(() => VARIANT_LABELS[v]));
+      const calls = proxied.reduce((a, v) => a + (run!.rounds[v] ?? []).reduce((b, m) => b + (m.ok ?? 0), 0), 0);
+      targets.push({ name, goal, measured: bad.length ? `failures in: ${[...new Set(bad)].join(', ')}` : `${calls} calls OK`, status: bad.length ? 'not met' : 'met' });
+    }
+  }
+  {
+    const run = byId.get('fake-exec-8mib');
+    for (const v of ['bare', 'record', 'record-trace'] as VariantId[]) {
+      const name = `critap peak RSS, 8 MiB calls in flight (${VARIANT_LABELS[v]})`;
+      const goal = smoke ? '≤ 150 MB (smoke: only 8 in flight)' : '≤ 150 MB with 64 in flight';
+      if (!usable(run, v)) {
+        targets.push({ name, goal, measured: run?.skipped ?? run?.missing[v] ?? 'not run', status: 'not measured' });
+        continue;
+      }
+      const peaks = (run!.rounds[v] ?? []).map((m) => m.figures?.peakRssMB).filter((p): p is number => p !== undefined);
+      const peak = Math.max(...peaks);
+      targets.push({ name, goal, measured: peaks.length ? `max ${peak.toFixed(0)} MB over ${peaks.length} rounds` : 'RSS unreadable', status: peaks.length === 0 ? 'not measured' : peak <= 150 ? 'met' : 'not met' });
+    }
+  }
+  return targets;
+}

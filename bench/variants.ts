@@ -1,0 +1,161 @@
+/**
+ * The ways a client can reach a runtime in the benchmark. Each variant starts fresh for every
+ * measurement (a new critap process, a new recording folder), so no measurement inherits another
+ * one's heap, recording or background flushing. Adding a variant means adding an entry here.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { peakRss, startChild } from './children.js';
+import type { CritapArgs } from './critap-main.js';
+
+export type VariantId = 'direct' | 'bare' | 'record' | 'record-trace' | 'replay';
+
+export const VARIANT_LABELS: Record<VariantId, string> = {
+  direct: 'direct',
+  bare: 'critap bare',
+  record: '+ recording',
+  'record-trace': '+ rec + tracing',
+  replay: 'replay',
+};
+
+export const ALL_VARIANTS: VariantId[] = ['direct', 'bare', 'record', 'record-trace', 'replay'];
+
+/** What a variant's process reports after a measurement. */
+export interface VariantFigures {
+  /** critap's VmHWM just before it was stopped (the forwarding peak, before the final flush). */
+  peakRssBytes?: number;
+  recorded?: number;
+  recordDropped?: number;
+  spansDropped?: number;
+}
+
+export interface RunningVariant {
+  endpoint: string;
+  stop(): Promise<VariantFigures>;
+}
+
+export interface VariantContext {
+  /** Scratch folder for sockets and recordings. */
+  workDir: string;
+  /** OTLP receiver for the tracing variant. */
+  otlpUrl?: string;
+  /** Extra node flags for critap processes (e.g. --cpu-prof). */
+  critapExecArgv(name: string): string[];
+  /** The recording replay serves for the current scenario. */
+  replayRecording?: string;
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const critapBin = join(repoRoot, 'bin', 'critap.js');
+
+let seq = 0;
+const uniqueName = (what: string) => `${what}-${process.pid}-${++seq}`;
+
+/** Starts critap's proxy (bench launcher) with the given observers. */
+export async function startCritap(ctx: VariantContext, upstream: string, opts: { record?: boolean; otlp?: boolean; name: string }): Promise<RunningVariant & { recordDir?: string }> {
+  const listen = join(ctx.workDir, `${uniqueName('critap')}.sock`);
+  const recordDir = opts.record ? join(ctx.workDir, uniqueName('recording')) : undefined;
+  const args: CritapArgs = { listen: `unix://${listen}`, upstream, recordDir, otlpEndpoint: opts.otlp ? ctx.otlpUrl : undefined };
+  if (opts.otlp && !ctx.otlpUrl) throw new Error('critap: bench tracing variant needs an OTLP receiver');
+  const { child, ready } = await startChild('critap-main.js', args, { label: `critap (${opts.name})`, execArgv: ctx.critapExecArgv(opts.name) });
+  return {
+    endpoint: String(ready.endpoint),
+    recordDir,
+    async stop() {
+      const peakRssBytes = peakRss(child.pid);
+      const figures = (await child.stop(120_000)) ?? {};
+      return {
+        peakRssBytes,
+        recorded: figures.recorded as number | undefined,
+        recordDropped: figures.recordDropped as number | undefined,
+        spansDropped: figures.spansDropped as number | undefined,
+      };
+    },
+  };
+}
+
+/** Why `critap replay` cannot be used yet, or undefined when the command exists. */
+export function replayMissing(): string | undefined {
+  if (!existsSync(join(repoRoot, 'dist', 'src', 'cli', 'replay.js'))) return 'src/cli/replay.ts (critap replay) does not exist yet';
+  const r = spawnSync(process.execPath, [critapBin, 'replay', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) return `'critap replay --help' failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}`;
+  return undefined;
+}
+
+async function waitForSocket(path: string, timeoutMs: number, exited: () => string | undefined): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const gone = exited();
+    if (gone) throw new Error(`critap: bench replay ${gone}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(path, () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`critap: bench replay did not listen on ${path} within ${timeoutMs} ms`);
+}
+
+/** `critap replay <recording> --listen …`, the CLI as a user runs it. */
+async function startReplay(ctx: VariantContext): Promise<RunningVariant> {
+  if (!ctx.replayRecording) throw new Error('critap: bench replay has no recording for this scenario');
+  const listen = join(ctx.workDir, `${uniqueName('replay')}.sock`);
+  const child = spawn(
+    process.execPath,
+    [...ctx.critapExecArgv('replay'), critapBin, 'replay', ctx.replayRecording, '--listen', `unix://${listen}`, '--on-exhausted', 'repeat'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  let exitNote: string | undefined;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code, sig) => {
+      exitNote = `exited (${sig ?? `code ${code}`})`;
+      r();
+    }),
+  );
+  try {
+    await waitForSocket(listen, 30_000, () => exitNote);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    endpoint: `unix://${listen}`,
+    async stop() {
+      const peakRssBytes = child.pid ? peakRss(child.pid) : undefined;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+      return { peakRssBytes };
+    },
+  };
+}
+
+export async function startVariant(id: VariantId, ctx: VariantContext, upstream: string): Promise<RunningVariant> {
+  await mkdir(ctx.workDir, { recursive: true });
+  switch (id) {
+    case 'direct':
+      return { endpoint: upstream, stop: async () => ({}) };
+    case 'bare':
+    case 'record':
+    case 'record-trace': {
+      const running = await startCritap(ctx, upstream, { record: id !== 'bare', otlp: id === 'record-trace', name: id });
+      return {
+        endpoint: running.endpoint,
+        async stop() {
+          const figures = await running.stop();
+          // Recordings of 64 × 8 MiB add up: each is deleted once its measurement is done.
+          if (running.recordDir) await rm(running.recordDir, { recursive: true, force: true });
+          return figures;
+        },
+      };
+    }
+    case 'replay':
+      return startReplay(ctx);
+  }
+}
