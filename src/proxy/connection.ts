@@ -135,8 +135,13 @@ export class ProxiedConnection {
     if (!this.client.destroyed && this.tap.openCalls > 0 && this.tap.serverReader.atFrameBoundary) {
       // The runtime went away mid-call: tell the client in gRPC terms which endpoint failed.
       const message = `critap: runtime ${upstreamName} closed the connection during the call`;
+      const open = this.tap.openStreamIds();
+      this.ctx.logger.warn('runtime closed the connection with calls in flight', {
+        upstream: upstreamName,
+        methods: open.map((s) => s.method),
+      });
       let last = 0;
-      for (const { id, headersSent } of this.tap.openStreamIds()) {
+      for (const { id, headersSent } of open) {
         for (const f of grpcErrorFrames(id, 14, message, headersSent)) this.client.write(f);
         last = Math.max(last, id);
       }

@@ -67,8 +67,8 @@ export class ConnectionTap {
   }
 
   /** Open stream ids with whether response headers went out on them (for critap's own error answers). */
-  openStreamIds(): Array<{ id: number; headersSent: boolean }> {
-    return [...this.streams.values()].map((s) => ({ id: s.id, headersSent: s.responseHeaders !== null }));
+  openStreamIds(): Array<{ id: number; headersSent: boolean; method: string }> {
+    return [...this.streams.values()].map((s) => ({ id: s.id, headersSent: s.responseHeaders !== null, method: s.method }));
   }
 
   /** The connection is gone: every open call ends now. */
