@@ -24,6 +24,7 @@ const SETTINGS: Record<string, SettingSpec> = {
   'metrics-listen': { kind: 'string', env: 'CRITAP_METRICS_LISTEN' },
   'otlp-metrics': { kind: 'boolean', env: 'CRITAP_OTLP_METRICS' },
   'capture-limit': { kind: 'string', env: 'CRITAP_CAPTURE_LIMIT' },
+  'capture-budget': { kind: 'string', env: 'CRITAP_CAPTURE_BUDGET' },
   'no-peer-lookup': { kind: 'boolean', env: 'CRITAP_NO_PEER_LOOKUP' },
 };
 
@@ -63,7 +64,10 @@ flags win over the environment, which wins over the file):
                              (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER work too)
   --metrics-listen <addr>    serve Prometheus metrics at http://<addr>/metrics, e.g. 127.0.0.1:9464
   --otlp-metrics             also push metrics over OTLP
-  --capture-limit <size>     largest message body kept for recording/tracing (default 64M + 1K)
+  --capture-limit <size>     largest message body kept for recording/tracing (default 16M, the kubelet's
+                             own limit); larger messages are forwarded whole and recorded by size only
+  --capture-budget <size>    message bodies held for recording/tracing at once (default 32M); past it
+                             bodies are forwarded but not kept, so memory stays bounded under load
   --no-peer-lookup           do not look up the client's pid/executable (uses 'ss')
 
 Examples:
@@ -118,6 +122,7 @@ export const command: Command = {
       upstream,
       socketMode: Number.parseInt(modeText, 8),
       captureLimit: sizeFlag('capture-limit', str(s, 'capture-limit')),
+      captureBudget: sizeFlag('capture-budget', str(s, 'capture-budget')),
       peerLookup: s['no-peer-lookup'] !== true,
       logger,
       record: str(s, 'record'),

@@ -8,6 +8,7 @@ import type { CallSink, Peer } from '../call.js';
 import { formatEndpoint, netOptions, type Endpoint } from '../endpoint.js';
 import type { Logger } from '../log.js';
 import { goawayFrame, grpcErrorFrames } from '../wire/frame-writer.js';
+import type { CaptureBudget } from './capture-budget.js';
 import { ConnectionTap } from './tap.js';
 import { answerUnavailable } from './unavailable.js';
 
@@ -15,6 +16,7 @@ export interface ConnectionContext {
   upstream: Endpoint;
   sinks: readonly CallSink[];
   captureLimit: number;
+  budget?: CaptureBudget;
   logger: Logger;
   onSinkError(err: unknown): void;
   /** Fills in the client's pid/exe later; the tap reads it when calls end. */
@@ -38,7 +40,7 @@ export class ProxiedConnection {
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     const peer: Peer | undefined = client.remoteAddress ? { address: `${client.remoteAddress}:${client.remotePort}` } : undefined;
-    this.tap = new ConnectionTap({ sinks: ctx.sinks, captureLimit: ctx.captureLimit, peer, onSinkError: ctx.onSinkError });
+    this.tap = new ConnectionTap({ sinks: ctx.sinks, captureLimit: ctx.captureLimit, budget: ctx.budget, peer, onSinkError: ctx.onSinkError });
     if (ctx.lookupPeer) {
       ctx.lookupPeer(client).then(
         (p) => {

@@ -15,6 +15,7 @@ export interface ObservedProxyOptions {
   upstream: string;
   socketMode?: number;
   captureLimit?: number;
+  captureBudget?: number;
   peerLookup?: boolean;
   logger?: Logger;
   /** Record every call into this recording folder (created when missing). */
@@ -88,6 +89,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
       sinks,
       socketMode: opts.socketMode,
       captureLimit: opts.captureLimit,
+      captureBudget: opts.captureBudget,
       peerLookup: opts.peerLookup,
       logger,
     });

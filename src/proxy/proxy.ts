@@ -6,9 +6,13 @@ import net from 'node:net';
 import type { CallSink, Peer } from '../call.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
 import { silentLogger, type Logger } from '../log.js';
+import { CaptureBudget } from './capture-budget.js';
 import { ProxiedConnection } from './connection.js';
 import { boundEndpoint, listen, removeSocket } from './listener.js';
 import { lookupUnixPeer } from './peer.js';
+
+export const DEFAULT_CAPTURE_LIMIT = 16 * 1024 * 1024;
+export const DEFAULT_CAPTURE_BUDGET = 32 * 1024 * 1024;
 
 export interface ProxyOptions {
   /** Where clients connect: `unix:///run/critap/critap.sock`, `/path.sock` or `tcp://127.0.0.1:0`. */
@@ -18,8 +22,16 @@ export interface ProxyOptions {
   sinks?: CallSink[];
   /** File mode of a unix socket (default 0o660). */
   socketMode?: number;
-  /** Largest message body handed to sinks (default 64 MiB); larger bodies are counted, not kept. */
+  /**
+   * Largest message body handed to sinks (default 16 MiB, the kubelet's own message limit);
+   * larger bodies are forwarded whole and counted, not kept.
+   */
   captureLimit?: number;
+  /**
+   * Bodies held for sinks at once, over all calls (default 32 MiB, raised to captureLimit if
+   * smaller). Bodies beyond it are forwarded but not kept, so memory stays bounded under load.
+   */
+  captureBudget?: number;
   /** Find the client's pid/executable for unix sockets (default true). */
   peerLookup?: boolean;
   logger?: Logger;
@@ -29,6 +41,8 @@ export interface ProxyStats {
   connections: number;
   openCalls: number;
   acceptedConnections: number;
+  /** Message bodies forwarded but not kept for observers because the capture budget was full. */
+  bodiesNotCaptured: number;
 }
 
 export interface RunningProxy {
@@ -53,10 +67,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let sinkErrors = 0;
   let lastSinkErrorLog = 0;
 
+  const captureLimit = opts.captureLimit ?? DEFAULT_CAPTURE_LIMIT;
+  const budget = new CaptureBudget(Math.max(opts.captureBudget ?? DEFAULT_CAPTURE_BUDGET, captureLimit));
   const ctx = {
     upstream,
     sinks,
-    captureLimit: opts.captureLimit ?? 64 * 1024 * 1024 + 1024,
+    captureLimit,
+    budget,
     logger,
     onSinkError(err: unknown) {
       sinkErrors++;
@@ -92,7 +109,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     endpoint: formatEndpoint(bound),
     upstream: formatEndpoint(upstream),
-    stats: () => ({ connections: connections.size, openCalls: openCalls(), acceptedConnections: accepted }),
+    stats: () => ({ connections: connections.size, openCalls: openCalls(), acceptedConnections: accepted, bodiesNotCaptured: budget.refused }),
     close(graceMs = 10_000) {
       closing ??= (async () => {
         // server.close() only stops accepting; its callback waits for every connection to end.

@@ -11,6 +11,7 @@ import { hrNow, nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
 import { MessageAssembler } from '../wire/grpc-messages.js';
+import type { CaptureBudget } from './capture-budget.js';
 import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
 
 /** Headers that describe one hop, not the call; they are not part of a call's metadata. */
@@ -21,6 +22,8 @@ export interface TapOptions {
   sinks: readonly CallSink[];
   /** Largest message body kept for sinks; larger ones are counted, not copied. */
   captureLimit: number;
+  /** Shared bound on bodies held at once for sinks (all connections). */
+  budget?: CaptureBudget;
   peer?: Peer;
   /** Called when a sink throws: sinks must not break forwarding, but their bugs must be seen. */
   onSinkError?(err: unknown): void;
@@ -180,6 +183,8 @@ export class ConnectionTap {
       truncated: false,
     };
     const limit = this.opts.captureLimit;
+    const budget = this.opts.budget;
+    const reserve = budget ? (n: number) => budget.take(n) : undefined;
     s.reqAsm = new MessageAssembler(
       {
         message: (body, _len, compressed) => {
@@ -189,6 +194,7 @@ export class ConnectionTap {
       },
       this.capture,
       limit,
+      reserve,
     );
     s.resAsm = new MessageAssembler(
       {
@@ -199,6 +205,7 @@ export class ConnectionTap {
       },
       this.capture,
       limit,
+      reserve,
     );
     this.streams.set(id, s);
     if (this.starters.length > 0) {
@@ -215,6 +222,8 @@ export class ConnectionTap {
 
   private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {
     this.streams.delete(s.id);
+    // The bodies now belong to the sinks, which bound their own queues (the recorder by bytes).
+    this.opts.budget?.give(s.reqAsm.reserved + s.resAsm.reserved);
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,

@@ -26,6 +26,12 @@ export interface RecorderOptions {
   /** Calls waiting to be written; past it new calls are dropped (and counted). Default 50 000. */
   queueLimit?: number;
   /**
+   * Message bytes waiting to be written; past it new calls are dropped (and counted), so a burst
+   * of large answers cannot grow the proxy's memory without bound. Default 32 MiB; a single call
+   * larger than this is still taken when the queue is empty.
+   */
+  queueBytesLimit?: number;
+  /**
    * How often queued calls are written, default 50 ms. Guarantee: a call handed to onCallEnd more
    * than 250 ms ago is in LevelDB's log, so it survives SIGKILL of this process.
    */
@@ -62,6 +68,8 @@ export class Recorder implements CallSink {
   private closed = false;
   private readonly wanted: (path: string) => boolean;
   private readonly queueLimit: number;
+  private readonly queueBytesLimit: number;
+  private queuedBytes = 0;
   private readonly redaction: RedactionRules | undefined;
   private readonly limits: RetentionLimits;
   private readonly logger: Logger;
@@ -71,6 +79,7 @@ export class Recorder implements CallSink {
   constructor(private readonly store: Store, opts: RecorderOptions) {
     this.wanted = makeMethodFilter(opts.methods, opts.exclude);
     this.queueLimit = opts.queueLimit ?? 50_000;
+    this.queueBytesLimit = opts.queueBytesLimit ?? 32 * 1024 * 1024;
     this.redaction = redactionRules(opts);
     this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
     this.logger = opts.logger ?? silentLogger;
@@ -84,10 +93,13 @@ export class Recorder implements CallSink {
 
   onCallEnd(call: CallRecord): void {
     if (!this.wanted(call.method)) return;
-    if (this.closed || this.queue.length >= this.queueLimit) {
+    const bytes = bodyBytes(call);
+    const full = this.queue.length >= this.queueLimit || (this.queuedBytes + bytes > this.queueBytesLimit && this.queue.length > 0);
+    if (this.closed || full) {
       this.countDrop(1);
       return;
     }
+    this.queuedBytes += bytes;
     this.queue.push(call);
   }
 
@@ -177,6 +189,7 @@ export class Recorder implements CallSink {
   private async drain(): Promise<void> {
     while (this.queue.length > 0 || this.droppedUnsaved > 0) {
       const batch = this.queue.splice(0, CHUNK);
+      for (const call of batch) this.queuedBytes -= bodyBytes(call);
       this.inFlight = batch.length;
       const prepared: PreparedCall[] = [];
       for (const call of batch) {
@@ -214,4 +227,11 @@ export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
   const rules = redactionRules(opts);
   if (rules) validateRedactionRules(rules);
   return new Recorder(await openStoreForWriting(opts.dir), opts);
+}
+
+function bodyBytes(call: CallRecord): number {
+  let n = 0;
+  for (const m of call.requests) n += m.data.length;
+  for (const m of call.responses) n += m.data.length;
+  return n;
 }

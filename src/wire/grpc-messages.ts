@@ -21,12 +21,27 @@ export class MessageAssembler {
   private bodyHave = 0;
   /** Payload bytes seen, prefixes included. */
   totalBytes = 0;
+  /** Body bytes taken from `reserve` so far (to be given back when the call ends). */
+  reserved = 0;
 
+  /**
+   * @param reserve asked before each body is captured; false means "count it, do not keep it"
+   *   (the proxy's memory budget for observers).
+   */
   constructor(
     private readonly sink: MessageSink,
     private readonly capture: boolean,
     private readonly captureLimit: number,
+    private readonly reserve?: (bytes: number) => boolean,
   ) {}
+
+  private keep(length: number): boolean {
+    if (!this.capture || length > this.captureLimit) return false;
+    if (this.reserve === undefined) return true;
+    if (!this.reserve(length)) return false;
+    this.reserved += length;
+    return true;
+  }
 
   /** True when a message was cut off mid-way (the stream ended inside it). */
   get partial(): boolean {
@@ -55,9 +70,10 @@ export class MessageAssembler {
           continue;
         }
         this.inBody = true;
+        const keep = this.keep(this.length);
         // Small message wholly inside this chunk: a single copy, no intermediate buffer.
-        this.body = this.capture && this.length <= this.captureLimit && end - pos < this.length ? Buffer.allocUnsafe(this.length) : null;
-        if (this.capture && this.length <= this.captureLimit && end - pos >= this.length) {
+        this.body = keep && end - pos < this.length ? Buffer.allocUnsafe(this.length) : null;
+        if (keep && end - pos >= this.length) {
           const body = Buffer.from(chunk.subarray(pos, pos + this.length));
           pos += this.length;
           this.inBody = false;
