@@ -56,13 +56,8 @@ export function requestView(info: MethodInfo | undefined, bytes: Buffer, rules?:
 export class Replayer {
   readonly misses: Miss[] = [];
   answered = 0;
-  private open = 0;
 
   constructor(private readonly opts: ReplayerOptions) {}
-
-  get openCalls(): number {
-    return this.open;
-  }
 
   /** Registers a handler for every CRI method and for every recorded path outside the schema. */
   register(server: grpc.Server, recorded: readonly CallRecord[], schemaMethods: readonly MethodInfo[]): void {
@@ -76,7 +71,7 @@ export class Replayer {
       } else {
         server.register<Buffer, Buffer>(
           path,
-          (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void this.unary(path, call, cb),
+          (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.unary(path, call, cb),
           identity,
           identity,
           'unary',
@@ -85,9 +80,16 @@ export class Replayer {
     }
   }
 
-  private tracked<T>(p: Promise<T>): Promise<T> {
-    this.open++;
-    return p.finally(() => this.open--);
+  /** Answers without echo never change: built once per recorded call (grpc-js does not modify them). */
+  private readonly plainAnswers = new WeakMap<CallRecord, Answer>();
+
+  private plainAnswer(call: CallRecord, info: MethodInfo | undefined): Answer {
+    let a = this.plainAnswers.get(call);
+    if (!a) {
+      a = answerFrom(call, info, new Map());
+      this.plainAnswers.set(call, a);
+    }
+    return a;
   }
 
   private decide(path: string, bytes: Buffer): { info?: MethodInfo; view: Json; answer?: Answer; miss?: Miss } {
@@ -97,7 +99,7 @@ export class Replayer {
     if (r.kind === 'hit') {
       this.answered++;
       if (r.differences.length > 0 && this.opts.logger.enabled('debug')) this.opts.logger.debug(r.explanation);
-      return { info, view, answer: answerFrom(r.value, info, r.echo) };
+      return { info, view, answer: r.echo.size === 0 ? this.plainAnswer(r.value, info) : answerFrom(r.value, info, r.echo) };
     }
     const miss: Miss = { time: new Date().toISOString(), method: path, reason: r.reason, code: r.code, message: r.message, request: view };
     if (r.closest) miss.closest = r.closest;
@@ -106,73 +108,83 @@ export class Replayer {
     return { info, view, miss };
   }
 
-  private unary(path: string, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): Promise<void> {
-    return this.tracked(
-      (async () => {
-        const start = performance.now();
-        const ac = new AbortController();
-        call.on('cancelled', () => ac.abort());
-        const d = this.decide(path, call.request);
-        let answer = d.answer;
-        if (!answer) {
-          const rec = await this.viaFallback(path, call.request, call.metadata, call.getDeadline(), false, d, ac.signal);
-          if (!rec) {
-            cb({ code: d.miss!.code, details: d.miss!.message });
-            return;
-          }
-          answer = answerFrom(rec, d.info, new Map());
-        } else {
-          await waitUntil(start, scaledMs(answer.durationNs, this.opts.timing), ac.signal);
+  private unary(path: string, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
+    let d: ReturnType<Replayer['decide']>;
+    try {
+      d = this.decide(path, call.request);
+    } catch (err) {
+      this.internalError(path, err, (e) => cb(e));
+      return;
+    }
+    // The common case answers synchronously: no timers, no promise, no abort machinery.
+    if (d.answer && this.opts.timing === undefined) {
+      this.sendUnary(call, cb, d.answer);
+      return;
+    }
+    void (async () => {
+      const start = performance.now();
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      let answer = d.answer;
+      if (!answer) {
+        const rec = await this.viaFallback(path, call.request, call.metadata, call.getDeadline(), false, d, ac.signal);
+        if (!rec) {
+          cb({ code: d.miss!.code, details: d.miss!.message });
+          return;
         }
-        if (ac.signal.aborted) return;
-        if (answer.headers) call.sendMetadata(answer.headers);
-        if (answer.code === 0) cb(null, answer.messages[0]?.data ?? Buffer.alloc(0), answer.trailers);
-        else cb({ code: answer.code, details: answer.message, metadata: answer.trailers });
-      })().catch((err: unknown) => this.internalError(path, err, (e) => cb(e))),
-    );
+        answer = answerFrom(rec, d.info, new Map());
+      } else {
+        await waitUntil(start, scaledMs(answer.durationNs, this.opts.timing), ac.signal);
+      }
+      if (!ac.signal.aborted) this.sendUnary(call, cb, answer);
+    })().catch((err: unknown) => this.internalError(path, err, (e) => cb(e)));
+  }
+
+  private sendUnary(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>, answer: Answer): void {
+    if (answer.headers) call.sendMetadata(answer.headers);
+    if (answer.code === 0) cb(null, answer.messages[0]?.data ?? Buffer.alloc(0), answer.trailers);
+    else cb({ code: answer.code, details: answer.message, metadata: answer.trailers });
   }
 
   private stream(path: string, call: grpc.ServerWritableStream<Buffer, Buffer>): Promise<void> {
-    return this.tracked(
-      (async () => {
-        const start = performance.now();
-        const ac = new AbortController();
-        call.on('cancelled', () => ac.abort());
-        call.on('error', () => {}); // write-after-cancel errors: the client has gone
-        const d = this.decide(path, call.request);
-        if (!d.answer) {
-          let headersSent = false;
-          const rec = await this.viaFallback(path, call.request, call.metadata, call.getDeadline(), true, d, ac.signal, {
-            headers: (md) => {
-              headersSent = true;
-              call.sendMetadata(md);
-            },
-            message: (data) => call.write(data),
-          });
-          if (!rec) {
-            call.emit('error', { code: d.miss!.code, details: d.miss!.message });
-            return;
-          }
-          if (ac.signal.aborted) return;
-          const a = answerFrom(rec, d.info, new Map());
-          if (!headersSent && a.headers) call.sendMetadata(a.headers);
-          this.endStream(call, a);
+    return (async () => {
+      const start = performance.now();
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      call.on('error', () => {}); // write-after-cancel errors: the client has gone
+      const d = this.decide(path, call.request);
+      if (!d.answer) {
+        let headersSent = false;
+        const rec = await this.viaFallback(path, call.request, call.metadata, call.getDeadline(), true, d, ac.signal, {
+          headers: (md) => {
+            headersSent = true;
+            call.sendMetadata(md);
+          },
+          message: (data) => call.write(data),
+        });
+        if (!rec) {
+          call.emit('error', { code: d.miss!.code, details: d.miss!.message });
           return;
         }
-        const answer = d.answer;
-        if (answer.headers) call.sendMetadata(answer.headers);
-        for (const m of answer.messages) {
-          await waitUntil(start, scaledMs(m.offsetNs, this.opts.timing), ac.signal);
-          if (ac.signal.aborted) return;
-          call.write(m.data);
-        }
-        // The runtime never ended this stream (the client left): neither does replay.
-        if (answer.leaveOpen) return;
-        await waitUntil(start, scaledMs(answer.durationNs, this.opts.timing), ac.signal);
         if (ac.signal.aborted) return;
-        this.endStream(call, answer);
-      })().catch((err: unknown) => this.internalError(path, err, (e) => call.emit('error', e))),
-    );
+        const a = answerFrom(rec, d.info, new Map());
+        if (!headersSent && a.headers) call.sendMetadata(a.headers);
+        this.endStream(call, a);
+        return;
+      }
+      const answer = d.answer;
+      if (answer.headers) call.sendMetadata(answer.headers);
+      for (const m of answer.messages) {
+        await waitUntil(start, scaledMs(m.offsetNs, this.opts.timing), ac.signal);
+        if (ac.signal.aborted) return;
+        call.write(m.data);
+      }
+      // The runtime never ended this stream (the client left): neither does replay.
+      if (answer.leaveOpen) return;
+      await waitUntil(start, scaledMs(answer.durationNs, this.opts.timing), ac.signal);
+      if (ac.signal.aborted) return;
+      this.endStream(call, answer);
+    })().catch((err: unknown) => this.internalError(path, err, (e) => call.emit('error', e)));
   }
 
   private endStream(call: grpc.ServerWritableStream<Buffer, Buffer>, a: Answer): void {

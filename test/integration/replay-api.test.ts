@@ -77,3 +77,20 @@ test('bad options are errors prefixed critap:, and nothing is left listening', a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('close() lets a call in flight finish, then refuses new connections', async () => {
+  const runtime = await replay({ recording: SEED, timing: '3x' });
+  const cri = makeCriClient(runtime.endpoint);
+  try {
+    await cri.runtime('Version', { version: 'v1' }); // connected
+    const slow = cri.runtime('RunPodSandbox', { config: { metadata: { name: 'critap-walk', uid: 'critap-walk-uid', namespace: 'critap-e2e' } } });
+    await new Promise((r) => setTimeout(r, 20)); // the call has reached replay
+    const closing = runtime.close(5000);
+    const answer = await slow;
+    assert.match(answer.pod_sandbox_id, /^[0-9a-f]{64}$/);
+    await closing;
+    await assert.rejects(cri.runtime('Version', { version: 'v1' }, { timeoutMs: 1000 }));
+  } finally {
+    cri.close();
+  }
+});
