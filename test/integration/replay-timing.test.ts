@@ -46,7 +46,7 @@ test('stream replay: messages keep the recorded gaps, scaled by the factor', asy
   const paced = recorded[last]! / offsets[last]!;
   assert.ok(paced > 0.95 && paced < 1.6, `recorded pace: ${recorded[last]!.toFixed(1)} ms for ${offsets[last]!.toFixed(1)} ms recorded`);
   const ratio = recorded[last]! / half[last]!;
-  assert.ok(ratio > 1.5 && ratio < 2.6, `1x vs 0.5x: ${ratio.toFixed(2)} (want about 2)`);
+  assert.ok(ratio > 1.4 && ratio < 2.6, `1x vs 0.5x: ${ratio.toFixed(2)} (want about 2)`);
   // The gaps between messages, not just the total: the longest recorded gap stays the longest.
   const gaps = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]!);
   const recGaps = gaps(offsets);
@@ -78,5 +78,5 @@ test('unary replay: the answer waits the recorded latency, scaled', async () => 
   const twice = await time('2x');
   const once = await time('recorded');
   const ratio = twice / once;
-  assert.ok(ratio > 1.5 && ratio < 2.6, `2x vs recorded: ${ratio.toFixed(2)} (${twice.toFixed(1)} / ${once.toFixed(1)} ms; recorded ${(slow.durationNs / 1e6).toFixed(1)} ms)`);
+  assert.ok(ratio > 1.4 && ratio < 2.6, `2x vs recorded: ${ratio.toFixed(2)} (${twice.toFixed(1)} / ${once.toFixed(1)} ms; recorded ${(slow.durationNs / 1e6).toFixed(1)} ms)`);
 });
