@@ -109,12 +109,38 @@ export class ProxiedConnection {
       this.pending = null;
       this.answeringUnavailable = true;
       this.client.off('data', this.onClientData);
-      this.tap.closeAll(message);
-      answerUnavailable(this.client, pending, message, (e) => this.ctx.logger.warn('bad input from client', { error: errMsg(e) }));
+      // The calls critap answers itself are still calls: the tap keeps reading the client (it has
+      // seen `pending` already) and reads critap's answers as if the runtime wrote them, so each
+      // is observed with its method and UNAVAILABLE however the connect error and the client's
+      // bytes race. Calls left unanswered end when the client connection closes.
+      this.client.on('data', this.observeClientOnly);
+      answerUnavailable(
+        this.client,
+        pending,
+        message,
+        (e) => this.ctx.logger.warn('bad input from client', { error: errMsg(e) }),
+        (written) => this.observeOwnAnswer(written),
+      );
       return;
     }
     this.ctx.logger.warn('runtime connection error', { upstream: upstreamName, error: err.code ?? err.message });
   };
+
+  private readonly observeClientOnly = (chunk: Buffer): void => {
+    try {
+      this.tap.clientReader.push(chunk);
+    } catch (err) {
+      this.protocolError('client', err);
+    }
+  };
+
+  private observeOwnAnswer(written: Buffer): void {
+    try {
+      this.tap.serverReader.push(written);
+    } catch (err) {
+      this.ctx.logger.error('critap could not read its own answer frames', { error: errMsg(err) });
+    }
+  }
 
   private protocolError(side: 'client' | 'runtime', err: unknown): void {
     this.ctx.logger.warn(`closing connection: bad HTTP/2 from the ${side}`, {

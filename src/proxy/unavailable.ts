@@ -14,12 +14,24 @@ import { frame, goawayFrame, grpcErrorFrames, settingsFrame } from '../wire/fram
 /** How long the connection stays open after the first answer, so pipelined calls get answers too. */
 const LINGER_MS = 50;
 
-export function answerUnavailable(client: net.Socket, pending: Buffer[], message: string, onError: (err: unknown) => void): void {
+/**
+ * @param observe sees every frame critap writes, so the connection's tap can record these calls.
+ */
+export function answerUnavailable(
+  client: net.Socket,
+  pending: Buffer[],
+  message: string,
+  onError: (err: unknown) => void,
+  observe?: (written: Buffer) => void,
+): void {
   const decoder = new HpackDecoder();
   let lastAnswered = 0;
   let closing: NodeJS.Timeout | undefined;
   const write = (buf: Buffer) => {
-    if (!client.destroyed && client.writable) client.write(buf);
+    if (!client.destroyed && client.writable) {
+      client.write(buf);
+      observe?.(buf);
+    }
   };
   const reader = new FrameReader(
     {
