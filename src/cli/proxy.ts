@@ -125,6 +125,8 @@ export const command: Command = {
       captureBudget: sizeFlag('capture-budget', str(s, 'capture-budget')),
       peerLookup: s['no-peer-lookup'] !== true,
       logger,
+      logLevel: level,
+      logJson: s['log-json'] === true,
       record: str(s, 'record'),
       recordEnv: s['record-env'] === true,
       recordMethods: s['record-methods'] as string[] | undefined,
@@ -141,8 +143,8 @@ export const command: Command = {
       listen: proxy.endpoint,
       upstream: proxy.upstream,
       recording: str(s, 'record') ?? 'off',
-      tracing: proxy.telemetry?.tracing ? (str(s, 'otlp-endpoint') ?? 'OTEL_* environment') : 'off',
-      metrics: proxy.telemetry?.metricsUrl ?? 'off',
+      tracing: proxy.tracing ? (str(s, 'otlp-endpoint') ?? 'OTEL_* environment') : 'off',
+      metrics: proxy.metricsUrl ?? 'off',
       pid: process.pid,
     });
 
@@ -155,10 +157,12 @@ export const command: Command = {
         }
         stopping = true;
         logger.info('stopping: no new connections; letting calls in flight finish', { signal, graceMs });
-        proxy.close(graceMs).then(
-          () => {
-            const rec = proxy.recorder?.stats();
-            logger.info('critap proxy stopped', rec ? { recorded: rec.recorded, dropped: rec.dropped } : undefined);
+        proxy
+          .close(graceMs)
+          .then(() => proxy.observerStats())
+          .then(
+          (stats) => {
+            logger.info('critap proxy stopped', { ...stats });
             resolve(0);
           },
           (err: unknown) => {

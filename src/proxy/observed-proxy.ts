@@ -1,16 +1,18 @@
 /**
  * A proxy with its observers: the recorder (--record) and telemetry (spans, metrics), built from
  * one options object. The CLI and the library's `proxy()` both start proxies through here, so
- * they cannot drift apart.
+ * they cannot drift apart. By default the observers run on a thread of their own
+ * (src/observe/thread.ts), off the forwarding event loop.
  */
 import type { CallSink } from '../call.js';
 import { formatEndpoint, parseEndpoint } from '../endpoint.js';
-import { silentLogger, type Logger } from '../log.js';
-import { openRecorder, type Recorder } from '../record/recorder.js';
-import { createTelemetry, type Telemetry } from '../telemetry/telemetry.js';
+import { silentLogger, type Logger, type LogLevel } from '../log.js';
+import { createObservers } from '../observe/observers.js';
+import { wantsObservers, type ObserverOptions, type ObserverStats } from '../observe/options.js';
+import { startObserverThread } from '../observe/thread.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 
-export interface ObservedProxyOptions {
+export interface ObservedProxyOptions extends Omit<ObserverOptions, 'upstream' | 'logLevel' | 'logJson'> {
   listen: string;
   upstream: string;
   socketMode?: number;
@@ -18,34 +20,20 @@ export interface ObservedProxyOptions {
   captureBudget?: number;
   peerLookup?: boolean;
   logger?: Logger;
-  /** Record every call into this recording folder (created when missing). */
-  record?: string;
-  /** Keep container env values in the recording (they are redacted by default). */
-  recordEnv?: boolean;
-  recordMethods?: string[];
-  recordExclude?: string[];
-  /** Extra field paths to redact, e.g. `runtime.v1.CreateContainerRequest:config.annotations`. */
-  redact?: string[];
-  maxCalls?: number;
-  maxBytes?: number;
-  maxAgeMs?: number;
-  /** OTLP/gRPC collector for spans; the OTEL_EXPORTER_OTLP_* variables work too. */
-  otlpEndpoint?: string;
-  /** Force tracing on or off; by default it is on when a collector endpoint is known. */
-  tracing?: boolean;
-  /** Prometheus endpoint, e.g. `127.0.0.1:9464`. */
-  metricsListen?: string;
-  otlpMetrics?: boolean;
+  /** Log settings for the observer thread (it has its own logger). */
+  logLevel?: LogLevel;
+  logJson?: boolean;
+  /** Run the recorder and telemetry on their own thread (default true); false runs them inline. */
+  observerThread?: boolean;
 }
 
 export interface ObservedProxy extends RunningProxy {
-  readonly recorder?: Recorder;
-  readonly telemetry?: Telemetry;
-}
-
-function tracingWanted(opts: ObservedProxyOptions): boolean {
-  if (opts.tracing !== undefined) return opts.tracing;
-  return Boolean(opts.otlpEndpoint || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_ENDPOINT']);
+  /** Spans are exported. */
+  readonly tracing: boolean;
+  /** Where Prometheus scrapes, when --metrics-listen was given. */
+  readonly metricsUrl?: string;
+  /** Recorded and dropped calls, lost spans. After close() these are final. */
+  observerStats(): Promise<ObserverStats>;
 }
 
 export async function startObservedProxy(opts: ObservedProxyOptions): Promise<ObservedProxy> {
@@ -53,70 +41,74 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   // Validate endpoints before opening anything that would need cleaning up.
   const upstream = formatEndpoint(parseEndpoint(opts.upstream));
   parseEndpoint(opts.listen);
-  const sinks: CallSink[] = [];
-  let recorder: Recorder | undefined;
-  let telemetry: Telemetry | undefined;
-  const tracing = tracingWanted(opts);
+  const observerOpts: ObserverOptions = { ...opts, upstream };
+  delete (observerOpts as { logger?: unknown }).logger;
+
+  let sink: CallSink | undefined;
+  let tracing = false;
+  let metricsUrl: string | undefined;
+  let stats: () => Promise<ObserverStats> = async () => ({});
+  let closeObservers = async () => {};
+  if (wantsObservers(observerOpts)) {
+    if (opts.observerThread === false) {
+      const inline = await createObservers(observerOpts, logger);
+      sink = fanOut(inline.sinks);
+      tracing = inline.tracing;
+      metricsUrl = inline.metricsUrl;
+      stats = async () => inline.stats();
+      closeObservers = () => inline.close();
+    } else {
+      const thread = await startObserverThread(observerOpts, logger);
+      sink = thread;
+      tracing = thread.tracing;
+      metricsUrl = thread.metricsUrl;
+      stats = () => thread.stats();
+      closeObservers = () => thread.close();
+    }
+  }
+  let proxy: RunningProxy;
   try {
-    if (opts.record) {
-      recorder = await openRecorder({
-        dir: opts.record,
-        keepEnv: opts.recordEnv,
-        redactPaths: opts.redact,
-        methods: opts.recordMethods,
-        exclude: opts.recordExclude,
-        maxCalls: opts.maxCalls,
-        maxBytes: opts.maxBytes,
-        maxAgeMs: opts.maxAgeMs,
-        logger,
-      });
-      sinks.push(recorder);
-    }
-    if (tracing || opts.metricsListen || opts.otlpMetrics) {
-      telemetry = await createTelemetry({
-        upstream,
-        otlpEndpoint: opts.otlpEndpoint,
-        tracing,
-        metricsListen: opts.metricsListen,
-        otlpMetrics: opts.otlpMetrics,
-        logger,
-      });
-      sinks.push(telemetry);
-    }
-    const proxy = await startProxy({
+    proxy = await startProxy({
       listen: opts.listen,
       upstream,
-      sinks,
+      sinks: sink ? [sink] : [],
       socketMode: opts.socketMode,
       captureLimit: opts.captureLimit,
       captureBudget: opts.captureBudget,
       peerLookup: opts.peerLookup,
       logger,
     });
-    // Calls the recorder could not keep show up in the metrics too.
-    let reportedDrops = 0;
-    const dropTimer =
-      recorder && telemetry
-        ? setInterval(() => {
-            const dropped = recorder!.stats().dropped;
-            if (dropped > reportedDrops) telemetry!.recordDropped(dropped - reportedDrops);
-            reportedDrops = dropped;
-          }, 1000).unref()
-        : undefined;
-    return {
-      ...proxy,
-      endpoint: proxy.endpoint,
-      upstream: proxy.upstream,
-      recorder,
-      telemetry,
-      async close(graceMs?: number) {
-        if (dropTimer) clearInterval(dropTimer);
-        await proxy.close(graceMs);
-      },
-    };
   } catch (err) {
-    await recorder?.close().catch(() => {});
-    await telemetry?.close().catch(() => {});
+    await closeObservers().catch(() => {});
     throw err;
   }
+  let closing: Promise<void> | undefined;
+  const observed: ObservedProxy = {
+    endpoint: proxy.endpoint,
+    upstream: proxy.upstream,
+    stats: () => proxy.stats(),
+    tracing,
+    observerStats: stats,
+    close(graceMs?: number) {
+      // The proxy ends every call first (their records reach the observers), then they flush.
+      closing ??= proxy.close(graceMs).then(() => closeObservers());
+      return closing;
+    },
+  };
+  if (metricsUrl) (observed as { metricsUrl?: string }).metricsUrl = metricsUrl;
+  return observed;
+}
+
+/** Several sinks behind one; the proxy sees a single observer. */
+function fanOut(sinks: CallSink[]): CallSink {
+  if (sinks.length === 1) return sinks[0]!;
+  return {
+    needsBodies: sinks.some((s) => s.needsBodies),
+    onCallStart: (c) => {
+      for (const s of sinks) s.onCallStart?.(c);
+    },
+    onCallEnd: (c) => {
+      for (const s of sinks) s.onCallEnd(c);
+    },
+  };
 }

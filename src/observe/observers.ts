@@ -1,0 +1,95 @@
+/**
+ * Builds the observers a proxy feeds: the recorder and telemetry. Their modules load lazily, so a
+ * bare `critap proxy` never carries LevelDB or the OpenTelemetry SDK.
+ */
+import type { CallSink } from '../call.js';
+import type { Logger } from '../log.js';
+import type { Recorder } from '../record/recorder.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { tracingWanted, type ObserverOptions, type ObserverStats } from './options.js';
+
+export interface Observers {
+  sinks: CallSink[];
+  tracing: boolean;
+  metricsUrl?: string;
+  stats(): ObserverStats;
+  /** Flushes the recording and the span queue. */
+  close(): Promise<void>;
+}
+
+export async function createObservers(opts: ObserverOptions, logger: Logger): Promise<Observers> {
+  const sinks: CallSink[] = [];
+  let recorder: Recorder | undefined;
+  let telemetry: Telemetry | undefined;
+  const tracing = tracingWanted(opts);
+  try {
+    if (opts.record) {
+      const { openRecorder } = await import('../record/recorder.js');
+      recorder = await openRecorder({
+        dir: opts.record,
+        keepEnv: opts.recordEnv,
+        redactPaths: opts.redact,
+        methods: opts.recordMethods,
+        exclude: opts.recordExclude,
+        maxCalls: opts.maxCalls,
+        maxBytes: opts.maxBytes,
+        maxAgeMs: opts.maxAgeMs,
+        logger,
+      });
+      sinks.push(recorder);
+    }
+    if (tracing || opts.metricsListen || opts.otlpMetrics) {
+      const { createTelemetry } = await import('../telemetry/telemetry.js');
+      telemetry = await createTelemetry({
+        upstream: opts.upstream,
+        otlpEndpoint: opts.otlpEndpoint,
+        tracing,
+        metricsListen: opts.metricsListen,
+        otlpMetrics: opts.otlpMetrics,
+        logger,
+      });
+      sinks.push(telemetry);
+    }
+  } catch (err) {
+    await recorder?.close().catch(() => {});
+    await telemetry?.close().catch(() => {});
+    throw err;
+  }
+  // Calls the recorder could not keep show up in the metrics too.
+  let reportedDrops = 0;
+  const dropTimer =
+    recorder && telemetry
+      ? setInterval(() => {
+          const dropped = recorder!.stats().dropped;
+          if (dropped > reportedDrops) telemetry!.recordDropped(dropped - reportedDrops);
+          reportedDrops = dropped;
+        }, 1000).unref()
+      : undefined;
+  const stats = (): ObserverStats => {
+    const out: ObserverStats = {};
+    if (recorder) {
+      const r = recorder.stats();
+      out.recorded = r.recorded;
+      out.recordDropped = r.dropped;
+    }
+    if (telemetry?.tracing) out.spansDropped = telemetry.spansDropped;
+    return out;
+  };
+  const result: Observers = {
+    sinks,
+    tracing: telemetry?.tracing ?? false,
+    stats,
+    async close() {
+      if (dropTimer) clearInterval(dropTimer);
+      // Recorder first: its drops are final before telemetry's last export.
+      await recorder?.close();
+      if (recorder && telemetry) {
+        const dropped = recorder.stats().dropped;
+        if (dropped > reportedDrops) telemetry.recordDropped(dropped - reportedDrops);
+      }
+      await telemetry?.close();
+    },
+  };
+  if (telemetry?.metricsUrl) result.metricsUrl = telemetry.metricsUrl;
+  return result;
+}
