@@ -218,34 +218,49 @@ export interface CliProxy {
 
 export const CRITAP_BIN = join(repoRoot(), 'bin', 'critap.js');
 
-/** Runs `critap proxy <args>`; resolves once it logged that it started, or once it exited. */
-export async function spawnCliProxy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliProxy> {
+/**
+ * Runs `critap proxy <args>`. Resolves once `listenPath` accepts connections or the process
+ * exited (tests about refusing to start look at `exited`); a child that never gets there is killed.
+ */
+export async function spawnCliProxy(args: string[], listenPath: string, env: NodeJS.ProcessEnv = {}): Promise<CliProxy> {
   const child = spawn(process.execPath, [CRITAP_BIN, 'proxy', '--no-peer-lookup', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },
   });
   let err = '';
   child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (s: string) => (err += s));
+  let exitedNow = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      exitedNow = true;
+      resolve({ code, signal });
+    }),
   );
-  const startedOrExited = new Promise<void>((resolve) => {
-    child.stderr!.on('data', (s: string) => {
-      err += s;
-      if (err.includes('critap proxy started')) resolve();
-    });
-    void exited.then(() => resolve());
-  });
-  await within(startedOrExited, 15_000, `critap proxy ${args.join(' ')} to start; stderr: ${err}`);
-  return {
-    child,
-    pid: child.pid!,
-    stderr: () => err,
-    exited,
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
+  const acceptsOrExited = async () => {
+    while (!exitedNow) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = net.connect({ path: listenPath });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      });
+      if (up) return;
+      await sleep(25);
+    }
+  };
+  try {
+    await within(acceptsOrExited(), 15_000, `critap proxy ${args.join(' ')} to listen on ${listenPath}`);
+  } catch (e) {
+    kill();
+    throw new Error(`${(e as Error).message}; stderr: ${err}`);
+  }
+  return { child, pid: child.pid!, stderr: () => err, exited, kill };
 }
 
 /** Resident set size of a process in KiB, from /proc/<pid>/status. */
