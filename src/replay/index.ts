@@ -9,7 +9,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import type { CallRecord } from '../call.js';
 import { allMethods, lookupMethod } from '../cri/methods.js';
 import { validateRedactionRules, type RedactionRules } from '../cri/redact.js';
@@ -21,7 +20,7 @@ import { DEFAULT_IGNORE, parseIgnoreRule } from './ignore.js';
 import { loadRecordingCalls } from './load.js';
 import { Matcher, type MatchMode, type OnExhausted } from './matcher.js';
 import { Replayer, requestView, type Miss } from './replayer.js';
-import { startFront } from './front.js';
+import { startGrpcServer, type GrpcServer } from './h2/server.js';
 import { parseTiming, type Timing } from './timing.js';
 
 export type { Miss } from './replayer.js';
@@ -107,14 +106,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
 
   let writer: RecordingWriter | undefined;
   let fallback: Fallback | undefined;
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  let server: GrpcServer | undefined;
   try {
     if (opts.fallback) fallback = new Fallback(opts.fallback);
     if (opts.record) writer = await createRecording(opts.recording);
     const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger });
-    replayer.register(server, calls, allMethods());
-    const front = await startFront(server, listenAt, opts.socketMode ?? 0o660, logger);
-    const endpoint = formatEndpoint(front.endpoint);
+    replayer.serve(calls, allMethods());
+    server = await startGrpcServer({ listen: listenAt, handler: replayer.handle, socketMode: opts.socketMode ?? 0o660, logger });
+    const running = server;
+    const endpoint = formatEndpoint(running.endpoint);
     logger.debug('replay ready', { endpoint, calls: calls.length, match: mode, timing: timing === undefined ? 'none' : `${timing}x` });
     let closing: Promise<void> | undefined;
     return {
@@ -123,8 +123,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
       answered: () => replayer.answered,
       close(graceMs = 5000) {
         closing ??= (async () => {
-          await front.close(graceMs);
-          server.forceShutdown();
+          await running.close(graceMs);
           fallback?.close();
           await writer?.close();
           if (tempDir) await rm(tempDir, { recursive: true, force: true });
@@ -134,7 +133,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
       },
     };
   } catch (err) {
-    server.forceShutdown();
+    await server?.close(0);
     fallback?.close();
     await writer?.close().catch(() => {});
     if (tempDir) await rm(tempDir, { recursive: true, force: true });

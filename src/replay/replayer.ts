@@ -1,7 +1,8 @@
 /**
- * The grpc-js handlers of replay: each incoming call is matched against the recording and
- * answered with the recorded headers, messages, status and trailers (at the recorded pace when
- * asked), or counted as a miss — and sent to the fallback runtime when there is one.
+ * Replay's call handler: each incoming call is matched against the recording and answered with
+ * the recorded headers, messages, status and trailers (at the recorded pace when asked), or
+ * counted as a miss — and sent to the fallback runtime when there is one. Calls arrive from
+ * replay's own HTTP/2 server (./h2), which writes each answer's frames in one batch.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { CallRecord } from '../call.js';
@@ -10,8 +11,9 @@ import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import type { Logger } from '../log.js';
 import type { RecordingWriter } from '../record/writer.js';
-import { answerFrom, type Answer } from './answer.js';
+import { answerFrom, fromMetadata, toMetadata, type Answer } from './answer.js';
 import type { Fallback } from './fallback.js';
+import { encodeEnd, responseHeaderBlock, type EncodedEnd, type ServerCall } from './h2/server.js';
 import type { Json } from './json-diff.js';
 import type { Closest, Matcher, MissReason } from './matcher.js';
 import { scaledMs, waitUntil, type Timing } from './timing.js';
@@ -41,8 +43,6 @@ export interface ReplayerOptions {
   logger: Logger;
 }
 
-const identity = (b: Buffer) => b;
-
 /** A request in the matcher's terms: the redacted, decoded JSON view (raw base64 when it does not decode). */
 export function requestView(info: MethodInfo | undefined, bytes: Buffer, rules?: RedactionRules): Json {
   if (!info) return { $bytes: bytes.toString('base64') };
@@ -53,35 +53,34 @@ export function requestView(info: MethodInfo | undefined, bytes: Buffer, rules?:
   }
 }
 
+/** An answer as header blocks, encoded once per answer (and so once per recorded call when no echo applies). */
+interface WireAnswer {
+  headers: Buffer | undefined;
+  end: EncodedEnd;
+}
+
+const DEADLINE_EXCEEDED = 4;
+const INTERNAL = 13;
+const UNIMPLEMENTED = 12;
+
 export class Replayer {
   readonly misses: Miss[] = [];
   answered = 0;
+  /** Paths served, and whether each is server-streaming. */
+  private readonly methods = new Map<string, boolean>();
 
   constructor(private readonly opts: ReplayerOptions) {}
 
-  /** Registers a handler for every CRI method and for every recorded path outside the schema. */
-  register(server: grpc.Server, recorded: readonly CallRecord[], schemaMethods: readonly MethodInfo[]): void {
-    const streaming = new Map<string, boolean>();
-    for (const m of schemaMethods) streaming.set(m.path, m.serverStreaming);
+  /** Serves every CRI method, and every recorded path outside the schema. */
+  serve(recorded: readonly CallRecord[], schemaMethods: readonly MethodInfo[]): void {
+    for (const m of schemaMethods) this.methods.set(m.path, m.serverStreaming);
     // A method the schema does not know is treated as a stream when any recording of it has several answers.
-    for (const c of recorded) if (!lookupMethod(c.method)) streaming.set(c.method, (streaming.get(c.method) ?? false) || c.responses.length > 1);
-    for (const [path, isStream] of streaming) {
-      if (isStream) {
-        server.register<Buffer, Buffer>(path, (call: grpc.ServerWritableStream<Buffer, Buffer>) => void this.stream(path, call), identity, identity, 'serverStream');
-      } else {
-        server.register<Buffer, Buffer>(
-          path,
-          (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.unary(path, call, cb),
-          identity,
-          identity,
-          'unary',
-        );
-      }
-    }
+    for (const c of recorded) if (!lookupMethod(c.method)) this.methods.set(c.method, (this.methods.get(c.method) ?? false) || c.responses.length > 1);
   }
 
-  /** Answers without echo never change: built once per recorded call (grpc-js does not modify them). */
+  /** Answers without echo never change: built once per recorded call. */
   private readonly plainAnswers = new WeakMap<CallRecord, Answer>();
+  private readonly wireAnswers = new WeakMap<Answer, WireAnswer>();
 
   private plainAnswer(call: CallRecord, info: MethodInfo | undefined): Answer {
     let a = this.plainAnswers.get(call);
@@ -90,6 +89,19 @@ export class Replayer {
       this.plainAnswers.set(call, a);
     }
     return a;
+  }
+
+  private wire(a: Answer): WireAnswer {
+    let w = this.wireAnswers.get(a);
+    if (!w) {
+      const details = a.trailers.get('grpc-status-details-bin')[0];
+      w = {
+        headers: a.headers ? responseHeaderBlock(fromMetadata(a.headers)) : undefined,
+        end: encodeEnd({ code: a.code, message: a.message, details: Buffer.isBuffer(details) ? details : undefined }, fromMetadata(a.trailers)),
+      };
+      this.wireAnswers.set(a, w);
+    }
+    return w;
   }
 
   private decide(path: string, bytes: Buffer): { info?: MethodInfo; view: Json; answer?: Answer; miss?: Miss } {
@@ -108,117 +120,121 @@ export class Replayer {
     return { info, view, miss };
   }
 
-  private unary(path: string, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
+  /** The server's call handler. */
+  readonly handle = (call: ServerCall): void => {
+    const streaming = this.methods.get(call.path);
+    if (streaming === undefined) {
+      call.end({ code: UNIMPLEMENTED, message: `critap replay: unknown method ${call.path}: neither the CRI schema nor the recording has it` });
+      return;
+    }
     let d: ReturnType<Replayer['decide']>;
     try {
-      d = this.decide(path, call.request);
+      d = this.decide(call.path, call.request);
     } catch (err) {
-      this.internalError(path, err, (e) => cb(e));
+      this.internalError(call, err);
       return;
     }
     // The common case answers synchronously: no timers, no promise, no abort machinery.
     if (d.answer && this.opts.timing === undefined) {
-      this.sendUnary(call, cb, d.answer);
+      this.sendAll(call, d.answer);
       return;
     }
-    void (async () => {
-      const start = performance.now();
-      const ac = new AbortController();
-      call.on('cancelled', () => ac.abort());
-      let answer = d.answer;
-      if (!answer) {
-        const rec = await this.viaFallback(path, call.request, call.metadata, call.getDeadline(), false, d, ac.signal);
-        if (!rec) {
-          cb({ code: d.miss!.code, details: d.miss!.message });
-          return;
+    const work = d.answer ? this.paced(call, d.answer, streaming) : this.fromFallback(call, streaming, d);
+    work.catch((err: unknown) => this.internalError(call, err));
+  };
+
+  /** The whole answer at once: its frames leave in the connection's next write. */
+  private sendAll(call: ServerCall, answer: Answer): void {
+    const w = this.wire(answer);
+    if (w.headers) call.sendHeaders(w.headers);
+    for (const m of answer.messages) call.sendMessage(m.data);
+    // The runtime never ended this stream (the client left): neither does replay.
+    if (!answer.leaveOpen) call.endEncoded(w.end);
+  }
+
+  /**
+   * The answer at the recorded pace (scaled). What would come after the client's deadline is
+   * replaced by DEADLINE_EXCEEDED at the deadline: the client gives up then anyway.
+   */
+  private async paced(call: ServerCall, answer: Answer, streaming: boolean): Promise<void> {
+    const start = performance.now();
+    const signal = call.signal;
+    const timing = this.opts.timing;
+    /** Waits until `atMs` after the start; false when the call is over or the deadline came first. */
+    const reach = async (atMs: number): Promise<boolean> => {
+      const deadline = call.deadline;
+      if (deadline !== undefined && start + atMs > deadline) {
+        await waitUntil(start, deadline - start, signal);
+        if (!call.closed) {
+          const what = Number.isFinite(atMs) ? `takes ${atMs.toFixed(0)} ms,` : 'stays open';
+          call.end({ code: DEADLINE_EXCEEDED, message: `critap replay: deadline exceeded: the recorded answer ${what} past the client's grpc-timeout` });
         }
-        answer = answerFrom(rec, d.info, new Map());
-      } else {
-        await waitUntil(start, scaledMs(answer.durationNs, this.opts.timing), ac.signal);
+        return false;
       }
-      if (!ac.signal.aborted) this.sendUnary(call, cb, answer);
-    })().catch((err: unknown) => this.internalError(path, err, (e) => cb(e)));
-  }
-
-  private sendUnary(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>, answer: Answer): void {
-    if (answer.headers) call.sendMetadata(answer.headers);
-    if (answer.code === 0) cb(null, answer.messages[0]?.data ?? Buffer.alloc(0), answer.trailers);
-    else cb({ code: answer.code, details: answer.message, metadata: answer.trailers });
-  }
-
-  private stream(path: string, call: grpc.ServerWritableStream<Buffer, Buffer>): Promise<void> {
-    return (async () => {
-      const start = performance.now();
-      const ac = new AbortController();
-      call.on('cancelled', () => ac.abort());
-      call.on('error', () => {}); // write-after-cancel errors: the client has gone
-      const d = this.decide(path, call.request);
-      if (!d.answer) {
-        let headersSent = false;
-        const rec = await this.viaFallback(path, call.request, call.metadata, call.getDeadline(), true, d, ac.signal, {
-          headers: (md) => {
-            headersSent = true;
-            call.sendMetadata(md);
-          },
-          message: (data) => call.write(data),
-        });
-        if (!rec) {
-          call.emit('error', { code: d.miss!.code, details: d.miss!.message });
-          return;
-        }
-        if (ac.signal.aborted) return;
-        const a = answerFrom(rec, d.info, new Map());
-        if (!headersSent && a.headers) call.sendMetadata(a.headers);
-        this.endStream(call, a);
-        return;
-      }
-      const answer = d.answer;
-      if (answer.headers) call.sendMetadata(answer.headers);
-      for (const m of answer.messages) {
-        await waitUntil(start, scaledMs(m.offsetNs, this.opts.timing), ac.signal);
-        if (ac.signal.aborted) return;
-        call.write(m.data);
-      }
-      // The runtime never ended this stream (the client left): neither does replay.
-      if (answer.leaveOpen) return;
-      await waitUntil(start, scaledMs(answer.durationNs, this.opts.timing), ac.signal);
-      if (ac.signal.aborted) return;
-      this.endStream(call, answer);
-    })().catch((err: unknown) => this.internalError(path, err, (e) => call.emit('error', e)));
-  }
-
-  private endStream(call: grpc.ServerWritableStream<Buffer, Buffer>, a: Answer): void {
-    // grpc-js sends grpc-message "OK" on success whatever was recorded; errors keep their message.
-    if (a.code === 0) call.end(a.trailers);
-    else call.emit('error', { code: a.code, details: a.message, metadata: a.trailers });
-  }
-
-  private internalError(path: string, err: unknown, send: (e: grpc.ServiceError | { code: number; details: string }) => void): void {
-    const msg = err instanceof Error ? err.message : String(err);
-    this.opts.logger.error('replay failed to answer a call', { method: path, error: msg });
-    try {
-      send({ code: grpc.status.INTERNAL, details: `critap replay: ${msg}` });
-    } catch {
-      // the call is already over
+      await waitUntil(start, atMs, signal);
+      return !call.closed;
+    };
+    if (!streaming) {
+      if (await reach(scaledMs(answer.durationNs, timing))) this.sendAll(call, answer);
+      return;
     }
+    const w = this.wire(answer);
+    if (w.headers) call.sendHeaders(w.headers);
+    for (const m of answer.messages) {
+      if (!(await reach(scaledMs(m.offsetNs, timing)))) return;
+      call.sendMessage(m.data);
+    }
+    if (answer.leaveOpen) {
+      // Left open like the runtime left it, until the client's deadline (if it has one).
+      if (call.deadline !== undefined) await reach(Number.POSITIVE_INFINITY);
+      return;
+    }
+    if (await reach(scaledMs(answer.durationNs, timing))) call.endEncoded(w.end);
   }
 
-  /** Sends a miss to the fallback runtime (when there is one); records its answer when asked. */
+  /** A miss: the fallback runtime's answer (relayed as it comes for streams), or the miss error. */
+  private async fromFallback(call: ServerCall, streaming: boolean, d: { info?: MethodInfo; view: Json; miss?: Miss }): Promise<void> {
+    const miss = d.miss!;
+    if (!this.opts.fallback) {
+      call.end({ code: miss.code, message: miss.message });
+      return;
+    }
+    const relay = streaming
+      ? { headers: (md: grpc.Metadata) => call.sendHeaders(fromMetadata(md)), message: (data: Buffer) => call.sendMessage(data) }
+      : { headers: () => {}, message: () => {} };
+    const rec = await this.viaFallback(call, streaming, d, relay);
+    if (!rec || call.closed) return;
+    const a = answerFrom(rec, d.info, new Map());
+    const w = this.wire(a);
+    if (!streaming) {
+      this.sendAll(call, { ...a, leaveOpen: false });
+      return;
+    }
+    if (w.headers) call.sendHeaders(w.headers); // ignored when relayed already
+    call.endEncoded(w.end);
+  }
+
+  private internalError(call: ServerCall, err: unknown): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    this.opts.logger.error('replay failed to answer a call', { method: call.path, error: msg });
+    if (!call.closed) call.end({ code: INTERNAL, message: `critap replay: ${msg}` });
+  }
+
+  /** Sends a miss to the fallback runtime; records its answer when asked. */
   private async viaFallback(
-    path: string,
-    request: Buffer,
-    metadata: grpc.Metadata,
-    deadline: grpc.Deadline,
+    call: ServerCall,
     streaming: boolean,
     d: { view: Json; miss?: Miss },
-    signal: AbortSignal,
-    events: { headers(md: grpc.Metadata): void; message(data: Buffer): void } = { headers: () => {}, message: () => {} },
+    events: { headers(md: grpc.Metadata): void; message(data: Buffer): void },
   ): Promise<CallRecord | undefined> {
     const { fallback, writer, logger } = this.opts;
     if (!fallback) return undefined;
     d.miss!.fallback = true;
+    const path = call.path;
     logger.info('replay miss sent to the fallback runtime', { method: path, fallback: fallback.endpoint });
-    const rec = await fallback.forward(path, request, metadata, { streaming, deadline, signal }, events);
+    // The client's deadline, as grpc-js wants it (a wall-clock Date).
+    const deadline = call.deadline === undefined ? undefined : new Date(Date.now() + Math.max(0, call.deadline - performance.now()));
+    const rec = await fallback.forward(path, call.request, toMetadata(call.metadata), { streaming, deadline, signal: call.signal }, events);
     if (writer && rec.end === 'trailers') {
       try {
         await writer.append(rec);

@@ -1,6 +1,6 @@
 /**
  * Builds the few HTTP/2 frames critap writes itself: its own answers when the runtime cannot be
- * reached (or goes away mid-call), and rewritten header blocks for the replay front.
+ * reached (or goes away mid-call); replay's own server (src/replay/h2) encodes its header blocks here too.
  *
  * Header blocks use HPACK "literal without indexing, new name" only: they never touch either
  * side's dynamic table, so they can be spliced into a connection whose tables critap mirrors

@@ -34,12 +34,21 @@ export interface FrameEvents {
   headers(streamId: number, block: Buffer, endStream: boolean): void;
   /** A piece of a DATA frame's payload, padding excluded. */
   data(streamId: number, chunk: Buffer): void;
-  /** The end of a DATA frame; `endStream` when it carried END_STREAM. */
-  dataEnd(streamId: number, endStream: boolean): void;
+  /**
+   * The end of a DATA frame; `endStream` when it carried END_STREAM. `frameLength` is the whole
+   * payload length, padding included: what the frame counts against flow-control windows.
+   */
+  dataEnd(streamId: number, endStream: boolean, frameLength: number): void;
   rstStream(streamId: number, errorCode: number): void;
   goaway(lastStreamId: number, errorCode: number): void;
   /** A non-ACK SETTINGS frame: pairs of (identifier, value). */
   settings(params: Array<[number, number]>): void;
+  /** A SETTINGS ACK (only readers that terminate the connection care). */
+  settingsAck?(): void;
+  /** A PING frame (8 opaque bytes); given only to readers that set it (replay's own server answers them). */
+  ping?(payload: Buffer, ack: boolean): void;
+  /** A WINDOW_UPDATE frame; given only to readers that set it (the proxy leaves flow control end to end). */
+  windowUpdate?(streamId: number, increment: number): void;
 }
 
 export interface FrameReaderOptions {
@@ -50,10 +59,12 @@ export interface FrameReaderOptions {
 }
 
 const HEADER_LEN = 9;
-/** Frame types whose payload the observer reads; the rest are skipped without copying. */
-const KEEP_PAYLOAD = new Set<number>([
+/** Frame types whose payload every reader reads; the rest are skipped without copying. */
+const KEEP_PAYLOAD: readonly number[] = [
   FrameType.HEADERS, FrameType.CONTINUATION, FrameType.RST_STREAM, FrameType.GOAWAY, FrameType.SETTINGS,
-]);
+];
+/** Upper bound for frames that are small by definition (PING 8, WINDOW_UPDATE 4). */
+const SMALL_FRAME_MAX = 64;
 
 export class FrameReader {
   private prefaceLeft: number;
@@ -76,6 +87,8 @@ export class FrameReader {
   private blockStream = 0;
   private blockEndStream = false;
   private readonly maxHeaderBlock: number;
+  /** KEEP_PAYLOAD plus PING / WINDOW_UPDATE when this reader's events want them. */
+  private readonly keep: Set<number>;
 
   constructor(
     private readonly events: FrameEvents,
@@ -83,6 +96,9 @@ export class FrameReader {
   ) {
     this.prefaceLeft = opts.preface ? PREFACE.length : 0;
     this.maxHeaderBlock = opts.maxHeaderBlock ?? 16 * 1024 * 1024;
+    this.keep = new Set(KEEP_PAYLOAD);
+    if (events.ping) this.keep.add(FrameType.PING);
+    if (events.windowUpdate) this.keep.add(FrameType.WINDOW_UPDATE);
   }
 
   /** True between frames: a frame of our own could be inserted into this direction here. */
@@ -149,10 +165,12 @@ export class FrameReader {
       this.padLen = this.flags & Flag.PADDED ? -1 : 0;
     } else if (this.length > 0) {
       // Frames other than DATA are small by nature; a HEADERS frame is bounded by the block cap.
-      if (KEEP_PAYLOAD.has(this.type) && this.length > this.maxHeaderBlock) {
+      const keep = this.keep.has(this.type);
+      const small = this.type === FrameType.PING || this.type === FrameType.WINDOW_UPDATE;
+      if (keep && this.length > (small ? SMALL_FRAME_MAX : this.maxHeaderBlock)) {
         throw new WireError(`frame of type ${this.type} claims ${this.length} bytes`);
       }
-      this.payload = KEEP_PAYLOAD.has(this.type) ? Buffer.allocUnsafe(this.length) : null;
+      this.payload = keep ? Buffer.allocUnsafe(this.length) : null;
     }
   }
 
@@ -179,7 +197,7 @@ export class FrameReader {
     this.payload = null;
     switch (type) {
       case FrameType.DATA:
-        this.events.dataEnd(streamId, (flags & Flag.END_STREAM) !== 0);
+        this.events.dataEnd(streamId, (flags & Flag.END_STREAM) !== 0, this.length);
         return;
       case FrameType.HEADERS: {
         if (streamId === 0) throw new WireError('HEADERS frame on stream 0');
@@ -229,7 +247,10 @@ export class FrameReader {
         this.events.goaway(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4));
         return;
       case FrameType.SETTINGS: {
-        if (flags & Flag.ACK) return;
+        if (flags & Flag.ACK) {
+          this.events.settingsAck?.();
+          return;
+        }
         if (this.length % 6 !== 0) throw new WireError('SETTINGS frame length not a multiple of 6');
         const params: Array<[number, number]> = [];
         for (let i = 0; payload !== null && i < this.length; i += 6) {
@@ -238,9 +259,20 @@ export class FrameReader {
         this.events.settings(params);
         return;
       }
+      case FrameType.PING:
+        if (!this.events.ping) return;
+        if (this.length !== 8 || payload === null) throw new WireError('PING frame of wrong size');
+        if (streamId !== 0) throw new WireError('PING frame on a stream');
+        this.events.ping(payload, (flags & Flag.ACK) !== 0);
+        return;
+      case FrameType.WINDOW_UPDATE:
+        if (!this.events.windowUpdate) return;
+        if (this.length !== 4 || payload === null) throw new WireError('WINDOW_UPDATE frame of wrong size');
+        this.events.windowUpdate(streamId, payload.readUInt32BE(0) & 0x7fffffff);
+        return;
       default:
-        // PRIORITY, PING, WINDOW_UPDATE, PUSH_PROMISE and unknown types: nothing to observe.
-        // Flow control stays end to end between client and runtime.
+        // PRIORITY, PUSH_PROMISE and unknown types: nothing to observe. For the proxy, PING
+        // and WINDOW_UPDATE too: flow control stays end to end between client and runtime.
         return;
     }
   }
