@@ -33,14 +33,16 @@ export function replayableHeaders(headers: readonly Header[]): Header[] {
   return headers.filter(([name, value]) => name.charCodeAt(0) !== 58 && !OWN_HEADERS.has(name) && VALID_NAME.test(name) && VALID_VALUE.test(value));
 }
 
-const RESPONSE_START: Header[] = [
-  [':status', '200'],
-  ['content-type', 'application/grpc'],
-];
+/**
+ * `:status: 200` as static-table index 8, then `content-type: application/grpc` as a literal
+ * without indexing whose name is static index 31 (RFC 7541 §6.1, §6.2.2). Still no dynamic
+ * table; static entries spare the client's HTTP/2 stack a string per response.
+ */
+const RESPONSE_START = Buffer.concat([Buffer.from([0x88, 0x0f, 31 - 15, 16]), Buffer.from('application/grpc', 'latin1')]);
 
 /** The response HEADERS block: `:status 200`, content-type, then the recorded headers. */
 export function responseHeaderBlock(headers: readonly Header[] = []): Buffer {
-  return encodeHeaderBlock([...RESPONSE_START, ...replayableHeaders(headers)]);
+  return Buffer.concat([RESPONSE_START, encodeHeaderBlock(replayableHeaders(headers))]);
 }
 
 function statusHeaders(status: GrpcStatus, trailers: readonly Header[]): Header[] {
@@ -58,7 +60,7 @@ export function trailerBlock(status: GrpcStatus, trailers: readonly Header[] = [
 
 /** A trailers-only answer (no messages, typical of errors): one block with `:status` and the status. */
 export function trailersOnlyBlock(status: GrpcStatus, trailers: readonly Header[] = []): Buffer {
-  return encodeHeaderBlock([...RESPONSE_START, ...statusHeaders(status, trailers)]);
+  return Buffer.concat([RESPONSE_START, encodeHeaderBlock(statusHeaders(status, trailers))]);
 }
 
 /** The end of an answer, encoded once and reused for every call it answers. */
