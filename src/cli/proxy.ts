@@ -3,6 +3,7 @@ import { UsageError, durationFlag, intFlag, parseCommandArgs, sizeFlag } from '.
 import { loadConfigFile, mergeSettings, settingsFromEnv, type SettingSpec, type Settings } from '../config.js';
 import { createLogger, isLogLevel } from '../log.js';
 import { startObservedProxy } from '../proxy/observed-proxy.js';
+import { runUntilSignal } from './until-signal.js';
 
 /** Every proxy setting: its flag, its CRITAP_* variable and its config-file key share one name. */
 const SETTINGS: Record<string, SettingSpec> = {
@@ -148,31 +149,14 @@ export const command: Command = {
       pid: process.pid,
     });
 
-    return await new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) {
-          logger.warn('second signal: exiting now', { signal });
-          process.exit(1);
-        }
-        stopping = true;
-        logger.info('stopping: no new connections; letting calls in flight finish', { signal, graceMs });
-        proxy
-          .close(graceMs)
-          .then(() => proxy.observerStats())
-          .then(
-          (stats) => {
-            logger.info('critap proxy stopped', { ...stats });
-            resolve(0);
-          },
-          (err: unknown) => {
-            logger.error('error while stopping', { error: err instanceof Error ? err.message : String(err) });
-            resolve(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-    });
+    return runUntilSignal(
+      logger,
+      graceMs,
+      async () => {
+        await proxy.close(graceMs);
+        return { ...(await proxy.observerStats()) };
+      },
+      'critap proxy stopped',
+    );
   },
 };

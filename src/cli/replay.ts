@@ -5,6 +5,7 @@ import { replay } from '../replay/index.js';
 import { parseIgnoreRule } from '../replay/ignore.js';
 import { parseTiming } from '../replay/timing.js';
 import { parseEndpoint } from '../endpoint.js';
+import { runUntilSignal } from './until-signal.js';
 
 const HELP = `Usage: critap replay <recording> --listen <endpoint> [flags]
 
@@ -129,28 +130,14 @@ export const command: Command = {
       pid: process.pid,
     });
 
-    return await new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) {
-          logger.warn('second signal: exiting now', { signal });
-          process.exit(1);
-        }
-        stopping = true;
-        logger.info('stopping: no new connections; letting calls in flight finish', { signal, graceMs });
-        runtime.close(graceMs).then(
-          () => {
-            logger.info('critap replay stopped', { answered: runtime.answered(), misses: runtime.misses.length, missesFile: v.misses });
-            resolve(0);
-          },
-          (err: unknown) => {
-            logger.error('error while stopping', { error: err instanceof Error ? err.message : String(err) });
-            resolve(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-    });
+    return runUntilSignal(
+      logger,
+      graceMs,
+      async () => {
+        await runtime.close(graceMs);
+        return { answered: runtime.answered(), misses: runtime.misses.length, missesFile: v.misses };
+      },
+      'critap replay stopped',
+    );
   },
 };
