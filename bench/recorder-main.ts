@@ -31,8 +31,8 @@ export interface RecorderFigures {
 const makeCall = syntheticCallMaker();
 const turn = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-/** Producer pauses at this queue depth (the recorder's default limit is 50 000). */
-const HIGH_WATER = 40_000;
+/** Producer pauses at this queue depth: under the recorder's limits of 50 000 calls and 32 MiB of queued bodies. */
+const HIGH_WATER = 10_000;
 
 async function withRecorder<T>(workDir: string, fn: (rec: Recorder) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(workDir, 'recorder-'));
