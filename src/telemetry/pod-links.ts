@@ -9,16 +9,10 @@
  * and a stale entry only costs a missing label, never a wrong one.
  */
 
-/** The ids critap puts on a span; the same shape `extractIds` in src/cri/ids.ts returns. */
-export interface PodIds {
-  podSandboxId?: string;
-  containerId?: string;
-  podName?: string;
-  podNamespace?: string;
-  podUid?: string;
-  containerName?: string;
-  image?: string;
-}
+import type { CallIds } from '../cri/ids.js';
+
+/** The ids critap puts on a span: what `extractIds` in src/cri/ids.ts returns. */
+export type PodIds = CallIds;
 
 interface PodFacts {
   podName?: string;
