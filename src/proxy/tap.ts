@@ -182,31 +182,8 @@ export class ConnectionTap {
       responseHeaders: null,
       truncated: false,
     };
-    const limit = this.opts.captureLimit;
-    const budget = this.opts.budget;
-    const reserve = budget ? (n: number) => budget.take(n) : undefined;
-    s.reqAsm = new MessageAssembler(
-      {
-        message: (body, _len, compressed) => {
-          if (body === null) s.truncated ||= this.capture;
-          else s.requests.push(timed(s, body, compressed));
-        },
-      },
-      this.capture,
-      limit,
-      reserve,
-    );
-    s.resAsm = new MessageAssembler(
-      {
-        message: (body, _len, compressed) => {
-          if (body === null) s.truncated ||= this.capture;
-          else s.responses.push(timed(s, body, compressed));
-        },
-      },
-      this.capture,
-      limit,
-      reserve,
-    );
+    s.reqAsm = this.assembler(s, s.requests);
+    s.resAsm = this.assembler(s, s.responses);
     this.streams.set(id, s);
     if (this.starters.length > 0) {
       const start: CallStart = { method, startNs: s.startNs, requestMetadata: metadata, peer: this.peer };
@@ -218,6 +195,22 @@ export class ConnectionTap {
         }
       }
     }
+  }
+
+  /** Reassembles one direction's messages into `into`; a body not kept marks the call truncated. */
+  private assembler(s: StreamState, into: TimedMessage[]): MessageAssembler {
+    const budget = this.opts.budget;
+    return new MessageAssembler(
+      {
+        message: (body, _len, compressed) => {
+          if (body === null) s.truncated ||= this.capture;
+          else into.push(timed(s, body, compressed));
+        },
+      },
+      this.capture,
+      this.opts.captureLimit,
+      budget ? (n: number) => budget.take(n) : undefined,
+    );
   }
 
   private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {

@@ -5,7 +5,6 @@
  * traceparent, no secrets; and a collector that is down leaves forwarding untouched.
  */
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import test from 'node:test';
 import { startObservedProxy } from '../../src/proxy/observed-proxy.js';
 import { makeCriClient, type CallOptions, type CriClient, type CriMessage } from '../support/cri-client.js';
@@ -13,6 +12,7 @@ import { tempSocketPath } from '../support/fake-upstream.js';
 import { startOtlpReceiver, type AttrValue, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { realRuntimeOrSkip } from '../support/runtime.js';
 import { seedWalkthrough, type WalkStep } from '../support/walkthrough.js';
+import { freePort } from '../support/registry.js';
 
 /** The kubelet's side of the hop: its CLIENT span, sent as W3C traceparent on every call. */
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -41,16 +41,6 @@ function stringsIn(v: AttrValue): string[] {
   return Object.entries(v).flatMap(([k, x]) => [k, ...stringsIn(x)]);
 }
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const step = (steps: WalkStep[], method: string) => steps.find((s) => s.method === method)!;
 
@@ -170,7 +160,7 @@ test('with the collector down, the walkthrough through critap still works and th
   const proxy = await startObservedProxy({
     listen: tempSocketPath('critap-spans'),
     upstream: rt.endpoint,
-    otlpEndpoint: `http://127.0.0.1:${await closedPort()}`,
+    otlpEndpoint: `http://127.0.0.1:${await freePort()}`,
   });
   t.after(() => proxy.close(1000));
   assert.equal(proxy.tracing, true);

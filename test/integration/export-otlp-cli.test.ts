@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRecording } from '../../src/record/writer.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
 import { POD, RUNTIME, makeCall, podStartCalls } from '../support/telemetry-calls.js';
+import { freePort } from '../support/registry.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/critap.js', import.meta.url));
 
@@ -27,17 +27,6 @@ function critap(...args: string[]): Promise<{ code: number; stdout: string; stde
   });
 }
 
-/** A loopback port nothing listens on (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const SANDBOX = 'a'.repeat(64);
 const CONTAINER = 'b'.repeat(64);
@@ -150,7 +139,7 @@ test('critap export --format otlp: usage mistakes and a refusing collector give 
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /^critap export: OTLP export to http:\/\/127\.0\.0\.1:\d+ failed/);
 
-  const downPort = await closedPort();
+  const downPort = await freePort();
   const down = await critap('export', dir, '--format', 'otlp', '--otlp-endpoint', `http://127.0.0.1:${downPort}`);
   assert.equal(down.code, 1, 'a collector that is down fails the export: a recording export must not lose spans quietly');
   assert.match(down.stderr, /^critap export: OTLP export to http:\/\/127\.0\.0\.1:\d+ failed: .*UNAVAILABLE/);

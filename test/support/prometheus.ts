@@ -10,10 +10,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { freePort } from './registry.js';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 
@@ -79,17 +79,6 @@ export function prometheusOrSkip(t: TestContext): boolean {
   return false;
 }
 
-/** A loopback port free right now (bound, then released); Prometheus binds it a moment later. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function configYaml(opts: PrometheusOptions): string {
   const every = `${opts.scrapeIntervalSeconds ?? 1}s`;
@@ -203,7 +192,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
   const configFile = join(dir, 'prometheus.yml');
   const logFile = join(dir, 'prometheus.log');
   await writeFile(configFile, configYaml(opts));
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
 
   const fd = openSync(logFile, 'a');
