@@ -66,6 +66,11 @@ export interface CallRecord {
   peer?: Peer;
   /** `:authority` the client sent (old Go clients send the socket path). */
   authority?: string;
+  /**
+   * With `--propagate-trace`: the traceparent critap sent the runtime in place of the client's
+   * (its own span's). The call's span carries these ids, so the runtime's span nests under it.
+   */
+  propagatedTraceparent?: string;
 }
 
 /** What a sink learns when a call begins (for in-flight gauges and live spans). */

@@ -24,6 +24,7 @@ const SETTINGS: Record<string, SettingSpec> = {
   'otlp-endpoint': { kind: 'string' }, // OTEL_EXPORTER_OTLP_* are read by the telemetry itself
   'metrics-listen': { kind: 'string', env: 'CRITAP_METRICS_LISTEN' },
   'otlp-metrics': { kind: 'boolean', env: 'CRITAP_OTLP_METRICS' },
+  'propagate-trace': { kind: 'boolean', env: 'CRITAP_PROPAGATE_TRACE' },
   'capture-limit': { kind: 'string', env: 'CRITAP_CAPTURE_LIMIT' },
   'capture-budget': { kind: 'string', env: 'CRITAP_CAPTURE_BUDGET' },
   'no-peer-lookup': { kind: 'boolean', env: 'CRITAP_NO_PEER_LOOKUP' },
@@ -65,6 +66,8 @@ flags win over the environment, which wins over the file):
                              (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER work too)
   --metrics-listen <addr>    serve Prometheus metrics at http://<addr>/metrics, e.g. 127.0.0.1:9464
   --otlp-metrics             also push metrics over OTLP
+  --propagate-trace          send the runtime critap's span as its parent (rewrites request header
+                             blocks); default: the client's traceparent passes through unchanged
   --capture-limit <size>     largest message body kept for recording/tracing (default 16M, the kubelet's
                              own limit); larger messages are forwarded whole and recorded by size only
   --capture-budget <size>    message bodies held for recording/tracing at once (default 32M); past it
@@ -139,6 +142,7 @@ export const command: Command = {
       otlpEndpoint: str(s, 'otlp-endpoint'),
       metricsListen: str(s, 'metrics-listen'),
       otlpMetrics: s['otlp-metrics'] === true,
+      propagateTrace: s['propagate-trace'] === true,
     });
     logger.info('critap proxy started', {
       listen: proxy.endpoint,
@@ -146,6 +150,7 @@ export const command: Command = {
       recording: str(s, 'record') ?? 'off',
       tracing: proxy.tracing ? (str(s, 'otlp-endpoint') ?? 'OTEL_* environment') : 'off',
       metrics: proxy.metricsUrl ?? 'off',
+      propagateTrace: s['propagate-trace'] === true,
       pid: process.pid,
     });
 

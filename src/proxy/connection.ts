@@ -2,12 +2,19 @@
  * One client connection paired with one runtime connection. Bytes go straight through in both
  * directions (flow control, SETTINGS, PING and GOAWAY stay end to end); a ConnectionTap sees a
  * copy of every chunk after it has been handed to the other socket.
+ *
+ * The one exception is `--propagate-trace`: then the client's header blocks are rewritten on
+ * their way to the runtime (src/wire/header-rewriter.ts) to carry critap's own span as the
+ * traceparent. Every other frame still passes byte for byte, and the tap still reads the
+ * client's original bytes, so recordings keep what the client sent.
  */
 import net from 'node:net';
-import type { CallSink, Peer } from '../call.js';
+import type { CallSink, Header, Peer } from '../call.js';
 import { formatEndpoint, netOptions, type Endpoint } from '../endpoint.js';
 import type { Logger } from '../log.js';
+import type { TracePropagation } from '../telemetry/propagation.js';
 import { goawayFrame, grpcErrorFrames } from '../wire/frame-writer.js';
+import { HeaderRewriter } from '../wire/header-rewriter.js';
 import type { CaptureBudget } from './capture-budget.js';
 import { ConnectionTap } from './tap.js';
 import { answerUnavailable } from './unavailable.js';
@@ -21,13 +28,22 @@ export interface ConnectionContext {
   onSinkError(err: unknown): void;
   /** Fills in the client's pid/exe later; the tap reads it when calls end. */
   lookupPeer?(client: net.Socket): Promise<Peer | undefined>;
+  /** Replace each request's traceparent with critap's span (`--propagate-trace`). */
+  propagation?: TracePropagation;
 }
 
 export class ProxiedConnection {
   readonly tap: ConnectionTap;
   private readonly upstream: net.Socket;
   private connected = false;
+  /** The client's bytes while the runtime connection is being made (critap answers them itself if it fails). */
   private pending: Buffer[] | null = [];
+  /** With propagation: what to send the runtime once connected (the rewritten `pending`). */
+  private pendingOut: Buffer[] = [];
+  private readonly rewriter: HeaderRewriter | null = null;
+  /** Traceparents sent to the runtime, by stream, until the tap takes them into the call's record. */
+  private readonly sentTraceparents = new Map<number, string>();
+  private lastRequestStream = 0;
   private closed = false;
   /** The runtime could not be reached; critap answers this client itself. */
   private answeringUnavailable = false;
@@ -40,7 +56,18 @@ export class ProxiedConnection {
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     const peer: Peer | undefined = client.remoteAddress ? { address: `${client.remoteAddress}:${client.remotePort}` } : undefined;
-    this.tap = new ConnectionTap({ sinks: ctx.sinks, captureLimit: ctx.captureLimit, budget: ctx.budget, peer, onSinkError: ctx.onSinkError });
+    if (ctx.propagation) this.rewriter = new HeaderRewriter(this.editRequestHeaders, { preface: true });
+    this.tap = new ConnectionTap({
+      sinks: ctx.sinks,
+      captureLimit: ctx.captureLimit,
+      budget: ctx.budget,
+      peer,
+      onSinkError: ctx.onSinkError,
+      ...(this.rewriter && {
+        sentTraceparent: (id: number) => this.takeTraceparent(id),
+        onRuntimeHeaderTableSize: (n: number) => this.rewriter!.setPeerHeaderTableSize(n),
+      }),
+    });
     if (ctx.lookupPeer) {
       ctx.lookupPeer(client).then(
         (p) => {
@@ -67,7 +94,9 @@ export class ProxiedConnection {
   }
 
   private readonly onClientData = (chunk: Buffer): void => {
-    if (this.pending !== null) {
+    if (this.rewriter !== null) {
+      this.forwardRewritten(chunk);
+    } else if (this.pending !== null) {
       this.pending.push(chunk);
     } else if (!this.upstream.write(chunk)) {
       this.client.pause();
@@ -78,6 +107,53 @@ export class ProxiedConnection {
       this.protocolError('client', err);
     }
   };
+
+  private forwardRewritten(chunk: Buffer): void {
+    let out: Buffer[];
+    try {
+      out = this.rewriter!.push(chunk);
+    } catch (err) {
+      // Nothing of a stream critap cannot parse may reach the runtime half-rewritten.
+      this.protocolError('client', err);
+      return;
+    }
+    if (this.pending !== null) {
+      this.pending.push(chunk);
+      for (const b of out) this.pendingOut.push(b);
+      return;
+    }
+    let full = false;
+    for (const b of out) full = !this.upstream.write(b) || full;
+    if (full) this.client.pause();
+  }
+
+  /** The rewriter's edit: a new request gets critap's traceparent in place of the client's. */
+  private readonly editRequestHeaders = (streamId: number, headers: Header[]): Header[] => {
+    // Client stream ids only grow (RFC 9113 §5.1.1); a block on an older stream is trailers.
+    if (streamId <= this.lastRequestStream) return headers;
+    this.lastRequestStream = streamId;
+    let method = '';
+    for (const h of headers) if (h[0] === ':path') method = h[1];
+    const traceparent = this.ctx.propagation!.traceparentFor(method, headers);
+    this.sentTraceparents.set(streamId, traceparent);
+    const out: Header[] = [];
+    let placed = false;
+    for (const h of headers) {
+      if (h[0] !== 'traceparent') out.push(h);
+      else if (!placed) {
+        out.push(['traceparent', traceparent]);
+        placed = true;
+      }
+    }
+    if (!placed) out.push(['traceparent', traceparent]);
+    return out;
+  };
+
+  private takeTraceparent(streamId: number): string | undefined {
+    const v = this.sentTraceparents.get(streamId);
+    if (v !== undefined) this.sentTraceparents.delete(streamId);
+    return v;
+  }
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
     if (!this.client.write(chunk)) this.upstream.pause();
@@ -90,8 +166,9 @@ export class ProxiedConnection {
 
   private readonly onUpstreamConnect = (): void => {
     this.connected = true;
-    const pending = this.pending!;
+    const pending = this.rewriter !== null ? this.pendingOut : this.pending!;
     this.pending = null;
+    this.pendingOut = [];
     if (pending.length > 0) {
       this.upstream.cork();
       for (const c of pending) this.upstream.write(c);
@@ -107,6 +184,7 @@ export class ProxiedConnection {
       this.ctx.logger.warn('runtime unavailable', { upstream: upstreamName, error: err.code ?? err.message });
       const pending = this.pending;
       this.pending = null;
+      this.pendingOut = [];
       this.answeringUnavailable = true;
       this.client.off('data', this.onClientData);
       // The calls critap answers itself are still calls: the tap keeps reading the client (it has

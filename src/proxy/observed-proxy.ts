@@ -8,8 +8,10 @@ import type { CallSink } from '../call.js';
 import { formatEndpoint, parseEndpoint } from '../endpoint.js';
 import { silentLogger, type Logger, type LogLevel } from '../log.js';
 import { createObservers } from '../observe/observers.js';
-import { wantsObservers, type ObserverOptions, type ObserverStats } from '../observe/options.js';
+import { tracingWanted, wantsObservers, type ObserverOptions, type ObserverStats } from '../observe/options.js';
 import { startObserverThread } from '../observe/thread.js';
+import { SpanContextPropagation } from '../telemetry/propagation.js';
+import { samplerFromEnv } from '../telemetry/sampler.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 
 export interface ObservedProxyOptions extends Omit<ObserverOptions, 'upstream' | 'logLevel' | 'logJson'> {
@@ -25,6 +27,11 @@ export interface ObservedProxyOptions extends Omit<ObserverOptions, 'upstream' |
   logJson?: boolean;
   /** Run the recorder and telemetry on their own thread (default true); false runs them inline. */
   observerThread?: boolean;
+  /**
+   * Send the runtime critap's span as the parent of its own (default false: the kubelet's
+   * traceparent passes unchanged). Needs tracing on.
+   */
+  propagateTrace?: boolean;
 }
 
 export interface ObservedProxy extends RunningProxy {
@@ -41,6 +48,12 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   // Validate endpoints before opening anything that would need cleaning up.
   const upstream = formatEndpoint(parseEndpoint(opts.upstream));
   parseEndpoint(opts.listen);
+  if (opts.propagateTrace && !tracingWanted(opts)) {
+    throw new Error(
+      'critap: --propagate-trace needs tracing on (--otlp-endpoint or OTEL_EXPORTER_OTLP_ENDPOINT): ' +
+        'without critap\'s spans exported, the runtime\'s spans would point at a parent no one has',
+    );
+  }
   const observerOpts: ObserverOptions = { ...opts, upstream };
   delete (observerOpts as { logger?: unknown }).logger;
 
@@ -77,6 +90,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
       captureBudget: opts.captureBudget,
       peerLookup: opts.peerLookup,
       logger,
+      propagation: opts.propagateTrace ? new SpanContextPropagation(samplerFromEnv(process.env, (m) => logger.warn(m))) : undefined,
     });
   } catch (err) {
     await closeObservers().catch(() => {});

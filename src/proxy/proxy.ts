@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { CallSink, Peer } from '../call.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { TracePropagation } from '../telemetry/propagation.js';
 import { CaptureBudget } from './capture-budget.js';
 import { ProxiedConnection } from './connection.js';
 import { boundEndpoint, listen, removeSocket } from './listener.js';
@@ -35,6 +36,11 @@ export interface ProxyOptions {
   /** Find the client's pid/executable for unix sockets (default true). */
   peerLookup?: boolean;
   logger?: Logger;
+  /**
+   * Send the runtime critap's own span as each request's traceparent (header blocks are
+   * rewritten; see src/telemetry/propagation.ts). Default: none, every byte passes unchanged.
+   */
+  propagation?: TracePropagation;
 }
 
 export interface ProxyStats {
@@ -75,6 +81,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     captureLimit,
     budget,
     logger,
+    propagation: opts.propagation,
     onSinkError(err: unknown) {
       sinkErrors++;
       const now = Date.now();

@@ -27,6 +27,10 @@ export interface TapOptions {
   peer?: Peer;
   /** Called when a sink throws: sinks must not break forwarding, but their bugs must be seen. */
   onSinkError?(err: unknown): void;
+  /** With `--propagate-trace`: the traceparent critap sent the runtime on this stream. */
+  sentTraceparent?(streamId: number): string | undefined;
+  /** The runtime announced SETTINGS_HEADER_TABLE_SIZE (a header rewriter mirrors the client's table too). */
+  onRuntimeHeaderTableSize?(size: number): void;
 }
 
 interface StreamState {
@@ -44,6 +48,7 @@ interface StreamState {
   httpStatus: string | undefined;
   responseHeaders: Header[] | null;
   truncated: boolean;
+  propagatedTraceparent: string | undefined;
 }
 
 export class ConnectionTap {
@@ -144,7 +149,11 @@ export class ConnectionTap {
         }
       },
       settings: (params) => {
-        for (const [k, v] of params) if (k === SETTINGS_HEADER_TABLE_SIZE) this.reqDecoder.setMaxTableSize(v);
+        for (const [k, v] of params) {
+          if (k !== SETTINGS_HEADER_TABLE_SIZE) continue;
+          this.reqDecoder.setMaxTableSize(v);
+          this.opts.onRuntimeHeaderTableSize?.(v);
+        }
       },
     };
   }
@@ -181,6 +190,7 @@ export class ConnectionTap {
       httpStatus: undefined,
       responseHeaders: null,
       truncated: false,
+      propagatedTraceparent: this.opts.sentTraceparent?.(id),
     };
     s.reqAsm = this.assembler(s, s.requests);
     s.resAsm = this.assembler(s, s.responses);
@@ -234,6 +244,7 @@ export class ConnectionTap {
     if (s.truncated || s.reqAsm.partial || s.resAsm.partial) record.truncated = true;
     if (this.peer) record.peer = this.peer;
     if (s.authority !== undefined) record.authority = s.authority;
+    if (s.propagatedTraceparent !== undefined) record.propagatedTraceparent = s.propagatedTraceparent;
     for (const sink of this.opts.sinks) {
       try {
         sink.onCallEnd(record);

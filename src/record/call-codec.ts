@@ -33,6 +33,7 @@ export interface ValueHeader {
   truncated?: true;
   peer?: CallRecord['peer'];
   authority?: string;
+  propagatedTraceparent?: string;
   ids: CallIds;
   redacted?: string[];
 }
@@ -67,6 +68,7 @@ export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string
   if (call.truncated) header.truncated = true;
   if (call.peer) header.peer = call.peer;
   if (call.authority !== undefined) header.authority = call.authority;
+  if (call.propagatedTraceparent !== undefined) header.propagatedTraceparent = call.propagatedTraceparent;
   if (redacted && redacted.length > 0) header.redacted = redacted;
 
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -143,6 +145,7 @@ export function decodeCallValue(key: string, value: Uint8Array): StoredCall {
   if (h.truncated) call.truncated = true;
   if (h.peer) call.peer = h.peer;
   if (h.authority !== undefined) call.authority = h.authority;
+  if (typeof h.propagatedTraceparent === 'string') call.propagatedTraceparent = h.propagatedTraceparent;
   if (h.redacted) call.redacted = h.redacted;
   return call;
 }

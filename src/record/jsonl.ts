@@ -24,6 +24,7 @@ export interface JsonlCall {
   truncated?: true;
   peer?: CallRecord['peer'];
   authority?: string;
+  propagatedTraceparent?: string;
   ids: CallIds;
   redacted?: string[];
   view?: CallView;
@@ -63,6 +64,7 @@ export function callToJsonl(call: StoredCall, withView = true): string {
   if (call.truncated) line.truncated = true;
   if (call.peer) line.peer = call.peer;
   if (call.authority !== undefined) line.authority = call.authority;
+  if (call.propagatedTraceparent !== undefined) line.propagatedTraceparent = call.propagatedTraceparent;
   if (call.redacted) line.redacted = call.redacted;
   if (withView) line.view = callView(call);
   return JSON.stringify(line);
@@ -146,6 +148,10 @@ export function callFromJsonl(text: string, lineNo: number): CallRecord & { ids:
   if (o['authority'] !== undefined) {
     if (typeof o['authority'] !== 'string') fail(lineNo, '"authority" must be a string');
     call.authority = o['authority'];
+  }
+  if (o['propagatedTraceparent'] !== undefined) {
+    if (typeof o['propagatedTraceparent'] !== 'string') fail(lineNo, '"propagatedTraceparent" must be a string');
+    call.propagatedTraceparent = o['propagatedTraceparent'];
   }
   if (o['redacted'] !== undefined) {
     if (!Array.isArray(o['redacted']) || !o['redacted'].every((x) => typeof x === 'string')) fail(lineNo, '"redacted" must be a list of strings');

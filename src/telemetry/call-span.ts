@@ -13,6 +13,7 @@ import { statusName, type CallRecord } from '../call.js';
 import { callAttributes, spanName } from './call-attributes.js';
 import { EVENT_ATTR, MESSAGE_EVENT } from './names.js';
 import type { PodIds } from './pod-links.js';
+import { parseTraceparent, type PresetIdGenerator } from './trace-ids.js';
 import { parentContext } from './trace-parent.js';
 
 const NS_PER_S = 1_000_000_000n;
@@ -31,13 +32,19 @@ export interface SpanInput {
   serverStreaming: boolean;
 }
 
-export function emitCallSpan(tracer: Tracer, input: SpanInput): void {
+/**
+ * @param presetIds the tracer's id generator; a call that went to the runtime with critap's own
+ *   traceparent (`--propagate-trace`) gets exactly those ids, so the runtime's span nests under it.
+ */
+export function emitCallSpan(tracer: Tracer, input: SpanInput, presetIds?: PresetIdGenerator): void {
   const { call } = input;
+  if (presetIds && call.propagatedTraceparent) presetIds.preset(parseTraceparent(call.propagatedTraceparent));
   const span = tracer.startSpan(
     spanName(call.method),
     { kind: SpanKind.SERVER, startTime: nsToHrTime(call.startNs), attributes: callAttributes(call, input.ids, input.upstream) },
     parentContext(call.requestMetadata),
   );
+  presetIds?.preset(undefined);
   if (!span.isRecording()) return; // not sampled: nothing more to spend on it
   if (input.serverStreaming) {
     call.responses.forEach((m, i) => {

@@ -25,6 +25,7 @@ import { idsOfCall } from './call-ids.js';
 import { emitCallSpan } from './call-span.js';
 import { PodLinker, type PodIds } from './pod-links.js';
 import { serviceNameFrom, telemetryResource } from './resource.js';
+import { PresetIdGenerator } from './trace-ids.js';
 
 /** What the export needs of a recording call: a CallRecord, plus the ids the recorder found if it kept them. */
 export type RecordedCall = CallRecord & { ids?: PodIds };
@@ -81,11 +82,14 @@ export async function exportRecordingOtlp<C extends RecordedCall>(
   const upstream = opts.upstream ? upstreamAttributes(opts.upstream) : {};
   const batchSize = opts.batchSize ?? 512;
   const collector = new CollectingProcessor();
+  // A call recorded with --propagate-trace keeps the span id the runtime saw as its parent.
+  const ids = new PresetIdGenerator();
   // Every recorded call is exported: sampling was for the live path, a recording is already a choice.
   const provider = new BasicTracerProvider({
     resource: telemetryResource(serviceNameFrom(opts.serviceName)),
     sampler: new AlwaysOnSampler(),
     spanProcessors: [collector],
+    idGenerator: ids,
   });
   const tracer = provider.getTracer('critap', VERSION);
   const exporter = new OTLPTraceExporter({ url: opts.endpoint }) as unknown as SpanExporter;
@@ -109,7 +113,7 @@ export async function exportRecordingOtlp<C extends RecordedCall>(
         ids: links.link(found),
         upstream,
         serverStreaming: info?.serverStreaming ?? call.responses.length > 1,
-      });
+      }, ids);
       if (collector.spans.length >= batchSize) await flush();
     }
     await flush();

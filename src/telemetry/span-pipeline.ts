@@ -23,7 +23,9 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { VERSION } from '../version.js';
 import type { DropCounter } from './drop-counter.js';
+import { samplerFromEnv } from './sampler.js';
 import { settleWithin } from './settle-within.js';
+import { PresetIdGenerator } from './trace-ids.js';
 
 /** Batch settings; each falls back to OTEL_BSP_* and then to the SDK's defaults (queue 2048, batch 512, 5 s). */
 export interface SpanQueueOptions {
@@ -123,6 +125,8 @@ class CountingProcessor implements SpanProcessor {
 
 export interface SpanPipeline {
   tracer: Tracer;
+  /** Gives the next span the ids critap sent the runtime (`--propagate-trace`). */
+  ids: PresetIdGenerator;
   /** Exports what is queued and stops; never rejects (a dead collector must not fail shutdown). */
   close(): Promise<void>;
 }
@@ -135,6 +139,8 @@ export interface SpanPipelineOptions {
   queue?: SpanQueueOptions;
   /** How long close() waits for the last export (default 5 s). */
   closeTimeoutMs?: number;
+  /** Hears about a bad OTEL_TRACES_SAMPLER(_ARG). */
+  warn?: (message: string) => void;
 }
 
 function envNumber(name: string): number | undefined {
@@ -150,9 +156,16 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
   const processor = new CountingProcessor(batch, exporter, maxQueueSize, opts.drops);
   // The sampler comes from OTEL_TRACES_SAMPLER(_ARG); by default parent-based always-on,
   // so a kubelet that samples a trace out also takes critap's span out.
-  const provider = new BasicTracerProvider({ resource: opts.resource, spanProcessors: [processor] });
+  const ids = new PresetIdGenerator();
+  const provider = new BasicTracerProvider({
+    resource: opts.resource,
+    spanProcessors: [processor],
+    sampler: samplerFromEnv(process.env, opts.warn),
+    idGenerator: ids,
+  });
   return {
     tracer: provider.getTracer('critap', VERSION),
+    ids,
     close: async () => {
       // A collector that is down must not hold critap's exit hostage: wait a bounded time.
       const done = await settleWithin(provider.shutdown(), opts.closeTimeoutMs ?? 5000);

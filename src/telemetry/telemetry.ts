@@ -147,7 +147,7 @@ class LiveTelemetry implements Telemetry {
           ids,
           upstream: this.upstream,
           serverStreaming: info?.serverStreaming ?? call.responses.length > 1,
-        });
+        }, this.spans!.ids);
       } catch (err) {
         this.drops.add(1, `span not built: ${(err as Error).message}`);
       }
@@ -168,7 +168,14 @@ export async function createTelemetry(opts: TelemetryOptions): Promise<Telemetry
     spansDropped: () => drops.total,
   });
   const spans = tracing
-    ? createSpanPipeline({ resource, endpoint: opts.otlpEndpoint, drops, queue: opts.spanQueue, closeTimeoutMs: opts.closeTimeoutMs })
+    ? createSpanPipeline({
+        resource,
+        endpoint: opts.otlpEndpoint,
+        drops,
+        queue: opts.spanQueue,
+        closeTimeoutMs: opts.closeTimeoutMs,
+        warn: (m) => logger.warn(m),
+      })
     : undefined;
   if (metrics.url) logger.info('critap: serving metrics', { url: metrics.url });
   if (tracing) logger.info('critap: exporting spans over OTLP/gRPC', { endpoint: opts.otlpEndpoint ?? 'from OTEL_* environment' });

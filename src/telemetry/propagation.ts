@@ -1,0 +1,35 @@
+/**
+ * `--propagate-trace`: critap's span becomes the parent of the runtime's.
+ *
+ * Off by default. A transparent proxy leaves the kubelet's traceparent alone, so containerd's
+ * span is a sibling of critap's under the kubelet's span, and critap changes no byte. With the
+ * flag on, each request's traceparent is replaced by one naming critap's own span (same trace,
+ * new span id, the sampling decision critap's sampler makes), giving the nested picture
+ * kubelet → critap → containerd. That costs rewriting every request header block (see
+ * src/wire/header-rewriter.ts), so it is a choice for a debugging session, not the default.
+ *
+ * This runs on the forwarding thread, when the request's headers pass; the span itself is built
+ * later on the observer thread with the same ids (PresetIdGenerator) and the same sampler.
+ */
+import { SpanKind, trace } from '@opentelemetry/api';
+import { SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace-base';
+import type { Header } from '../call.js';
+import { spanName } from './call-attributes.js';
+import { formatTraceparent, randomSpanId, randomTraceId } from './trace-ids.js';
+import { parentContext } from './trace-parent.js';
+
+export interface TracePropagation {
+  /** The traceparent to send the runtime for a request with these headers (pseudo-headers included). */
+  traceparentFor(method: string, metadata: readonly Header[]): string;
+}
+
+export class SpanContextPropagation implements TracePropagation {
+  constructor(private readonly sampler: Sampler) {}
+
+  traceparentFor(method: string, metadata: readonly Header[]): string {
+    const parent = parentContext(metadata);
+    const traceId = trace.getSpanContext(parent)?.traceId ?? randomTraceId();
+    const { decision } = this.sampler.shouldSample(parent, traceId, spanName(method), SpanKind.SERVER, {}, []);
+    return formatTraceparent(traceId, randomSpanId(), decision === SamplingDecision.RECORD_AND_SAMPLED);
+  }
+}

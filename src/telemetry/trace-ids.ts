@@ -1,0 +1,73 @@
+/**
+ * Trace and span ids. Random ids come from a pooled crypto buffer (one syscall per 512 ids).
+ *
+ * PresetIdGenerator lets the span of a call carry the ids critap already sent to the runtime in
+ * the call's traceparent (`--propagate-trace`): the span is built later, on the observer thread,
+ * by the OpenTelemetry SDK, which asks its IdGenerator for ids; this one answers with the preset
+ * ids once, then falls back to random ones.
+ */
+import { randomFillSync } from 'node:crypto';
+import type { IdGenerator } from '@opentelemetry/sdk-trace-base';
+
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+
+function randomHex(bytes: number): string {
+  for (;;) {
+    if (poolAt + bytes > pool.length) {
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    const hex = pool.toString('hex', poolAt, poolAt + bytes);
+    poolAt += bytes;
+    // All-zero ids are invalid (W3C trace context); 2^-64 odds, but cheap to rule out.
+    if (!/^0+$/.test(hex)) return hex;
+  }
+}
+
+export const randomTraceId = (): string => randomHex(16);
+export const randomSpanId = (): string => randomHex(8);
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)/;
+
+export interface TraceParentIds {
+  traceId: string;
+  spanId: string;
+  sampled: boolean;
+}
+
+/** A W3C traceparent's ids, or undefined when it is not a valid one (version ff, zero ids). */
+export function parseTraceparent(value: string): TraceParentIds | undefined {
+  const m = TRACEPARENT.exec(value.trim().toLowerCase());
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
+  // Version 00 must be exactly 55 characters; later versions may append fields.
+  if (m[1] === '00' && value.trim().length !== 55) return undefined;
+  return { traceId: m[2]!, spanId: m[3]!, sampled: (Number.parseInt(m[4]!, 16) & 1) === 1 };
+}
+
+export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
+  return `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`;
+}
+
+export class PresetIdGenerator implements IdGenerator {
+  private traceId: string | undefined;
+  private spanId: string | undefined;
+
+  /** The next span gets these ids (the trace id only if it starts a new trace). */
+  preset(ids: { traceId: string; spanId: string } | undefined): void {
+    this.traceId = ids?.traceId;
+    this.spanId = ids?.spanId;
+  }
+
+  generateTraceId(): string {
+    const id = this.traceId ?? randomTraceId();
+    this.traceId = undefined;
+    return id;
+  }
+
+  generateSpanId(): string {
+    const id = this.spanId ?? randomSpanId();
+    this.spanId = undefined;
+    return id;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Rewrites the header blocks of one direction of an HTTP/2 connection (client → server) and
+ * passes every other byte through untouched. critap uses it only when asked to propagate its own
+ * trace context to the runtime (`--propagate-trace`); by default the proxy is a byte pipe.
+ *
+ * HPACK makes header blocks stateful: the client's encoder indexes headers into a table the
+ * server's decoder mirrors. Once one block is changed, the server's table can no longer follow
+ * the client's, so *every* block on the connection is decoded here (with a decoder mirroring the
+ * client's encoder) and re-encoded as literals without indexing. The server's table then stays
+ * empty, which is always consistent, whatever the client indexes. The cost is larger header
+ * blocks (no indexing, no Huffman): a few hundred bytes per call.
+ *
+ * DATA, SETTINGS, PING, WINDOW_UPDATE, RST_STREAM, GOAWAY and unknown frames keep their exact
+ * bytes and order; DATA payloads are never copied.
+ */
+import type { Header } from '../call.js';
+import { encodeHeaderBlock, headersFrames } from './frame-writer.js';
+import { Flag, FrameType, PREFACE, WireError } from './frames.js';
+import { HpackDecoder } from './hpack.js';
+
+const HEADER_LEN = 9;
+
+/** Returns the headers to send in place of a decoded block (the same array when unchanged). */
+export type HeaderBlockEdit = (streamId: number, headers: Header[], endStream: boolean) => Header[];
+
+export interface HeaderRewriterOptions {
+  /** Expect (and pass through) the client connection preface first. */
+  preface: boolean;
+  /** Upper bound for one header block, as in FrameReader. */
+  maxHeaderBlock?: number;
+}
+
+export class HeaderRewriter {
+  private readonly decoder = new HpackDecoder();
+  private prefaceLeft: number;
+  private readonly hdr = Buffer.alloc(HEADER_LEN);
+  private hdrHave = 0;
+  private inFrame = false;
+  private type = 0;
+  private flags = 0;
+  private streamId = 0;
+  private length = 0;
+  private consumed = 0;
+  /** Payload of the HEADERS/CONTINUATION frame being read. */
+  private payload: Buffer | null = null;
+  /** Fragments of a header block not yet ended by END_HEADERS. */
+  private blockParts: Buffer[] | null = null;
+  private blockLen = 0;
+  private blockStream = 0;
+  private blockEndStream = false;
+  private readonly maxHeaderBlock: number;
+
+  constructor(
+    private readonly edit: HeaderBlockEdit,
+    opts: HeaderRewriterOptions,
+  ) {
+    this.prefaceLeft = opts.preface ? PREFACE.length : 0;
+    this.maxHeaderBlock = opts.maxHeaderBlock ?? 16 * 1024 * 1024;
+  }
+
+  /** The server's SETTINGS_HEADER_TABLE_SIZE bounds the client's encoder, so the mirror too. */
+  setPeerHeaderTableSize(n: number): void {
+    this.decoder.setMaxTableSize(n);
+  }
+
+  /**
+   * Takes the next bytes the client wrote; returns the bytes to forward in their place, in order.
+   * Throws WireError/HpackError on a malformed stream (the connection must then be closed).
+   */
+  push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    const end = chunk.length;
+    let pos = 0;
+    /**
+     * Start of the run of pass-through bytes in this chunk, or -1 when none is open. A chunk opens
+     * with one when it continues the preface or a frame that passes through.
+     */
+    let passFrom = this.prefaceLeft > 0 || (this.inFrame && !this.rewritten()) ? 0 : -1;
+    if (this.prefaceLeft > 0) {
+      // The tap's reader validates the preface; here it is only counted and passed on.
+      const n = Math.min(this.prefaceLeft, end);
+      this.prefaceLeft -= n;
+      pos = n;
+    }
+    const closePass = (at: number) => {
+      if (passFrom >= 0 && at > passFrom) out.push(passFrom === 0 && at === end ? chunk : chunk.subarray(passFrom, at));
+      passFrom = -1;
+    };
+    while (pos < end) {
+      if (!this.inFrame) {
+        const frameStart = pos;
+        let split = false;
+        if (this.hdrHave === 0 && end - pos >= HEADER_LEN) {
+          this.startFrame(chunk, pos);
+          pos += HEADER_LEN;
+        } else {
+          // A frame header cut by the chunk boundary: hold it until its type is known.
+          closePass(frameStart);
+          const n = Math.min(HEADER_LEN - this.hdrHave, end - pos);
+          chunk.copy(this.hdr, this.hdrHave, pos, pos + n);
+          this.hdrHave += n;
+          pos += n;
+          if (this.hdrHave < HEADER_LEN) return out;
+          this.hdrHave = 0;
+          this.startFrame(this.hdr, 0);
+          split = true;
+        }
+        if (this.rewritten()) {
+          closePass(frameStart);
+        } else if (split) {
+          out.push(Buffer.from(this.hdr));
+          passFrom = pos;
+        } else if (passFrom < 0) {
+          passFrom = frameStart;
+        }
+        if (this.length === 0) {
+          this.finishFrame(out);
+          continue;
+        }
+        if (pos === end) break;
+      }
+      const take = Math.min(this.length - this.consumed, end - pos);
+      if (this.payload !== null) chunk.copy(this.payload, this.consumed, pos, pos + take);
+      pos += take;
+      this.consumed += take;
+      if (this.consumed === this.length) this.finishFrame(out);
+    }
+    closePass(end);
+    return out;
+  }
+
+  private rewritten(): boolean {
+    return this.type === FrameType.HEADERS || this.type === FrameType.CONTINUATION;
+  }
+
+  private startFrame(buf: Buffer, at: number): void {
+    this.length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
+    this.type = buf[at + 3]!;
+    this.flags = buf[at + 4]!;
+    this.streamId = buf.readUInt32BE(at + 5) & 0x7fffffff;
+    this.consumed = 0;
+    this.inFrame = true;
+    if (this.blockParts !== null && this.type !== FrameType.CONTINUATION) {
+      throw new WireError(`expected CONTINUATION for stream ${this.blockStream}, got frame type ${this.type}`);
+    }
+    if (this.rewritten()) {
+      if (this.length > this.maxHeaderBlock) throw new WireError(`frame of type ${this.type} claims ${this.length} bytes`);
+      this.payload = Buffer.allocUnsafe(this.length);
+    } else {
+      this.payload = null;
+    }
+  }
+
+  private finishFrame(out: Buffer[]): void {
+    this.inFrame = false;
+    const payload = this.payload;
+    this.payload = null;
+    if (this.type === FrameType.HEADERS) {
+      if (this.streamId === 0) throw new WireError('HEADERS frame on stream 0');
+      let start = 0;
+      let stop = this.length;
+      if (this.flags & Flag.PADDED) {
+        if (stop < 1) throw new WireError('HEADERS frame too short for its padding');
+        start = 1;
+        stop -= payload![0]!;
+      }
+      // Priority information is dropped: RFC 9113 deprecates it and no gRPC server acts on it.
+      if (this.flags & Flag.PRIORITY) start += 5;
+      if (stop < start) throw new WireError('HEADERS frame padding exceeds its length');
+      const frag = payload ? payload.subarray(start, stop) : Buffer.alloc(0);
+      this.blockParts = [frag];
+      this.blockLen = frag.length;
+      this.blockStream = this.streamId;
+      this.blockEndStream = (this.flags & Flag.END_STREAM) !== 0;
+    } else if (this.type === FrameType.CONTINUATION) {
+      if (this.blockParts === null || this.streamId !== this.blockStream) {
+        throw new WireError(`unexpected CONTINUATION on stream ${this.streamId}`);
+      }
+      const frag = payload ?? Buffer.alloc(0);
+      this.blockParts.push(frag);
+      this.blockLen += frag.length;
+      if (this.blockLen > this.maxHeaderBlock) throw new WireError(`header block over ${this.maxHeaderBlock} bytes`);
+    } else {
+      return;
+    }
+    if ((this.flags & Flag.END_HEADERS) === 0) return;
+    const parts = this.blockParts!;
+    const block = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.blockLen);
+    this.blockParts = null;
+    const headers = this.edit(this.blockStream, this.decoder.decode(block), this.blockEndStream);
+    // 16 KiB frames: the smallest SETTINGS_MAX_FRAME_SIZE a server may announce, so always allowed.
+    for (const f of headersFrames(this.blockStream, encodeHeaderBlock(headers), this.blockEndStream)) out.push(f);
+  }
+}
