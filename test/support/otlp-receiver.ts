@@ -1,16 +1,20 @@
 /**
- * A tiny OTLP/gRPC trace collector for tests: a real @grpc/grpc-js server on
- * loopback implementing opentelemetry.proto.collector.trace.v1.TraceService/Export,
- * decoding each request with protobufjs and keeping the spans in plain objects.
+ * A tiny OTLP/gRPC collector for tests: a real @grpc/grpc-js server on loopback implementing
+ * opentelemetry.proto.collector.trace.v1.TraceService/Export and
+ * opentelemetry.proto.collector.metrics.v1.MetricsService/Export, decoding each request with
+ * protobufjs (otlp-codec.ts) and keeping spans and metrics (otlp-metrics.ts) in plain objects.
  * It can also answer with an error or answer late, to play a broken collector.
  */
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { OTLP_TRACE_PROTO_FILES } from './otlp-trace-proto.js';
+import { decodeOtlp, encodeEmpty, keyValues, type AttrValue, type Obj } from './otlp-codec.js';
+import { METRICS_EXPORT_PATH, METRICS_RESPONSE, decodeMetricsRequest, type ReceivedMetric } from './otlp-metrics.js';
+
+export type { AttrValue } from './otlp-codec.js';
+export type { ReceivedMetric } from './otlp-metrics.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
-
-export type AttrValue = string | number | boolean | bigint | AttrValue[] | { [k: string]: AttrValue } | Buffer | null;
+const TRACE_REQUEST = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
+const TRACE_RESPONSE = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse';
 
 export interface ReceivedEvent {
   name: string;
@@ -36,45 +40,11 @@ export interface ReceivedSpan {
   scope: string;
 }
 
-let root: protobuf.Root | undefined;
-function schema(): { request: protobuf.Type; response: protobuf.Type } {
-  if (!root) {
-    root = new protobuf.Root();
-    for (const text of OTLP_TRACE_PROTO_FILES) protobuf.parse(text, root, { keepCase: true });
-    root.resolveAll();
-  }
-  return {
-    request: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
-    response: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse'),
-  };
-}
-
-type Obj = Record<string, any>;
-
-function anyValue(v: Obj | undefined): AttrValue {
-  if (!v) return null;
-  if (v.string_value !== undefined) return v.string_value as string;
-  if (v.bool_value !== undefined) return v.bool_value as boolean;
-  if (v.int_value !== undefined) return Number(v.int_value);
-  if (v.double_value !== undefined) return v.double_value as number;
-  if (v.bytes_value !== undefined) return v.bytes_value as Buffer;
-  if (v.array_value !== undefined) return ((v.array_value.values ?? []) as Obj[]).map(anyValue);
-  if (v.kvlist_value !== undefined) return keyValues(v.kvlist_value.values);
-  return null;
-}
-
-function keyValues(list: Obj[] | undefined): Record<string, AttrValue> {
-  const out: Record<string, AttrValue> = {};
-  for (const kv of list ?? []) out[kv.key as string] = anyValue(kv.value as Obj | undefined);
-  return out;
-}
-
 const hex = (b: Buffer | undefined) => (b ? Buffer.from(b).toString('hex') : '');
 
 /** Decodes one ExportTraceServiceRequest into spans. */
 export function decodeExportRequest(bytes: Buffer): ReceivedSpan[] {
-  const { request } = schema();
-  const msg = request.toObject(request.decode(bytes), { longs: String, bytes: Buffer, oneofs: false, defaults: false });
+  const msg = decodeOtlp(TRACE_REQUEST, bytes);
   const spans: ReceivedSpan[] = [];
   for (const rs of (msg.resource_spans ?? []) as Obj[]) {
     const resource = keyValues(rs.resource?.attributes);
@@ -110,41 +80,81 @@ export interface OtlpReceiver {
   url: string;
   port: number;
   spans: ReceivedSpan[];
-  /** Export requests seen (including those answered with an error). */
+  /** Every metric of every metrics Export, in arrival order (see latestMetric). */
+  metrics: ReceivedMetric[];
+  /** Trace Export requests seen (including those answered with an error). */
   requests: number;
-  /** Answer every Export with this gRPC status code instead of OK (undefined: accept). */
+  /** Metrics Export requests seen (including those answered with an error). */
+  metricRequests: number;
+  /** Answer every Export (traces and metrics) with this gRPC status code instead of OK (undefined: accept). */
   failWith: grpc.status | undefined;
   /** Answer each Export this many milliseconds late. */
   delayMs: number;
   /** Resolves once at least `n` spans arrived; rejects after `timeoutMs`. */
   waitForSpans(n: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
+  /**
+   * Resolves with what `probe` returns once it returns something other than undefined, checked
+   * now and after each accepted Export; rejects after `timeoutMs` with `what` and `probe`'s last error.
+   */
+  waitFor<T>(what: string, probe: () => T | undefined, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 }
 
+const identity = (b: Buffer) => b;
+
+function unaryMethod(path: string): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+}
+
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
-  const { response } = schema();
-  const okBytes = Buffer.from(response.encode(response.create({})).finish());
   const server = new grpc.Server();
   const waiters = new Set<() => void>();
   const delayed = new Set<NodeJS.Timeout>();
+  let metricExports = 0;
   const receiver: OtlpReceiver = {
     url: '',
     port: 0,
     spans: [],
+    metrics: [],
     requests: 0,
+    metricRequests: 0,
     failWith: undefined,
     delayMs: 0,
     waitForSpans(n, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
+      return receiver
+        .waitFor(`${n} spans`, () => (receiver.spans.length >= n ? receiver.spans : undefined), timeoutMs)
+        .catch(() => {
+          throw new Error(`otlp-receiver: ${receiver.spans.length} of ${n} spans arrived in ${timeoutMs} ms`);
+        });
+    },
+    waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000) {
+      return new Promise<T>((resolve, reject) => {
+        let lastError: unknown;
         const check = () => {
-          if (receiver.spans.length < n) return;
+          let found: T | undefined;
+          try {
+            found = probe();
+          } catch (err) {
+            lastError = err;
+            return;
+          }
+          if (found === undefined) return;
           waiters.delete(check);
           clearTimeout(timer);
-          resolve(receiver.spans);
+          resolve(found);
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`otlp-receiver: ${receiver.spans.length} of ${n} spans arrived in ${timeoutMs} ms`));
+          const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+          reject(new Error(`otlp-receiver: no ${what} within ${timeoutMs} ms${why}`));
         }, timeoutMs);
         waiters.add(check);
         check();
@@ -157,45 +167,56 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         setTimeout(() => server.forceShutdown(), 500).unref();
       }),
   };
-  const identity = (b: Buffer) => b;
-  const definition: grpc.ServiceDefinition = {
-    Export: {
-      path: EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    },
-  };
-  const exportHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-    receiver.requests++;
-    const answer = () => {
-      if (receiver.failWith !== undefined) {
-        callback({ code: receiver.failWith, details: 'otlp-receiver told to fail' });
-        return;
-      }
-      try {
-        receiver.spans.push(...decodeExportRequest(call.request));
-      } catch (err) {
-        callback({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
-        return;
-      }
-      callback(null, okBytes);
-      for (const w of [...waiters]) w();
-    };
-    if (receiver.delayMs > 0) {
-      const timer = setTimeout(() => {
-        delayed.delete(timer);
+
+  /** One Export method: counts the request, then (after delayMs) fails as told, or keeps what `take` decodes. */
+  const exportHandler = (count: () => void, take: (bytes: Buffer) => void, okBytes: Buffer): grpc.handleUnaryCall<Buffer, Buffer> => {
+    return (call, callback) => {
+      count();
+      const answer = () => {
+        if (receiver.failWith !== undefined) {
+          callback({ code: receiver.failWith, details: 'otlp-receiver told to fail' });
+          return;
+        }
+        try {
+          take(call.request);
+        } catch (err) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+          return;
+        }
+        callback(null, okBytes);
+        for (const w of [...waiters]) w();
+      };
+      if (receiver.delayMs > 0) {
+        const timer = setTimeout(() => {
+          delayed.delete(timer);
+          answer();
+        }, receiver.delayMs);
+        delayed.add(timer);
+      } else {
         answer();
-      }, receiver.delayMs);
-      delayed.add(timer);
-    } else {
-      answer();
-    }
+      }
+    };
   };
-  server.addService(definition, { Export: exportHandler });
+  server.addService(
+    { Export: unaryMethod(EXPORT_PATH) },
+    {
+      Export: exportHandler(
+        () => receiver.requests++,
+        (bytes) => receiver.spans.push(...decodeExportRequest(bytes)),
+        encodeEmpty(TRACE_RESPONSE),
+      ),
+    },
+  );
+  server.addService(
+    { Export: unaryMethod(METRICS_EXPORT_PATH) },
+    {
+      Export: exportHandler(
+        () => receiver.metricRequests++,
+        (bytes) => receiver.metrics.push(...decodeMetricsRequest(bytes, metricExports++)),
+        encodeEmpty(METRICS_RESPONSE),
+      ),
+    },
+  );
   receiver.port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
   });

@@ -2,7 +2,8 @@
  * The part of the OTLP trace protocol the test receiver needs, as .proto texts,
  * one per package because protobufjs takes one package per text. Field numbers
  * are those of opentelemetry-proto's collector/trace/v1, trace/v1, common/v1 and
- * resource/v1. Kept in a .ts module so the compiled tests carry it.
+ * resource/v1 (the last two also serve otlp-metrics-proto.ts). Kept in a .ts module so the
+ * compiled tests carry it.
  */
 export const OTLP_TRACE_PROTO_FILES: readonly string[] = [
   `
