@@ -2,12 +2,11 @@
  * The parent of a call's span: the W3C `traceparent`/`tracestate` the client
  * (a kubelet built with tracing on) put in the request metadata.
  *
- * critap only reads the context; it never injects its own into the runtime
- * call. The forwarder passes the client's bytes through unchanged, so the
- * runtime sees the kubelet's traceparent and parents its own span on the
- * kubelet's client span: critap's span and containerd's end up as siblings
- * under the same kubelet span, which is exactly the picture of a proxy that is
- * not supposed to change anything.
+ * By default critap only reads the context: the forwarder passes the client's bytes through
+ * unchanged, so the runtime sees the kubelet's traceparent and parents its own span on the
+ * kubelet's client span. critap's span and containerd's end up as siblings under the same
+ * kubelet span, which is exactly the picture of a proxy that is not supposed to change anything.
+ * `--propagate-trace` (src/telemetry/propagation.ts) nests the runtime's span under critap's instead.
  */
 import { ROOT_CONTEXT, type Context, type TextMapGetter } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';

@@ -11,7 +11,7 @@ import { makeCriClient, type CallOptions, type CriClient, type CriMessage } from
 import { tempSocketPath } from '../support/fake-upstream.js';
 import { startOtlpReceiver, type AttrValue, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { realRuntimeOrSkip } from '../support/runtime.js';
-import { seedWalkthrough, type WalkStep } from '../support/walkthrough.js';
+import { normalizeAnswer, seedWalkthrough, type WalkStep } from '../support/walkthrough.js';
 import { freePort } from '../support/registry.js';
 
 /** The kubelet's side of the hop: its CLIENT span, sent as W3C traceparent on every call. */
@@ -176,4 +176,50 @@ test('with the collector down, the walkthrough through critap still works and th
   client.close();
   await proxy.close(1000); // bounded: nobody is there to take the last batch
   assert.equal((await proxy.observerStats()).spansDropped, steps.length, 'every span is lost, and every lost span is counted');
+});
+
+test('with --propagate-trace containerd answers the walkthrough as before, and each span carries the ids containerd was sent', { timeout: 180_000 }, async (t) => {
+  const rt = await realRuntimeOrSkip(t);
+  if (!rt) return;
+  const receiver = await startOtlpReceiver();
+  t.after(() => receiver.close());
+  const rec = `${rt.dir}/propagate-rec-${process.pid}`;
+  const proxy = await startObservedProxy({
+    listen: tempSocketPath('critap-propagate'),
+    upstream: rt.endpoint,
+    otlpEndpoint: receiver.url,
+    record: rec,
+    propagateTrace: true,
+  });
+  t.after(() => proxy.close(1000));
+  const direct = makeCriClient(rt.endpoint);
+  const through = makeCriClient(proxy.endpoint);
+  t.after(() => {
+    direct.close();
+    through.close();
+  });
+  const straight = await seedWalkthrough(withMetadata(direct, { traceparent: TRACEPARENT }), { image: rt.registry.image, logDir: rt.dir });
+  const proxied = await seedWalkthrough(withMetadata(through, { traceparent: TRACEPARENT }), { image: rt.registry.image, logDir: rt.dir });
+  through.close();
+  await proxy.close(1000);
+  assert.equal(proxied.length, straight.length);
+  for (let i = 0; i < straight.length; i++) {
+    assert.equal(proxied[i]!.method, straight[i]!.method);
+    assert.deepEqual(normalizeAnswer(proxied[i]!.response), normalizeAnswer(straight[i]!.response), `${straight[i]!.method} answers differ`);
+  }
+  const spans = await receiver.waitForSpans(proxied.length);
+  const { openRecording } = await import('../../src/record/reader.js');
+  const reader = await openRecording(rec);
+  t.after(() => reader.close());
+  let n = 0;
+  for await (const call of reader.calls()) {
+    const sent = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(call.propagatedTraceparent ?? '');
+    assert.ok(sent, `${call.method}: containerd was sent critap's traceparent (${call.propagatedTraceparent})`);
+    assert.equal(sent[1], TRACE_ID);
+    const span = spans.find((s) => s.spanId === sent[2]);
+    assert.ok(span, `${call.method}: the span containerd's parent names was exported`);
+    assert.equal(span.parentSpanId, KUBELET_SPAN_ID);
+    n++;
+  }
+  assert.equal(n, proxied.length);
 });
