@@ -14,6 +14,8 @@ export interface CritapArgs {
   recordDir?: string;
   /** Export spans to this OTLP/gRPC collector. */
   otlpEndpoint?: string;
+  /** --propagate-trace. */
+  propagateTrace?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     record: args.recordDir,
     otlpEndpoint: args.otlpEndpoint,
     tracing: args.otlpEndpoint !== undefined,
+    propagateTrace: args.propagateTrace,
   });
   onParentMessage(async (msg) => {
     if (msg.type !== 'stop') return;

@@ -1,6 +1,6 @@
 /** `npm run bench -- [flags]`: flags and their defaults. */
 import { intFlag, parseCommandArgs, UsageError } from '../src/cli/args.js';
-import { ALL_VARIANTS, type VariantId } from './variants.js';
+import { ALL_VARIANTS, DEFAULT_VARIANTS, type VariantId } from './variants.js';
 
 export interface BenchOptions {
   smoke: boolean;
@@ -29,6 +29,7 @@ Flags:
   --json FILE        also write every figure, per round, with machine info
   --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder)
   --variants IDS     comma-separated subset of: ${ALL_VARIANTS.join(', ')}
+                     (default: ${DEFAULT_VARIANTS.join(', ')})
   --no-containerd    skip the real-runtime scenarios
   --profile DIR      run critap processes under node --cpu-prof, profiles written to DIR
 
@@ -62,7 +63,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (rounds < 1) throw new UsageError('--rounds wants at least 1');
   const clients = intFlag('clients', values.clients, 2);
   if (clients < 1 || clients > 16) throw new UsageError('--clients wants 1 to 16');
-  const variants = (list('variants', values.variants) ?? ALL_VARIANTS) as VariantId[];
+  const variants = (list('variants', values.variants) ?? DEFAULT_VARIANTS) as VariantId[];
   for (const v of variants) if (!ALL_VARIANTS.includes(v)) throw new UsageError(`unknown variant "${v}"; variants: ${ALL_VARIANTS.join(', ')}`);
   if (!variants.includes('direct')) variants.unshift('direct'); // ratios need it
   return {

@@ -19,7 +19,7 @@ import { renderTable, renderTargets, summarize, type Measurement, type RecorderR
 import { BIG_SIZES, FAKE_LIST_CONTAINERS, scenarios, type Scenario } from './scenarios.js';
 import { rotate } from './stats.js';
 import { judgeTargets } from './targets.js';
-import { replayMissing, startCritap, startVariant, VARIANT_LABELS, type VariantContext, type VariantId } from './variants.js';
+import { replayMissing, startCritap, startVariant, TRACING_VARIANTS, VARIANT_LABELS, type VariantContext, type VariantId } from './variants.js';
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -186,7 +186,7 @@ async function main(argv: string[]): Promise<number> {
     }
     let otlpUrl: string | undefined;
     let otlp: Child | undefined;
-    if (opts.variants.includes('record-trace')) {
+    if (opts.variants.some((v) => TRACING_VARIANTS.includes(v))) {
       const { child, ready } = await startChild('otlp-sink-main.js', {}, { label: 'OTLP receiver' });
       children.push(child);
       otlp = child;

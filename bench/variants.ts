@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { peakRss, startChild } from './children.js';
 import type { CritapArgs } from './critap-main.js';
 
-export type VariantId = 'direct' | 'bare' | 'record' | 'record-trace' | 'replay';
+export type VariantId = 'direct' | 'bare' | 'record' | 'record-trace' | 'replay' | 'trace' | 'trace-propagate';
 
 export const VARIANT_LABELS: Record<VariantId, string> = {
   direct: 'direct',
@@ -20,9 +20,16 @@ export const VARIANT_LABELS: Record<VariantId, string> = {
   record: '+ recording',
   'record-trace': '+ rec + tracing',
   replay: 'replay',
+  trace: '+ tracing',
+  'trace-propagate': '+ tracing + propagate',
 };
 
-export const ALL_VARIANTS: VariantId[] = ['direct', 'bare', 'record', 'record-trace', 'replay'];
+/** What a plain `npm run bench` runs. */
+export const DEFAULT_VARIANTS: VariantId[] = ['direct', 'bare', 'record', 'record-trace', 'replay'];
+/** Also available with --variants: tracing alone, and tracing with --propagate-trace (its header rewriting). */
+export const ALL_VARIANTS: VariantId[] = [...DEFAULT_VARIANTS, 'trace', 'trace-propagate'];
+/** Variants that export spans (the run starts an OTLP receiver for them). */
+export const TRACING_VARIANTS: VariantId[] = ['record-trace', 'trace', 'trace-propagate'];
 
 /** What a variant's process reports after a measurement. */
 export interface VariantFigures {
@@ -56,10 +63,14 @@ let seq = 0;
 const uniqueName = (what: string) => `${what}-${process.pid}-${++seq}`;
 
 /** Starts critap's proxy (bench launcher) with the given observers. */
-export async function startCritap(ctx: VariantContext, upstream: string, opts: { record?: boolean; otlp?: boolean; name: string }): Promise<RunningVariant & { recordDir?: string }> {
+export async function startCritap(
+  ctx: VariantContext,
+  upstream: string,
+  opts: { record?: boolean; otlp?: boolean; propagateTrace?: boolean; name: string },
+): Promise<RunningVariant & { recordDir?: string }> {
   const listen = join(ctx.workDir, `${uniqueName('critap')}.sock`);
   const recordDir = opts.record ? join(ctx.workDir, uniqueName('recording')) : undefined;
-  const args: CritapArgs = { listen: `unix://${listen}`, upstream, recordDir, otlpEndpoint: opts.otlp ? ctx.otlpUrl : undefined };
+  const args: CritapArgs = { listen: `unix://${listen}`, upstream, recordDir, otlpEndpoint: opts.otlp ? ctx.otlpUrl : undefined, propagateTrace: opts.propagateTrace };
   if (opts.otlp && !ctx.otlpUrl) throw new Error('critap: bench tracing variant needs an OTLP receiver');
   const { child, ready } = await startChild('critap-main.js', args, { label: `critap (${opts.name})`, execArgv: ctx.critapExecArgv(opts.name) });
   return {
@@ -143,8 +154,15 @@ export async function startVariant(id: VariantId, ctx: VariantContext, upstream:
       return { endpoint: upstream, stop: async () => ({}) };
     case 'bare':
     case 'record':
-    case 'record-trace': {
-      const running = await startCritap(ctx, upstream, { record: id !== 'bare', otlp: id === 'record-trace', name: id });
+    case 'record-trace':
+    case 'trace':
+    case 'trace-propagate': {
+      const running = await startCritap(ctx, upstream, {
+        record: id === 'record' || id === 'record-trace',
+        otlp: TRACING_VARIANTS.includes(id),
+        propagateTrace: id === 'trace-propagate',
+        name: id,
+      });
       return {
         endpoint: running.endpoint,
         async stop() {

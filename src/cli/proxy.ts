@@ -149,7 +149,7 @@ export const command: Command = {
       upstream: proxy.upstream,
       recording: str(s, 'record') ?? 'off',
       tracing: proxy.tracing ? (str(s, 'otlp-endpoint') ?? 'OTEL_* environment') : 'off',
-      metrics: proxy.metricsUrl ?? 'off',
+      metrics: [proxy.metricsUrl, s['otlp-metrics'] === true ? 'OTLP push' : undefined].filter(Boolean).join(', ') || 'off',
       propagateTrace: s['propagate-trace'] === true,
       pid: process.pid,
     });

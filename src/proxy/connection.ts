@@ -122,8 +122,12 @@ export class ProxiedConnection {
       for (const b of out) this.pendingOut.push(b);
       return;
     }
+    if (out.length === 0) return;
     let full = false;
+    // One writev for the pieces of one chunk, not a syscall each.
+    if (out.length > 1) this.upstream.cork();
     for (const b of out) full = !this.upstream.write(b) || full;
+    if (out.length > 1) this.upstream.uncork();
     if (full) this.client.pause();
   }
 

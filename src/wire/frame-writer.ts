@@ -9,35 +9,44 @@
 import type { Header } from '../call.js';
 import { Flag, FrameType } from './frames.js';
 
-function encodeInt(out: number[], value: number, prefixBits: number, firstByte: number): void {
+/** Octets of an HPACK integer with an N-bit prefix (RFC 7541 §5.1). */
+function intLength(value: number, prefixBits: number): number {
   const max = (1 << prefixBits) - 1;
-  if (value < max) {
-    out.push(firstByte | value);
-    return;
-  }
-  out.push(firstByte | max);
-  value -= max;
-  while (value >= 128) {
-    out.push((value & 0x7f) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
+  if (value < max) return 1;
+  let n = 2;
+  for (value -= max; value >= 128; value = Math.floor(value / 128)) n++;
+  return n;
 }
 
-/** HPACK-encodes headers as literals without indexing (no Huffman). Names must be lower case. */
-export function encodeHeaderBlock(headers: readonly Header[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, value] of headers) {
-    const prefix: number[] = [];
-    prefix.push(0x00); // literal without indexing, new name
-    const n = Buffer.from(name, 'latin1');
-    const v = Buffer.from(value, 'latin1');
-    encodeInt(prefix, n.length, 7, 0);
-    const mid: number[] = [];
-    encodeInt(mid, v.length, 7, 0);
-    parts.push(Buffer.from(prefix), n, Buffer.from(mid), v);
+function writeInt(out: Buffer, pos: number, value: number, prefixBits: number): number {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) {
+    out[pos] = value;
+    return pos + 1;
   }
-  return Buffer.concat(parts);
+  out[pos++] = max;
+  for (value -= max; value >= 128; value = Math.floor(value / 128)) out[pos++] = (value & 0x7f) | 0x80;
+  out[pos] = value;
+  return pos + 1;
+}
+
+/**
+ * HPACK-encodes headers as literals without indexing, new name (no Huffman), into one buffer.
+ * Names must be lower case; strings are latin1 (one octet per character), as HpackDecoder gives them.
+ */
+export function encodeHeaderBlock(headers: readonly Header[]): Buffer {
+  let size = 0;
+  for (const [name, value] of headers) size += 1 + intLength(name.length, 7) + name.length + intLength(value.length, 7) + value.length;
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const [name, value] of headers) {
+    out[pos++] = 0x00; // literal without indexing, new name
+    pos = writeInt(out, pos, name.length, 7);
+    pos += out.write(name, pos, 'latin1');
+    pos = writeInt(out, pos, value.length, 7);
+    pos += out.write(value, pos, 'latin1');
+  }
+  return out;
 }
 
 export function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
