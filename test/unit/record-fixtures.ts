@@ -48,6 +48,7 @@ export function makeCall(spec: CallSpec): CallRecord {
     responseBytes: res.reduce((n, b) => n + b.length + 5, 0),
     peer: { pid: 4242, exe: '/usr/bin/kubelet' },
     authority: 'localhost',
+    propagatedTraceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01',
   };
 }
 
