@@ -31,6 +31,8 @@ export interface VariantFigures {
   recorded?: number;
   recordDropped?: number;
   spansDropped?: number;
+  /** Message bodies forwarded but not kept for the observers (capture budget full): calls recorded truncated. */
+  bodiesNotCaptured?: number;
 }
 
 export interface RunningVariant {
@@ -73,6 +75,7 @@ export async function startCritap(ctx: VariantContext, upstream: string, opts: {
         recorded: figures.recorded as number | undefined,
         recordDropped: figures.recordDropped as number | undefined,
         spansDropped: figures.spansDropped as number | undefined,
+        bodiesNotCaptured: figures.bodiesNotCaptured as number | undefined,
       };
     },
   };
