@@ -10,6 +10,7 @@ import { silentLogger, type Logger, type LogLevel } from '../log.js';
 import { createObservers } from '../observe/observers.js';
 import { wantsObservers, type ObserverOptions, type ObserverStats } from '../observe/options.js';
 import { startObserverThread } from '../observe/thread.js';
+import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 
 export interface ObservedProxyOptions extends Omit<ObserverOptions, 'upstream' | 'logLevel' | 'logJson'> {
@@ -44,6 +45,9 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   const observerOpts: ObserverOptions = { ...opts, upstream };
   delete (observerOpts as { logger?: unknown }).logger;
 
+  // One budget for the bodies, from capture until the observers are done with them (the
+  // recorder: until written), whichever thread they are on.
+  const budget = new CaptureBudget(captureBudgetLimit(opts.captureBudget, opts.captureLimit ?? DEFAULT_CAPTURE_LIMIT));
   let sink: CallSink | undefined;
   let tracing = false;
   let metricsUrl: string | undefined;
@@ -51,14 +55,26 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   let closeObservers = async () => {};
   if (wantsObservers(observerOpts)) {
     if (opts.observerThread === false) {
-      const inline = await createObservers(observerOpts, logger);
-      sink = fanOut(inline.sinks);
+      const inline = await createObservers(observerOpts, logger, (bytes) => budget.give(bytes));
+      sink = {
+        needsBodies: inline.sinks.some((s) => s.needsBodies),
+        releasesBudget: true,
+        onCallStart: (c) => {
+          for (const s of inline.sinks) s.onCallStart?.(c);
+        },
+        onCallEnd: (c) => {
+          // Every sink gets the call; the first failure is then thrown for the proxy to report.
+          let failed: { err: unknown } | undefined;
+          inline.onCallEnd(c, (err) => (failed ??= { err }));
+          if (failed) throw failed.err;
+        },
+      };
       tracing = inline.tracing;
       metricsUrl = inline.metricsUrl;
       stats = async () => inline.stats();
       closeObservers = () => inline.close();
     } else {
-      const thread = await startObserverThread(observerOpts, logger);
+      const thread = await startObserverThread(observerOpts, logger, budget);
       sink = thread;
       tracing = thread.tracing;
       metricsUrl = thread.metricsUrl;
@@ -74,7 +90,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
       sinks: sink ? [sink] : [],
       socketMode: opts.socketMode,
       captureLimit: opts.captureLimit,
-      captureBudget: opts.captureBudget,
+      captureBudget: budget,
       peerLookup: opts.peerLookup,
       logger,
     });
@@ -97,18 +113,4 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   };
   if (metricsUrl) (observed as { metricsUrl?: string }).metricsUrl = metricsUrl;
   return observed;
-}
-
-/** Several sinks behind one; the proxy sees a single observer. */
-function fanOut(sinks: CallSink[]): CallSink {
-  if (sinks.length === 1) return sinks[0]!;
-  return {
-    needsBodies: sinks.some((s) => s.needsBodies),
-    onCallStart: (c) => {
-      for (const s of sinks) s.onCallStart?.(c);
-    },
-    onCallEnd: (c) => {
-      for (const s of sinks) s.onCallEnd(c);
-    },
-  };
 }
