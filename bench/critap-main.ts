@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       recorded: stats.recorded,
       recordDropped: stats.recordDropped,
       spansDropped: stats.spansDropped,
+      bodiesNotCaptured: proxy.stats().bodiesNotCaptured,
       maxRssIncludingFlush: process.resourceUsage().maxRSS * 1024,
     });
     // Give IPC a moment to deliver before exiting (--cpu-prof writes its profile on exit).

@@ -38,6 +38,8 @@ export interface VariantFigures {
   recorded?: number;
   recordDropped?: number;
   spansDropped?: number;
+  /** Message bodies forwarded but not kept for the observers (capture budget full): calls recorded truncated. */
+  bodiesNotCaptured?: number;
 }
 
 export interface RunningVariant {
@@ -84,6 +86,7 @@ export async function startCritap(
         recorded: figures.recorded as number | undefined,
         recordDropped: figures.recordDropped as number | undefined,
         spansDropped: figures.spansDropped as number | undefined,
+        bodiesNotCaptured: figures.bodiesNotCaptured as number | undefined,
       };
     },
   };

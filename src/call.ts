@@ -88,9 +88,25 @@ export interface CallStart {
 export interface CallSink {
   /** Whether this sink needs message bodies; when no sink does, the proxy keeps only sizes. */
   readonly needsBodies: boolean;
+  /**
+   * The sink gives each call's body bytes (bodyBytes(call)) back to the proxy's capture budget
+   * itself, once it no longer holds them, instead of the proxy doing so when the call ends: one
+   * budget then bounds the bodies until they are written, not only until the call ends. Such a
+   * sink may also take the bodies' memory away (the observer thread moves large ones to its
+   * thread), so it must be the proxy's only sink; startObservedProxy wires it to the same budget.
+   */
+  readonly releasesBudget?: boolean;
   onCallStart?(call: CallStart): void;
   onCallEnd(call: CallRecord): void;
   close?(): Promise<void>;
+}
+
+/** Message body bytes a call carries (what the capture budget counts; status details excluded). */
+export function bodyBytes(call: Pick<CallRecord, 'requests' | 'responses'>): number {
+  let n = 0;
+  for (const m of call.requests) n += m.data.length;
+  for (const m of call.responses) n += m.data.length;
+  return n;
 }
 
 export const STATUS_NAMES = [

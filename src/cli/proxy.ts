@@ -70,8 +70,8 @@ flags win over the environment, which wins over the file):
                              blocks); default: the client's traceparent passes through unchanged
   --capture-limit <size>     largest message body kept for recording/tracing (default 16M, the kubelet's
                              own limit); larger messages are forwarded whole and recorded by size only
-  --capture-budget <size>    message bodies held for recording/tracing at once (default 32M); past it
-                             bodies are forwarded but not kept, so memory stays bounded under load
+  --capture-budget <size>    message bodies held for recording/tracing at once, until written (default
+                             32M); past it bodies are forwarded but not kept, so memory stays bounded
   --no-peer-lookup           do not look up the client's pid/executable (uses 'ss')
 
 Examples:

@@ -5,6 +5,7 @@
  * yield nothing from their responses.
  */
 import { lookupMethod, type MethodInfo } from './methods.js';
+import { lookupType } from './schema.js';
 
 export interface CallIds {
   podSandboxId?: string;
@@ -76,6 +77,26 @@ class IdsBuilder {
 
 function isAboutMany(name: string): boolean {
   return name.startsWith('List') || name.startsWith('Stream');
+}
+
+/** Methods whose answers extractIds reads past their top-level podSandboxId/containerId. */
+const RESPONSES_READ = new Set(['PodSandboxStatus', 'ContainerStatus', 'PodSandboxStats', 'ContainerStats', 'GetContainerEvents']);
+const responseHasIdsCache = new Map<string, boolean>();
+
+/**
+ * Whether extractIds can find anything in this method's response: it is about one object and
+ * either names it at top level (RunPodSandbox, CreateContainer) or is a status or stats answer.
+ * Callers decide this before decoding: an ExecSync answer is mostly stdout, and decoding 8 MiB of
+ * it (bytes become base64 text in the JSON view) only to find no id cost more than storing it.
+ */
+export function responseHasIds(info: MethodInfo): boolean {
+  let has = responseHasIdsCache.get(info.path);
+  if (has === undefined) {
+    const fields = lookupType(info.responseType).fields;
+    has = !isAboutMany(info.name) && (RESPONSES_READ.has(info.name) || 'podSandboxId' in fields || 'containerId' in fields);
+    responseHasIdsCache.set(info.path, has);
+  }
+  return has;
 }
 
 /**

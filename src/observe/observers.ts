@@ -2,7 +2,7 @@
  * Builds the observers a proxy feeds: the recorder and telemetry. Their modules load lazily, so a
  * bare `critap proxy` never carries LevelDB or the OpenTelemetry SDK.
  */
-import type { CallSink } from '../call.js';
+import { bodyBytes, type CallRecord, type CallSink } from '../call.js';
 import type { Logger } from '../log.js';
 import type { Recorder } from '../record/recorder.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -10,6 +10,11 @@ import { tracingWanted, type ObserverOptions, type ObserverStats } from './optio
 
 export interface Observers {
   sinks: CallSink[];
+  /**
+   * Hands a finished call to every sink, then gives its body bytes back through `release` (see
+   * createObservers) once no sink holds them: at once, or when the recorder has written them.
+   */
+  onCallEnd(call: CallRecord, onSinkError: (err: unknown) => void): void;
   tracing: boolean;
   metricsUrl?: string;
   stats(): ObserverStats;
@@ -17,7 +22,12 @@ export interface Observers {
   close(): Promise<void>;
 }
 
-export async function createObservers(opts: ObserverOptions, logger: Logger): Promise<Observers> {
+/**
+ * @param release gives a call's body bytes back to the proxy's capture budget once the observers
+ *   are done with them. The recorder holds bodies until they are written; telemetry is done with
+ *   a call when its onCallEnd returns (it keeps it only until the next turn of the event loop).
+ */
+export async function createObservers(opts: ObserverOptions, logger: Logger, release?: (bytes: number) => void): Promise<Observers> {
   const sinks: CallSink[] = [];
   let recorder: Recorder | undefined;
   let telemetry: Telemetry | undefined;
@@ -34,6 +44,7 @@ export async function createObservers(opts: ObserverOptions, logger: Logger): Pr
         maxCalls: opts.maxCalls,
         maxBytes: opts.maxBytes,
         maxAgeMs: opts.maxAgeMs,
+        release,
         logger,
       });
       sinks.push(recorder);
@@ -77,6 +88,18 @@ export async function createObservers(opts: ObserverOptions, logger: Logger): Pr
   };
   const result: Observers = {
     sinks,
+    onCallEnd(call, onSinkError) {
+      // The recorder gives back what it is handed itself, whatever becomes of the call.
+      const bytes = release && !recorder ? bodyBytes(call) : 0;
+      for (const sink of sinks) {
+        try {
+          sink.onCallEnd(call);
+        } catch (err) {
+          onSinkError(err);
+        }
+      }
+      if (bytes > 0) release!(bytes);
+    },
     tracing: telemetry?.tracing ?? false,
     stats,
     async close() {

@@ -8,11 +8,12 @@
  * bytes. On their own thread they overlap with the waits every CRI call has anyway.
  */
 import { Worker } from 'node:worker_threads';
-import type { CallRecord, CallSink, CallStart } from '../call.js';
+import { bodyBytes, type CallRecord, type CallSink, type CallStart } from '../call.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { CaptureBudget } from '../proxy/capture-budget.js';
 import type { ObserverOptions, ObserverStats } from './options.js';
 import { packBatch, type ObservedEvent } from './transfer.js';
-import type { FromWorker, ToWorker } from './worker.js';
+import type { FromWorker, ToWorker, WorkerData } from './worker.js';
 
 /** A call reaches the recorder at most this much later (the SIGKILL guarantee allows 250 ms in all). */
 const FLUSH_MS = 5;
@@ -26,8 +27,24 @@ export interface ObserverThread extends CallSink {
   close(): Promise<void>;
 }
 
-export async function startObserverThread(opts: ObserverOptions, logger: Logger = silentLogger): Promise<ObserverThread> {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: opts });
+/**
+ * @param budget the proxy's capture budget. With it, the thread is the proxy's only sink
+ *   (CallSink.releasesBudget): bodies stay counted in the budget until the observers are done
+ *   with them (the recorder: until written), and large bodies are moved to the thread, not copied.
+ */
+export async function startObserverThread(opts: ObserverOptions, logger: Logger = silentLogger, budget?: CaptureBudget): Promise<ObserverThread> {
+  if (opts.record) {
+    // LevelDB's background thread outlives the database and the worker. When the worker that
+    // loaded the addon stops, Node unloads the addon's code unless another thread still holds it;
+    // that thread, returning from its last compaction, then ran unmapped code (SIGSEGV when the
+    // proxy stopped, seen in the benchmark). Loading it here keeps it loaded for the process's life.
+    await import('level');
+  }
+  // Bytes of the budget handed to the worker and not yet given back by it.
+  const held = budget ? new BigInt64Array(new SharedArrayBuffer(8)) : undefined;
+  const workerData: WorkerData = { opts };
+  if (budget && held) workerData.budget = { shared: budget.shared, limit: budget.limit, held: held.buffer as SharedArrayBuffer };
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData });
   const ready = await new Promise<Extract<FromWorker, { kind: 'ready' }>>((resolve, reject) => {
     const onMessage = (m: FromWorker) => {
       if (m.kind === 'ready') resolve(m);
@@ -41,6 +58,11 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   worker.removeAllListeners('exit');
 
   let pending: ObservedEvent[] = [];
+  /** Body bytes of the calls in `pending` (counted before packing moves them away). */
+  let pendingBytes = 0;
+  const giveBack = (bytes: number) => {
+    if (budget && bytes > 0) budget.give(bytes);
+  };
   let timer: NodeJS.Timeout | undefined;
   let dead = false;
   let closing = false;
@@ -64,6 +86,8 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   worker.on('error', (err) => logger.error('the observer thread failed; calls are still forwarded but no longer recorded or traced', { error: err.message }));
   worker.on('exit', () => {
     dead = true;
+    // Bodies the worker held die with it: their bytes go back to the budget.
+    if (budget && held) giveBack(Number(Atomics.exchange(held, 0, 0n)));
     for (const resolve of waiting.values()) resolve({ handoffDropped });
     waiting.clear();
     closed?.();
@@ -76,20 +100,28 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     timer = undefined;
     if (pending.length === 0) return;
     const events = pending;
+    const bytes = pendingBytes;
     pending = [];
+    pendingBytes = 0;
     if (dead) {
       handoffDropped += events.filter((e) => 'end' in e).length;
+      giveBack(bytes);
       return;
     }
-    const batch = packBatch(events);
-    post({ kind: 'batch', batch }, [batch.bodies]);
+    if (held) Atomics.add(held, 0, BigInt(bytes));
+    // Sole sink (releasesBudget): nothing else holds the bodies, so large ones can be moved.
+    const batch = packBatch(events, { move: budget !== undefined });
+    post({ kind: 'batch', batch }, batch.buffers);
   };
   const push = (e: ObservedEvent) => {
+    const bytes = 'end' in e && budget ? bodyBytes(e.end) : 0;
     if (closing) {
       // Calls that end after close() began (the grace period is over) are not observed; count them.
       if ('end' in e) handoffDropped++;
+      giveBack(bytes);
       return;
     }
+    pendingBytes += bytes;
     pending.push(e);
     if (pending.length >= MAX_BATCH) flush();
     else timer ??= setTimeout(flush, FLUSH_MS);
@@ -97,6 +129,7 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
 
   const thread: ObserverThread = {
     needsBodies: ready.needsBodies,
+    releasesBudget: budget !== undefined,
     tracing: ready.tracing,
     onCallStart: (call: CallStart) => push({ start: call }),
     onCallEnd: (call: CallRecord) => push({ end: call }),

@@ -1,12 +1,18 @@
 /**
- * Hands calls from the forwarding thread to the observer thread in batches. All bodies of a batch
- * are copied once into one fresh ArrayBuffer that is *transferred* (not cloned) with the message;
- * the observer side gets zero-copy Buffer views into it. Pure: no threads here.
+ * Hands calls from the forwarding thread to the observer thread in batches, without cloning
+ * bodies. Small bodies are copied once into one fresh ArrayBuffer per batch; a large body that
+ * owns its whole ArrayBuffer (as the proxy's captured bodies do) is not copied at all: its buffer
+ * is *moved*. Both kinds are transferred (not cloned) with the message, and the observer side gets
+ * zero-copy Buffer views. Moving large bodies matters for memory: a copy would leave the original
+ * 8 MiB behind on the forwarding thread until its next garbage collection. Pure: no threads here.
  */
 import type { CallRecord, CallStart, TimedMessage } from '../call.js';
 
-/** [offsetNs, start in the batch's body buffer, length, compressed] */
-type PackedMessage = [number, number, number, boolean];
+/** Bodies from this size on are moved rather than copied (when they own their buffer). */
+export const MOVE_BODY_BYTES = 64 * 1024;
+
+/** [offsetNs, index into the batch's buffers, start in it, length, compressed] */
+type PackedMessage = [number, number, number, number, boolean];
 
 type PackedRecord = Omit<CallRecord, 'requests' | 'responses' | 'status'> & {
   requests: PackedMessage[];
@@ -18,26 +24,49 @@ export type PackedEvent = { start: CallStart } | { end: PackedRecord };
 
 export interface PackedBatch {
   events: PackedEvent[];
-  bodies: ArrayBuffer;
+  /** [0] holds the small bodies back to back; the others are moved bodies. All go in the transfer list. */
+  buffers: ArrayBuffer[];
 }
 
 export type ObservedEvent = { start: CallStart } | { end: CallRecord };
 
-export function packBatch(events: readonly ObservedEvent[]): PackedBatch {
+/** A body whose ArrayBuffer is its own (not a slice of a pool or of a larger chunk), worth moving. */
+function ownsBuffer(data: Buffer): boolean {
+  const ab = data.buffer;
+  return data.length >= MOVE_BODY_BYTES && data.byteOffset === 0 && ab.byteLength === data.length && ab instanceof ArrayBuffer;
+}
+
+/**
+ * Packs events for postMessage(batch, batch.buffers). With `move`, large bodies are moved: after
+ * the transfer they are detached here (zero length), so nothing on this side may still use them.
+ */
+export function packBatch(events: readonly ObservedEvent[], opts: { move?: boolean } = {}): PackedBatch {
+  const movable = opts.move ? ownsBuffer : () => false;
   let total = 0;
   for (const e of events) {
     if ('end' in e) {
-      for (const m of e.end.requests) total += m.data.length;
-      for (const m of e.end.responses) total += m.data.length;
+      for (const m of e.end.requests) if (!movable(m.data)) total += m.data.length;
+      for (const m of e.end.responses) if (!movable(m.data)) total += m.data.length;
     }
   }
   // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
   const bodies = Buffer.allocUnsafeSlow(total);
+  const buffers: ArrayBuffer[] = [bodies.buffer];
+  const moved = new Map<ArrayBuffer, number>();
   let at = 0;
   const pack = (list: TimedMessage[]): PackedMessage[] =>
     list.map((m) => {
+      if (movable(m.data)) {
+        const ab = m.data.buffer as ArrayBuffer;
+        let index = moved.get(ab);
+        if (index === undefined) {
+          index = buffers.push(ab) - 1;
+          moved.set(ab, index);
+        }
+        return [m.offsetNs, index, 0, m.data.length, m.compressed === true];
+      }
       m.data.copy(bodies, at);
-      const packed: PackedMessage = [m.offsetNs, at, m.data.length, m.compressed === true];
+      const packed: PackedMessage = [m.offsetNs, 0, at, m.data.length, m.compressed === true];
       at += m.data.length;
       return packed;
     });
@@ -46,13 +75,13 @@ export function packBatch(events: readonly ObservedEvent[]): PackedBatch {
     const { requests, responses, ...rest } = e.end;
     return { end: { ...rest, requests: pack(requests), responses: pack(responses) } };
   });
-  return { events: out, bodies: bodies.buffer };
+  return { events: out, buffers };
 }
 
 export function unpackBatch(batch: PackedBatch): ObservedEvent[] {
   const unpack = (list: PackedMessage[]): TimedMessage[] =>
-    list.map(([offsetNs, start, length, compressed]) => {
-      const m: TimedMessage = { offsetNs, data: Buffer.from(batch.bodies, start, length) };
+    list.map(([offsetNs, index, start, length, compressed]) => {
+      const m: TimedMessage = { offsetNs, data: Buffer.from(batch.buffers[index]!, start, length) };
       if (compressed) m.compressed = true;
       return m;
     });

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../log.js';
+import { CaptureBudget } from '../proxy/capture-budget.js';
 import { createObservers, type Observers } from './observers.js';
 import type { ObserverOptions } from './options.js';
 import { unpackBatch, type PackedBatch } from './transfer.js';
@@ -15,28 +16,56 @@ export type FromWorker =
   | { kind: 'stats'; id: number; stats: import('./options.js').ObserverStats }
   | { kind: 'closed'; stats: import('./options.js').ObserverStats };
 
+/** What the forwarding thread starts the worker with. */
+export interface WorkerData {
+  opts: ObserverOptions;
+  /**
+   * The proxy's capture budget (its shared counter and limit), and the bytes of it the worker
+   * holds: bodies are given back to it here, once the observers are done with them.
+   */
+  budget?: { shared: SharedArrayBuffer; limit: number; held: SharedArrayBuffer };
+}
+
 const port = parentPort!;
-const opts = workerData as ObserverOptions;
+const data = workerData as WorkerData;
+const opts = data.opts;
 const logger = createLogger({ level: opts.logLevel ?? 'info', json: opts.logJson ?? false });
 const send = (m: FromWorker) => port.postMessage(m);
 
+let release: ((bytes: number) => void) | undefined;
+if (data.budget) {
+  const budget = new CaptureBudget(data.budget.limit, data.budget.shared);
+  const held = new BigInt64Array(data.budget.held);
+  release = (bytes) => {
+    if (bytes <= 0) return;
+    Atomics.sub(held, 0, BigInt(bytes));
+    budget.give(bytes);
+  };
+}
+
 let observers: Observers;
 try {
-  observers = await createObservers(opts, logger);
+  observers = await createObservers(opts, logger, release);
 } catch (err) {
   send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(0);
 }
 let sinkErrors = 0;
+const onSinkError = (err: unknown) => {
+  if (sinkErrors++ % 1000 === 0) logger.error('an observer failed (forwarding continues)', { error: (err as Error).message, total: sinkErrors });
+};
 port.on('message', (msg: ToWorker) => {
   if (msg.kind === 'batch') {
     for (const e of unpackBatch(msg.batch)) {
+      if ('end' in e) {
+        observers.onCallEnd(e.end, onSinkError);
+        continue;
+      }
       for (const sink of observers.sinks) {
         try {
-          if ('start' in e) sink.onCallStart?.(e.start);
-          else sink.onCallEnd(e.end);
+          sink.onCallStart?.(e.start);
         } catch (err) {
-          if (sinkErrors++ % 1000 === 0) logger.error('an observer failed (forwarding continues)', { error: (err as Error).message, total: sinkErrors });
+          onSinkError(err);
         }
       }
     }

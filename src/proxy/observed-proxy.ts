@@ -12,6 +12,7 @@ import { tracingWanted, wantsObservers, type ObserverOptions, type ObserverStats
 import { startObserverThread } from '../observe/thread.js';
 import { SpanContextPropagation } from '../telemetry/propagation.js';
 import { samplerFromEnv } from '../telemetry/sampler.js';
+import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 
 export interface ObservedProxyOptions extends Omit<ObserverOptions, 'upstream' | 'logLevel' | 'logJson'> {
@@ -57,6 +58,9 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   const observerOpts: ObserverOptions = { ...opts, upstream };
   delete (observerOpts as { logger?: unknown }).logger;
 
+  // One budget for the bodies, from capture until the observers are done with them (the
+  // recorder: until written), whichever thread they are on.
+  const budget = new CaptureBudget(captureBudgetLimit(opts.captureBudget, opts.captureLimit ?? DEFAULT_CAPTURE_LIMIT));
   let sink: CallSink | undefined;
   let tracing = false;
   let metricsUrl: string | undefined;
@@ -64,14 +68,26 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   let closeObservers = async () => {};
   if (wantsObservers(observerOpts)) {
     if (opts.observerThread === false) {
-      const inline = await createObservers(observerOpts, logger);
-      sink = fanOut(inline.sinks);
+      const inline = await createObservers(observerOpts, logger, (bytes) => budget.give(bytes));
+      sink = {
+        needsBodies: inline.sinks.some((s) => s.needsBodies),
+        releasesBudget: true,
+        onCallStart: (c) => {
+          for (const s of inline.sinks) s.onCallStart?.(c);
+        },
+        onCallEnd: (c) => {
+          // Every sink gets the call; the first failure is then thrown for the proxy to report.
+          let failed: { err: unknown } | undefined;
+          inline.onCallEnd(c, (err) => (failed ??= { err }));
+          if (failed) throw failed.err;
+        },
+      };
       tracing = inline.tracing;
       metricsUrl = inline.metricsUrl;
       stats = async () => inline.stats();
       closeObservers = () => inline.close();
     } else {
-      const thread = await startObserverThread(observerOpts, logger);
+      const thread = await startObserverThread(observerOpts, logger, budget);
       sink = thread;
       tracing = thread.tracing;
       metricsUrl = thread.metricsUrl;
@@ -87,7 +103,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
       sinks: sink ? [sink] : [],
       socketMode: opts.socketMode,
       captureLimit: opts.captureLimit,
-      captureBudget: opts.captureBudget,
+      captureBudget: budget,
       peerLookup: opts.peerLookup,
       logger,
       propagation: opts.propagateTrace ? new SpanContextPropagation(samplerFromEnv(process.env, (m) => logger.warn(m))) : undefined,
@@ -111,18 +127,4 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   };
   if (metricsUrl) (observed as { metricsUrl?: string }).metricsUrl = metricsUrl;
   return observed;
-}
-
-/** Several sinks behind one; the proxy sees a single observer. */
-function fanOut(sinks: CallSink[]): CallSink {
-  if (sinks.length === 1) return sinks[0]!;
-  return {
-    needsBodies: sinks.some((s) => s.needsBodies),
-    onCallStart: (c) => {
-      for (const s of sinks) s.onCallStart?.(c);
-    },
-    onCallEnd: (c) => {
-      for (const s of sinks) s.onCallEnd(c);
-    },
-  };
 }

@@ -7,13 +7,12 @@ import type { CallSink, Peer } from '../call.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { TracePropagation } from '../telemetry/propagation.js';
-import { CaptureBudget } from './capture-budget.js';
+import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 import { ProxiedConnection } from './connection.js';
 import { boundEndpoint, listen, removeSocket } from './listener.js';
 import { lookupUnixPeer } from './peer.js';
 
-export const DEFAULT_CAPTURE_LIMIT = 16 * 1024 * 1024;
-export const DEFAULT_CAPTURE_BUDGET = 32 * 1024 * 1024;
+export { DEFAULT_CAPTURE_BUDGET, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 
 export interface ProxyOptions {
   /** Where clients connect: `unix:///run/critap/critap.sock`, `/path.sock` or `tcp://127.0.0.1:0`. */
@@ -31,8 +30,9 @@ export interface ProxyOptions {
   /**
    * Bodies held for sinks at once, over all calls (default 32 MiB, raised to captureLimit if
    * smaller). Bodies beyond it are forwarded but not kept, so memory stays bounded under load.
+   * A CaptureBudget is used as it is: startObservedProxy shares one with its observer thread.
    */
-  captureBudget?: number;
+  captureBudget?: number | CaptureBudget;
   /** Find the client's pid/executable for unix sockets (default true). */
   peerLookup?: boolean;
   logger?: Logger;
@@ -49,6 +49,8 @@ export interface ProxyStats {
   acceptedConnections: number;
   /** Message bodies forwarded but not kept for observers because the capture budget was full. */
   bodiesNotCaptured: number;
+  /** Bytes of the capture budget in use: bodies being captured, or not yet done with by the observers. */
+  captureBytesHeld: number;
 }
 
 export interface RunningProxy {
@@ -74,7 +76,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let lastSinkErrorLog = 0;
 
   const captureLimit = opts.captureLimit ?? DEFAULT_CAPTURE_LIMIT;
-  const budget = new CaptureBudget(Math.max(opts.captureBudget ?? DEFAULT_CAPTURE_BUDGET, captureLimit));
+  const budget = opts.captureBudget instanceof CaptureBudget ? opts.captureBudget : new CaptureBudget(captureBudgetLimit(opts.captureBudget, captureLimit));
+  // A sink that gives the budget back itself may also take the bodies' memory (the observer
+  // thread moves large bodies to its own thread): no other sink may be looking at them.
+  if (sinks.some((s) => s.releasesBudget) && sinks.length > 1) {
+    throw new Error('critap: a sink that releases the capture budget itself must be the proxy\'s only sink');
+  }
   const ctx = {
     upstream,
     sinks,
@@ -116,7 +123,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     endpoint: formatEndpoint(bound),
     upstream: formatEndpoint(upstream),
-    stats: () => ({ connections: connections.size, openCalls: openCalls(), acceptedConnections: accepted, bodiesNotCaptured: budget.refused }),
+    stats: () => ({ connections: connections.size, openCalls: openCalls(), acceptedConnections: accepted, bodiesNotCaptured: budget.refused, captureBytesHeld: budget.inUse }),
     close(graceMs = 10_000) {
       closing ??= (async () => {
         // server.close() only stops accepting; its callback waits for every connection to end.

@@ -6,7 +6,7 @@
  * HPACK state is mirrored per direction, so every header block must be decoded even when no
  * sink wants it; that is the unavoidable cost of observing (a few µs per call).
  */
-import type { CallRecord, CallSink, CallStart, Header, Peer, TimedMessage } from '../call.js';
+import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header, type Peer, type TimedMessage } from '../call.js';
 import { hrNow, nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
@@ -59,11 +59,14 @@ export class ConnectionTap {
   readonly serverReader: FrameReader;
   private readonly capture: boolean;
   private readonly starters: CallSink[];
+  /** A sink gives the budget back once done with the bodies (CallSink.releasesBudget). */
+  private readonly sinkReleases: boolean;
   peer: Peer | undefined;
 
   constructor(private readonly opts: TapOptions) {
     this.capture = opts.sinks.some((s) => s.needsBodies);
     this.starters = opts.sinks.filter((s) => typeof s.onCallStart === 'function');
+    this.sinkReleases = opts.sinks.some((s) => s.releasesBudget === true);
     this.peer = opts.peer;
     this.clientReader = new FrameReader(this.clientEvents(), { preface: true });
     this.serverReader = new FrameReader(this.serverEvents(), { preface: false });
@@ -225,8 +228,6 @@ export class ConnectionTap {
 
   private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {
     this.streams.delete(s.id);
-    // The bodies now belong to the sinks, which bound their own queues (the recorder by bytes).
-    this.opts.budget?.give(s.reqAsm.reserved + s.resAsm.reserved);
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,
@@ -245,6 +246,13 @@ export class ConnectionTap {
     if (this.peer) record.peer = this.peer;
     if (s.authority !== undefined) record.authority = s.authority;
     if (s.propagatedTraceparent !== undefined) record.propagatedTraceparent = s.propagatedTraceparent;
+    if (this.opts.budget) {
+      // Without a releasing sink the bodies leave the budget here (sinks bound their own queues);
+      // with one, it gives back the bodies it was handed, and only bytes reserved for a message
+      // cut off mid-body (never handed over) come back now.
+      const reserved = s.reqAsm.reserved + s.resAsm.reserved;
+      this.opts.budget.give(this.sinkReleases ? reserved - bodyBytes(record) : reserved);
+    }
     for (const sink of this.opts.sinks) {
       try {
         sink.onCallEnd(record);

@@ -1,7 +1,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import { decodeMessage } from '../cri/codec.js';
-import { extractIds, type CallIds } from '../cri/ids.js';
+import { extractIds, responseHasIds, type CallIds } from '../cri/ids.js';
 import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import { encodeCallValue } from './call-codec.js';
@@ -90,10 +90,11 @@ function decodeFirst(typeName: string, messages: TimedMessage[]): Record<string,
 /**
  * List and Stream answers are about many objects and give no ids (src/cri/ids.ts ignores them),
  * and they are the big ones: decoding them only to throw the result away was most of the
- * recorder's cost. Server streams are skipped too: their messages are each about one object.
+ * recorder's cost. Answers with no id field (ExecSync: stdout and stderr) are skipped for the same
+ * reason. Server streams are skipped too: their messages are each about one object.
  */
 function idsFromResponse(info: MethodInfo): boolean {
-  return !info.serverStreaming && !info.name.startsWith('List') && !info.name.startsWith('Stream');
+  return !info.serverStreaming && responseHasIds(info);
 }
 
 /**

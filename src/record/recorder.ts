@@ -1,4 +1,4 @@
-import type { CallRecord, CallSink } from '../call.js';
+import { bodyBytes, type CallRecord, type CallSink } from '../call.js';
 import { silentLogger, type Logger } from '../log.js';
 import { makeMethodFilter } from './method-filter.js';
 import { validateRedactionRules } from '../cri/redact.js';
@@ -38,11 +38,23 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
   /** How often retention runs, default 1 s. */
   retentionIntervalMs?: number;
+  /**
+   * Called with a call's body bytes (bodyBytes(call)) once the recorder no longer holds its
+   * bodies: written to LevelDB, dropped, or not wanted. The proxy's capture budget is given back
+   * through it, so that budget bounds a body until it is written.
+   */
+  release?: (bytes: number) => void;
   logger?: Logger;
 }
 
 /** Calls per LevelDB batch: large enough to amortise a write, small enough to keep the event loop responsive. */
 const CHUNK = 64;
+/**
+ * Body bytes per LevelDB batch (a single larger call still goes alone). Every byte of a batch is
+ * held several times at once while it is written (the encoded value, LevelDB's batch copy, its
+ * memtable), so large answers are written a few at a time rather than 32 MiB at once.
+ */
+const BATCH_BYTES = 4 * 1024 * 1024;
 /** Calls removed per retention pass, so a large cleanup cannot delay queued writes for long. */
 const EVICT_PER_PASS = 5000;
 const DROP_LOG_INTERVAL_MS = 5000;
@@ -74,6 +86,8 @@ export class Recorder implements CallSink {
   private readonly limits: RetentionLimits;
   private readonly logger: Logger;
   private readonly flushTimer: NodeJS.Timeout;
+  private readonly release: ((bytes: number) => void) | undefined;
+  private flushSoon = false;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: Store, opts: RecorderOptions) {
@@ -83,6 +97,7 @@ export class Recorder implements CallSink {
     this.redaction = redactionRules(opts);
     this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
     this.logger = opts.logger ?? silentLogger;
+    this.release = opts.release;
     // Timers are unref'd: the recorder must not be what keeps a process alive.
     this.flushTimer = setInterval(() => this.tick(), opts.flushIntervalMs ?? 50).unref();
     const hasLimits = this.limits.maxCalls !== undefined || this.limits.maxBytes !== undefined || this.limits.maxAgeMs !== undefined;
@@ -92,15 +107,27 @@ export class Recorder implements CallSink {
   }
 
   onCallEnd(call: CallRecord): void {
-    if (!this.wanted(call.method)) return;
     const bytes = bodyBytes(call);
+    if (!this.wanted(call.method)) {
+      this.release?.(bytes);
+      return;
+    }
     const full = this.queue.length >= this.queueLimit || (this.queuedBytes + bytes > this.queueBytesLimit && this.queue.length > 0);
     if (this.closed || full) {
+      this.release?.(bytes);
       this.countDrop(1);
       return;
     }
     this.queuedBytes += bytes;
     this.queue.push(call);
+    // Large bodies hold the capture budget until written: write them now, not at the next tick.
+    if (this.queuedBytes >= BATCH_BYTES && !this.busy && !this.flushSoon) {
+      this.flushSoon = true;
+      setImmediate(() => {
+        this.flushSoon = false;
+        this.tick();
+      });
+    }
   }
 
   stats(): { recorded: number; dropped: number; queued: number } {
@@ -188,31 +215,45 @@ export class Recorder implements CallSink {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 || this.droppedUnsaved > 0) {
-      const batch = this.queue.splice(0, CHUNK);
-      for (const call of batch) this.queuedBytes -= bodyBytes(call);
+      let take = 0;
+      let batchBytes = 0;
+      while (take < this.queue.length && take < CHUNK && (take === 0 || batchBytes < BATCH_BYTES)) {
+        batchBytes += bodyBytes(this.queue[take]!);
+        take++;
+      }
+      const batch = this.queue.splice(0, take);
+      this.queuedBytes -= batchBytes;
       this.inFlight = batch.length;
-      const prepared: PreparedCall[] = [];
-      for (const call of batch) {
-        try {
-          prepared.push(prepareCall(call, this.redaction));
-        } catch (err) {
-          // A call we cannot make safe to store is not stored; it counts as dropped.
-          this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
-          this.countDrop(1);
-        }
-      }
-      const drops = this.droppedUnsaved;
-      this.droppedUnsaved = 0;
       try {
-        await this.store.putCalls(prepared, drops);
-        this.recorded += prepared.length;
-      } catch (err) {
-        this.droppedUnsaved += drops;
+        await this.writeBatch(batch);
+      } finally {
         this.inFlight = 0;
-        this.countDrop(prepared.length);
-        throw err;
+        this.release?.(batchBytes);
       }
-      this.inFlight = 0;
+    }
+  }
+
+  /** Prepares and stores one batch; its calls count as recorded, or as dropped when the write fails. */
+  private async writeBatch(batch: CallRecord[]): Promise<void> {
+    const prepared: PreparedCall[] = [];
+    for (const call of batch) {
+      try {
+        prepared.push(prepareCall(call, this.redaction));
+      } catch (err) {
+        // A call we cannot make safe to store is not stored; it counts as dropped.
+        this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
+        this.countDrop(1);
+      }
+    }
+    const drops = this.droppedUnsaved;
+    this.droppedUnsaved = 0;
+    try {
+      await this.store.putCalls(prepared, drops);
+      this.recorded += prepared.length;
+    } catch (err) {
+      this.droppedUnsaved += drops;
+      this.countDrop(prepared.length);
+      throw err;
     }
   }
 
@@ -227,11 +268,4 @@ export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
   const rules = redactionRules(opts);
   if (rules) validateRedactionRules(rules);
   return new Recorder(await openStoreForWriting(opts.dir), opts);
-}
-
-function bodyBytes(call: CallRecord): number {
-  let n = 0;
-  for (const m of call.requests) n += m.data.length;
-  for (const m of call.responses) n += m.data.length;
-  return n;
 }

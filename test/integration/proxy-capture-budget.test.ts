@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy } from '../../src/proxy/proxy.js';
 import { CaptureBudget } from '../../src/proxy/capture-budget.js';
-import type { CallRecord } from '../../src/call.js';
+import { bodyBytes, type CallRecord } from '../../src/call.js';
+import { Worker } from 'node:worker_threads';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startObservedProxy } from '../../src/proxy/observed-proxy.js';
+import { openRecording } from '../../src/record/reader.js';
 import { rawClient, startFakeUpstream, tempSocketPath, unaryCall } from '../support/fake-upstream.js';
 
 test('CaptureBudget takes while it fits, refuses past it, and counts refusals', () => {
@@ -13,6 +21,25 @@ test('CaptureBudget takes while it fits, refuses past it, and counts refusals', 
   b.give(60);
   assert.equal(b.take(100), true);
   assert.equal(b.inUse, 100);
+});
+
+test('CaptureBudget: two budgets on one shared counter account the same bytes, across threads too', async () => {
+  const a = new CaptureBudget(100);
+  const b = new CaptureBudget(100, a.shared);
+  assert.equal(a.take(70), true);
+  assert.equal(b.take(40), false, 'the other side sees what this side holds');
+  b.give(70);
+  assert.equal(a.inUse, 0);
+  assert.equal(a.take(100), true);
+  const w = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     new BigInt64Array(workerData)[0] -= 60n; // what CaptureBudget.give does, from another thread
+     parentPort.postMessage('done');`,
+    { eval: true, workerData: a.shared },
+  );
+  await new Promise((r) => w.once('message', r));
+  await w.terminate();
+  assert.equal(a.inUse, 40);
 });
 
 test('bodies past the capture budget are forwarded whole but kept for no observer; the budget frees up', async (t) => {
@@ -53,4 +80,111 @@ test('bodies past the capture budget are forwarded whole but kept for no observe
   const again = await unaryCall(client, '/runtime.v1.RuntimeService/ExecSync', Buffer.from('x'));
   assert.ok(again.response?.equals(big));
   assert.ok(calls[3]!.responses[0]!.data.equals(big));
+});
+
+test('a sink that releases the budget itself holds it past the end of the call, until it gives it back', async (t) => {
+  const big = Buffer.alloc(600 * 1024, 7);
+  const up = await startFakeUpstream({
+    unary: { '/runtime.v1.RuntimeService/ExecSync': (_call, cb) => cb(null, big) },
+  });
+  const budget = new CaptureBudget(1024 * 1024);
+  const held: CallRecord[] = [];
+  const proxy = await startProxy({
+    listen: tempSocketPath('proxy'),
+    upstream: up.endpoint,
+    sinks: [{ needsBodies: true, releasesBudget: true, onCallEnd: (c) => held.push(c) }],
+    captureLimit: 1024 * 1024,
+    captureBudget: budget,
+  });
+  const client = rawClient(proxy.endpoint);
+  t.after(async () => {
+    client.close();
+    await proxy.close(100);
+    await up.close();
+  });
+  const call = () => unaryCall(client, '/runtime.v1.RuntimeService/ExecSync', Buffer.from('x'));
+  assert.ok((await call()).response?.equals(big));
+  assert.equal(held[0]!.responses[0]!.data.length, big.length);
+  assert.equal(budget.inUse, bodyBytes(held[0]!), 'the ended call still holds its bodies in the budget');
+  // Still held: the next answer does not fit and is forwarded whole but not kept.
+  assert.ok((await call()).response?.equals(big));
+  assert.equal(held[1]!.truncated, true);
+  assert.equal(held[1]!.responses.length, 0);
+  // Given back: the next answer is kept again.
+  for (const c of held.splice(0)) budget.give(bodyBytes(c));
+  assert.equal(budget.inUse, 0);
+  assert.ok((await call()).response?.equals(big));
+  assert.ok(held[0]!.responses[0]!.data.equals(big));
+});
+
+test('a sink that releases the budget must be the only sink', async () => {
+  await assert.rejects(
+    startProxy({
+      listen: tempSocketPath('proxy'),
+      upstream: 'unix:///nonexistent.sock',
+      sinks: [{ needsBodies: true, releasesBudget: true, onCallEnd: () => {} }, { needsBodies: false, onCallEnd: () => {} }],
+    }),
+    /only sink/,
+  );
+});
+
+for (const observerThread of [true, false]) {
+  test(`recording (${observerThread ? 'observer thread' : 'inline'}): the budget is given back once calls are written, and they are whole`, async (t) => {
+    const big = Buffer.alloc(300 * 1024, 5);
+    const up = await startFakeUpstream({
+      unary: { '/runtime.v1.RuntimeService/ExecSync': (_call, cb) => cb(null, big) },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'critap-budget-'));
+    const proxy = await startObservedProxy({
+      listen: tempSocketPath('proxy'),
+      upstream: up.endpoint,
+      record: join(dir, 'rec'),
+      captureBudget: 1024 * 1024,
+      captureLimit: 1024 * 1024,
+      observerThread,
+    });
+    const client = rawClient(proxy.endpoint);
+    t.after(async () => {
+      client.close();
+      await proxy.close(100);
+      await up.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    for (let i = 0; i < 3; i++) {
+      const results = await Promise.all([1, 2].map(() => unaryCall(client, '/runtime.v1.RuntimeService/ExecSync', Buffer.from('x'))));
+      for (const r of results) assert.ok(r.response?.equals(big));
+      // Written within the recorder's flush interval; then the budget is free again.
+      const until = Date.now() + 5000;
+      while (((await proxy.observerStats()).recorded ?? 0) < 2 * (i + 1) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      while (proxy.stats().captureBytesHeld > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(proxy.stats().captureBytesHeld, 0, 'every body written, every byte given back');
+    }
+    assert.equal(proxy.stats().bodiesNotCaptured, 0);
+    await proxy.close(100);
+    const rec = await openRecording(join(dir, 'rec'));
+    let whole = 0;
+    for await (const c of rec.calls()) if (c.responses[0]?.data.equals(big)) whole++;
+    await rec.close();
+    assert.equal(whole, 6);
+  });
+}
+
+test('the LevelDB addon stays loaded after the observer thread stops (its background thread outlives the worker)', async (t) => {
+  const up = await startFakeUpstream({ unary: {} });
+  const dir = await mkdtemp(join(tmpdir(), 'critap-addon-'));
+  t.after(async () => {
+    await up.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  // A process of its own: this test file loads LevelDB on its main thread already.
+  const script = `
+    const { startObservedProxy } = await import(${JSON.stringify(new URL('../../src/proxy/observed-proxy.js', import.meta.url).href)});
+    const proxy = await startObservedProxy({ listen: ${JSON.stringify(tempSocketPath('proxy'))}, upstream: ${JSON.stringify(up.endpoint)}, record: ${JSON.stringify(join(dir, 'rec'))} });
+    await proxy.close(100);
+    await new Promise((r) => setTimeout(r, 100));
+    process.stdout.write(/classic-level.*\\.node/.test((await import('node:fs')).readFileSync('/proc/self/maps', 'utf8')) ? 'loaded' : 'unloaded');`;
+  const file = join(dir, 'child.mjs');
+  await writeFile(file, script);
+  const out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(out, 'loaded');
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage } from '../../src/cri/codec.js';
-import { extractIds } from '../../src/cri/ids.js';
+import { extractIds, responseHasIds } from '../../src/cri/ids.js';
 import { lookupMethod, resolveMethodName, type MethodInfo } from '../../src/cri/methods.js';
 
 function method(name: string, pkg?: string): MethodInfo {
@@ -112,4 +112,15 @@ test('a gRPC path works in place of MethodInfo', () => {
   const res = view('runtime.v1.ContainerStatusResponse', { status: { id: 'c1', metadata: { name: 'app' } } });
   assert.deepEqual(extractIds('/runtime.v1.RuntimeService/ContainerStatus', undefined, res), { containerId: 'c1', containerName: 'app' });
   assert.deepEqual(extractIds('/other.Service/Call', { podSandboxId: 'x' }), { podSandboxId: 'x' });
+});
+
+test('responseHasIds: decode a response for ids only where extractIds can find some', () => {
+  const m = (name: string) => lookupMethod(`/runtime.v1.RuntimeService/${name}`)!;
+  assert.equal(responseHasIds(m('ExecSync')), false, 'stdout and stderr, no id');
+  assert.equal(responseHasIds(m('Version')), false);
+  assert.equal(responseHasIds(m('ListContainers')), false, 'about many objects');
+  assert.equal(responseHasIds(m('RunPodSandbox')), true, 'top-level podSandboxId');
+  assert.equal(responseHasIds(m('CreateContainer')), true, 'top-level containerId');
+  assert.equal(responseHasIds(m('ContainerStatus')), true);
+  assert.equal(responseHasIds(m('PodSandboxStats')), true);
 });

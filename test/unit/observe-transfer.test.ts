@@ -32,8 +32,9 @@ test('a packed batch unpacks to the same calls, bodies as Buffers, through a str
   ];
   const batch = packBatch(events);
   // What postMessage does to it (minus the transfer).
-  const cloned = structuredClone(batch, { transfer: [batch.bodies] });
-  assert.equal(batch.bodies.byteLength, 0, 'the body buffer was transferred, not copied');
+  const cloned = structuredClone(batch, { transfer: batch.buffers });
+  assert.equal(batch.buffers.length, 1, 'small bodies share one buffer');
+  assert.equal(batch.buffers[0]!.byteLength, 0, 'the body buffer was transferred, not copied');
   const out = unpackBatch(cloned);
   assert.deepEqual(out[0], events[0]);
   for (const i of [1, 2]) {
@@ -50,4 +51,33 @@ test('an empty batch and calls without bodies pack fine', () => {
   r.requests = [];
   r.responses = [];
   assert.deepEqual(unpackBatch(packBatch([{ end: r }])), [{ end: r }]);
+});
+
+test('with move, a large body that owns its buffer is moved, not copied; small ones share one copy', () => {
+  const big = Buffer.alloc(256 * 1024, 9); // its own ArrayBuffer, like a captured body
+  const r = record(3);
+  r.responses = [{ offsetNs: 5, data: big }, { offsetNs: 6, data: big }];
+  const want = Buffer.from(big);
+  const batch = packBatch([{ end: r }], { move: true });
+  assert.equal(batch.buffers.length, 2, 'the small-body buffer and the one moved buffer (referenced twice)');
+  assert.equal(batch.buffers[0]!.byteLength, r.requests[0]!.data.length, 'only small bodies were copied');
+  const cloned = structuredClone(batch, { transfer: batch.buffers });
+  assert.equal(big.length, 0, 'the moved body is gone from this side');
+  const got = (unpackBatch(cloned)[0] as { end: CallRecord }).end;
+  assert.ok(got.responses[0]!.data.equals(want) && got.responses[1]!.data.equals(want));
+  assert.ok(got.requests[0]!.data.equals(Buffer.from('req-3')));
+});
+
+test('without move (or for slices of a larger buffer), large bodies are copied and stay usable here', () => {
+  const chunk = Buffer.alloc(512 * 1024, 3);
+  const slice = chunk.subarray(1024, 1024 + 200 * 1024);
+  const own = Buffer.alloc(200 * 1024, 4);
+  const r = record(4);
+  r.responses = [{ offsetNs: 1, data: slice }];
+  const moved = packBatch([{ end: r }], { move: true });
+  assert.equal(moved.buffers.length, 1, 'a slice of a larger buffer is copied even with move');
+  r.responses = [{ offsetNs: 1, data: own }];
+  const copied = packBatch([{ end: r }]);
+  structuredClone(copied, { transfer: copied.buffers });
+  assert.equal(own.length, 200 * 1024, 'not moved without move');
 });

@@ -9,6 +9,7 @@ import { createRecording } from '../../src/record/writer.js';
 import { decodeMessage } from '../../src/cri/codec.js';
 import type { StoredCall } from '../../src/record/stored-call.js';
 import { createLogger } from '../../src/log.js';
+import { bodyBytes } from '../../src/call.js';
 import {
   createContainer, IMG, makeCall, pullImage, runPodSandbox, SECRET_ENV, SECRET_PASSWORD, SECRET_TOKEN, startContainer, T0, V1, versionCall, VISIBLE_IMAGE,
 } from './record-fixtures.js';
@@ -249,4 +250,68 @@ test('compressed and unparseable bodies: checked decompressed, or dropped when t
   assert.deepEqual(b!.redacted, ['request:dropped-undecodable-compressed']);
   assert.equal(b!.requests[0]!.data.length, 0);
   assert.ok(c!.redacted!.includes('request:dropped-unparseable'));
+});
+
+test('release: a call\'s body bytes are given back once it is written, dropped or not wanted, never before', async (t) => {
+  const dir = await tempDir(t);
+  const released: number[] = [];
+  const rec = await openRecorder({
+    dir,
+    flushIntervalMs: 60_000,
+    queueLimit: 2,
+    exclude: ['ImageStatus'],
+    release: (n) => released.push(n),
+    logger: createLogger({ write: () => {} }),
+  });
+  const sized = (i: number, bytes: number) => {
+    const c = versionCall(T0 + BigInt(i));
+    c.responses = [{ offsetNs: 1, data: Buffer.alloc(bytes) }];
+    return c;
+  };
+  const calls = [sized(0, 100), sized(1, 200), sized(2, 300)];
+  rec.onCallEnd(calls[0]!);
+  rec.onCallEnd(calls[1]!);
+  assert.deepEqual(released, [], 'queued calls still hold their bodies');
+  rec.onCallEnd(calls[2]!); // the queue is full: dropped, given back at once
+  assert.deepEqual(released, [bodyBytes(calls[2]!)]);
+  const excluded = makeCall({ method: IMG + 'ImageStatus', request: { image: { image: 'x' } } });
+  rec.onCallEnd(excluded);
+  assert.deepEqual(released, [bodyBytes(calls[2]!), bodyBytes(excluded)], 'a call not recorded is given back at once');
+  await rec.flush();
+  assert.deepEqual(released.slice(2), [bodyBytes(calls[0]!) + bodyBytes(calls[1]!)], 'the written batch is given back');
+  assert.equal(rec.stats().recorded, 2);
+  await rec.close();
+});
+
+test('large answers are written a few at a time, each batch given back as soon as it is written', async (t) => {
+  const dir = await tempDir(t);
+  const released: number[] = [];
+  const rec = await openRecorder({ dir, flushIntervalMs: 60_000, release: (n) => released.push(n) });
+  const MiB = 1024 * 1024;
+  for (let i = 0; i < 3; i++) {
+    const c = versionCall(T0 + BigInt(i));
+    c.responses = [{ offsetNs: 1, data: Buffer.alloc(3 * MiB, i) }];
+    rec.onCallEnd(c);
+  }
+  await rec.flush();
+  // 3 MiB + 3 MiB reaches the 4 MiB batch bound: two calls, then one; not all three at once.
+  assert.equal(released.length, 2);
+  assert.ok(released[0]! > 6 * MiB && released[0]! < 7 * MiB && released[1]! > 3 * MiB && released[1]! < 4 * MiB, String(released));
+  await rec.close();
+  const calls = await readAll(dir);
+  assert.deepEqual(calls.map((c) => c.responses[0]!.data[0]), [0, 1, 2]);
+});
+
+test('large answers are written without waiting for the flush timer', async (t) => {
+  const dir = await tempDir(t);
+  let released = 0;
+  const rec = await openRecorder({ dir, flushIntervalMs: 60_000, release: (n) => (released += n) });
+  const c = versionCall(T0);
+  c.responses = [{ offsetNs: 1, data: Buffer.alloc(5 * 1024 * 1024) }];
+  rec.onCallEnd(c);
+  const until = Date.now() + 5000;
+  while (rec.stats().recorded === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(rec.stats().recorded, 1, 'written long before the 60 s timer');
+  assert.ok(released >= 5 * 1024 * 1024);
+  await rec.close();
 });
