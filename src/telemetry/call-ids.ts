@@ -2,12 +2,13 @@
  * The pod/container ids of a call, read from its decoded bodies by the CRI
  * module's extractIds. Decoding is the costly part of tracing, so it is done
  * only where ids can be found: the request always (small), the response only
- * of methods answering about one object. List*, Stream* and streaming
- * responses describe many objects and can be large; they are left undecoded.
+ * where extractIds can find something in it (responseHasIds, as the recorder
+ * asks). List*, Stream* and streaming responses describe many objects, and an
+ * ExecSync answer is mostly stdout: they are left undecoded.
  */
 import type { CallRecord, TimedMessage } from '../call.js';
 import { decodeMessage } from '../cri/codec.js';
-import { extractIds } from '../cri/ids.js';
+import { extractIds, responseHasIds } from '../cri/ids.js';
 import type { MethodInfo } from '../cri/methods.js';
 import type { PodIds } from './pod-links.js';
 
@@ -22,14 +23,10 @@ function decodeOne(typeName: string, messages: TimedMessage[]): Record<string, u
   }
 }
 
-function responseNamesOneObject(info: MethodInfo): boolean {
-  return !info.serverStreaming && !info.name.startsWith('List') && !info.name.startsWith('Stream');
-}
-
 export function idsOfCall(call: CallRecord, info: MethodInfo | undefined): PodIds {
   if (!info || call.truncated) return {};
   const req = decodeOne(info.requestType, call.requests);
-  const res = call.status.code === 0 && responseNamesOneObject(info) ? decodeOne(info.responseType, call.responses) : undefined;
+  const res = call.status.code === 0 && !info.serverStreaming && responseHasIds(info) ? decodeOne(info.responseType, call.responses) : undefined;
   if (!req && !res) return {};
   try {
     return extractIds(info, req, res);
