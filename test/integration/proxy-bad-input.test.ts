@@ -10,6 +10,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SpanContextPropagation } from '../../src/telemetry/propagation.js';
+import { samplerFromEnv } from '../../src/telemetry/sampler.js';
 import { Flag, FrameType, PREFACE } from '../../src/wire/frames.js';
 import { frame, settingsFrame } from '../../src/wire/frame-writer.js';
 import { rawClient, startFakeUpstream, tempSocketPath, unaryCall } from '../support/fake-upstream.js';
@@ -69,8 +71,13 @@ function requestStart(path: string): Buffer {
   return Buffer.concat([PREFACE, settingsFrame(), frame(FrameType.HEADERS, Flag.END_HEADERS, 1, block)]);
 }
 
-test('bad bytes on a connection close that connection only; other clients keep working', async (t) => {
-  const s = await startSetup(t, { unary: { [VERSION]: (call, cb) => cb(null, call.request) } });
+for (const propagate of [false, true]) {
+test(`bad bytes on a connection close that connection only; other clients keep working${propagate ? ' (with --propagate-trace rewriting headers)' : ''}`, async (t) => {
+  const s = await startSetup(
+    t,
+    { unary: { [VERSION]: (call, cb) => cb(null, call.request) } },
+    propagate ? { propagation: new SpanContextPropagation(samplerFromEnv({})) } : {},
+  );
   const path = new URL(s.proxy.endpoint).pathname;
   const normal = keepCalling(s.proxy.endpoint);
 
@@ -86,6 +93,14 @@ test('bad bytes on a connection close that connection only; other clients keep w
       'DATA on stream 0',
       (sock) => sock.write(Buffer.concat([PREFACE, settingsFrame(), frame(FrameType.DATA, 0, 0, Buffer.from('x'))])),
     ],
+    [
+      'a HEADERS frame without END_HEADERS, then a PING instead of its CONTINUATION',
+      (sock) => sock.write(Buffer.concat([PREFACE, settingsFrame(), frame(FrameType.HEADERS, 0, 1, Buffer.from([0x83])), frame(FrameType.PING, 0, 0, Buffer.alloc(8))])),
+    ],
+    [
+      'a CONTINUATION frame with no HEADERS before it',
+      (sock) => sock.write(Buffer.concat([PREFACE, settingsFrame(), frame(FrameType.CONTINUATION, Flag.END_HEADERS, 1, Buffer.from([0x83]))])),
+    ],
   ];
   for (const [name, send] of cases) {
     const sock = await connectRaw(path);
@@ -100,6 +115,7 @@ test('bad bytes on a connection close that connection only; other clients keep w
   assert.equal(after.response?.toString(), 'after');
   assert.ok((await normal.stop()) > 0, 'the normal client made calls meanwhile');
 });
+}
 
 test('a call whose gRPC prefix claims 2 GiB: a few MB then hang-up; nothing buffered, the proxy stays up', async (t) => {
   const s = await startSetup(t, { unary: { [VERSION]: (call, cb) => cb(null, call.request) } });
