@@ -10,22 +10,15 @@
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  type ReadableSpan,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { CallRecord } from '../call.js';
 import { lookupMethod } from '../cri/methods.js';
 import { VERSION } from '../version.js';
 import { upstreamAttributes } from './call-attributes.js';
 import { idsOfCall } from './call-ids.js';
-import { emitCallSpan } from './call-span.js';
+import { buildCallSpan, eventLimitFromEnv, type SpanSource } from './call-span.js';
 import { PodLinker, type PodIds } from './pod-links.js';
 import { serviceNameFrom, telemetryResource } from './resource.js';
-import { PresetIdGenerator } from './trace-ids.js';
 
 /** What the export needs of a recording call: a CallRecord, plus the ids the recorder found if it kept them. */
 export type RecordedCall = CallRecord & { ids?: PodIds };
@@ -50,21 +43,6 @@ export interface RecordingExportOptions<C extends RecordedCall = RecordedCall> {
 
 class ExportError extends Error {}
 
-/** Ending a span lands here; the export loop takes the spans out in batches. */
-class CollectingProcessor implements SpanProcessor {
-  spans: ReadableSpan[] = [];
-  onStart(): void {}
-  onEnd(span: ReadableSpan): void {
-    this.spans.push(span);
-  }
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 function exportBatch(exporter: SpanExporter, spans: ReadableSpan[], endpoint: string): Promise<void> {
   return new Promise((resolve, reject) => {
     exporter.export(spans, (result: ExportResult) => {
@@ -81,23 +59,20 @@ export async function exportRecordingOtlp<C extends RecordedCall>(
   if (!opts.endpoint?.trim()) throw new ExportError('critap: OTLP export needs an endpoint, e.g. http://127.0.0.1:4317');
   const upstream = opts.upstream ? upstreamAttributes(opts.upstream) : {};
   const batchSize = opts.batchSize ?? 512;
-  const collector = new CollectingProcessor();
-  // A call recorded with --propagate-trace keeps the span id the runtime saw as its parent.
-  const ids = new PresetIdGenerator();
-  // Every recorded call is exported: sampling was for the live path, a recording is already a choice.
-  const provider = new BasicTracerProvider({
+  const source: SpanSource = {
     resource: telemetryResource(serviceNameFrom(opts.serviceName)),
+    scope: { name: 'critap', version: VERSION },
+    // Every recorded call is exported: sampling was for the live path, a recording is already a choice.
     sampler: new AlwaysOnSampler(),
-    spanProcessors: [collector],
-    idGenerator: ids,
-  });
-  const tracer = provider.getTracer('critap', VERSION);
+    eventLimit: eventLimitFromEnv(),
+  };
   const exporter = new OTLPTraceExporter({ url: opts.endpoint }) as unknown as SpanExporter;
   const links = new PodLinker();
   let sent = 0;
+  let spans: ReadableSpan[] = [];
   const flush = async () => {
-    const batch = collector.spans;
-    collector.spans = [];
+    const batch = spans;
+    spans = [];
     if (batch.length === 0) return;
     await exportBatch(exporter, batch, opts.endpoint);
     sent += batch.length;
@@ -108,18 +83,19 @@ export async function exportRecordingOtlp<C extends RecordedCall>(
       const info = lookupMethod(call.method);
       // The recorder's ids are the same extraction; decode only when a recording lacks them.
       const found = call.ids && Object.keys(call.ids).length > 0 ? call.ids : idsOfCall(call, info);
-      emitCallSpan(tracer, {
+      // A call recorded with --propagate-trace keeps the span id the runtime saw as its parent.
+      const span = buildCallSpan(source, {
         call,
         ids: links.link(found),
         upstream,
         serverStreaming: info?.serverStreaming ?? call.responses.length > 1,
-      }, ids);
-      if (collector.spans.length >= batchSize) await flush();
+      });
+      if (span) spans.push(span);
+      if (spans.length >= batchSize) await flush();
     }
     await flush();
   } finally {
     await exporter.shutdown().catch(() => {});
-    await provider.shutdown().catch(() => {});
   }
   return { spans: sent };
 }

@@ -9,7 +9,8 @@
  * src/wire/header-rewriter.ts), so it is a choice for a debugging session, not the default.
  *
  * This runs on the forwarding thread, when the request's headers pass; the span itself is built
- * later on the observer thread with the same ids (PresetIdGenerator) and the same sampler.
+ * later on the observer thread (src/telemetry/call-span.ts) with the same ids, read back from the
+ * call's propagatedTraceparent, and the same sampler.
  */
 import { SpanKind, trace } from '@opentelemetry/api';
 import { SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace-base';

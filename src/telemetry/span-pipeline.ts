@@ -1,6 +1,6 @@
 /**
- * The live span pipeline: tracer provider → (counting) BatchSpanProcessor →
- * (counting) OTLP/gRPC exporter.
+ * The live span pipeline: finished spans (src/telemetry/call-span.ts) →
+ * (counting) BatchSpanProcessor → (counting) OTLP/gRPC exporter.
  *
  * The batch processor's queue is what keeps a slow or absent collector away
  * from forwarding: ending a span only appends to a bounded array; exports run
@@ -9,12 +9,11 @@
  * (the SDK only writes such losses to its diag log).
  */
 import type { Context } from '@opentelemetry/api';
-import { TraceFlags, type Tracer } from '@opentelemetry/api';
+import { TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { Resource } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider,
   BatchSpanProcessor,
   type ReadableSpan,
   type Span,
@@ -25,7 +24,7 @@ import { VERSION } from '../version.js';
 import type { DropCounter } from './drop-counter.js';
 import { samplerFromEnv } from './sampler.js';
 import { settleWithin } from './settle-within.js';
-import { PresetIdGenerator } from './trace-ids.js';
+import { eventLimitFromEnv, type SpanSource } from './call-span.js';
 
 /** Batch settings; each falls back to OTEL_BSP_* and then to the SDK's defaults (queue 2048, batch 512, 5 s). */
 export interface SpanQueueOptions {
@@ -124,9 +123,10 @@ class CountingProcessor implements SpanProcessor {
 }
 
 export interface SpanPipeline {
-  tracer: Tracer;
-  /** Gives the next span the ids critap sent the runtime (`--propagate-trace`). */
-  ids: PresetIdGenerator;
+  /** Resource, scope, sampler and limits of the spans this pipeline takes. */
+  source: SpanSource;
+  /** Queues a finished span for export (it never blocks: a full queue drops and counts). */
+  emit(span: ReadableSpan): void;
   /** Exports what is queued and stops; never rejects (a dead collector must not fail shutdown). */
   close(): Promise<void>;
 }
@@ -154,21 +154,19 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
   const maxQueueSize = opts.queue?.maxQueueSize ?? envNumber('OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;
   const batch = new BatchSpanProcessor(exporter, { ...opts.queue, maxQueueSize });
   const processor = new CountingProcessor(batch, exporter, maxQueueSize, opts.drops);
-  // The sampler comes from OTEL_TRACES_SAMPLER(_ARG); by default parent-based always-on,
-  // so a kubelet that samples a trace out also takes critap's span out.
-  const ids = new PresetIdGenerator();
-  const provider = new BasicTracerProvider({
-    resource: opts.resource,
-    spanProcessors: [processor],
-    sampler: samplerFromEnv(process.env, opts.warn),
-    idGenerator: ids,
-  });
   return {
-    tracer: provider.getTracer('critap', VERSION),
-    ids,
+    source: {
+      resource: opts.resource,
+      scope: { name: 'critap', version: VERSION },
+      // From OTEL_TRACES_SAMPLER(_ARG); by default parent-based always-on, so a kubelet that
+      // samples a trace out also takes critap's span out.
+      sampler: samplerFromEnv(process.env, opts.warn),
+      eventLimit: eventLimitFromEnv(),
+    },
+    emit: (span) => processor.onEnd(span),
     close: async () => {
       // A collector that is down must not hold critap's exit hostage: wait a bounded time.
-      const done = await settleWithin(provider.shutdown(), opts.closeTimeoutMs ?? 5000);
+      const done = await settleWithin(processor.shutdown(), opts.closeTimeoutMs ?? 5000);
       if (!done) opts.drops.add(processor.queued + exporter.abandon(), 'collector did not answer before shutdown');
     },
   };

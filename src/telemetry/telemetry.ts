@@ -7,13 +7,13 @@
  * building spans happen on a later turn of the event loop, and exporting
  * happens in the batch processor. Nothing here throws into the proxy.
  */
-import type { Attributes, Tracer } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type { CallRecord, CallSink, CallStart } from '../call.js';
 import { lookupMethod } from '../cri/methods.js';
 import { silentLogger, type Logger } from '../log.js';
 import { upstreamAttributes } from './call-attributes.js';
 import { idsOfCall } from './call-ids.js';
-import { emitCallSpan } from './call-span.js';
+import { buildCallSpan } from './call-span.js';
 import { DropCounter } from './drop-counter.js';
 import { createMetricsPipeline, type MetricsPipeline } from './metrics-pipeline.js';
 import { PodLinker } from './pod-links.js';
@@ -67,7 +67,6 @@ class LiveTelemetry implements Telemetry {
   readonly needsBodies: boolean;
   readonly tracing: boolean;
   readonly metricsUrl?: string;
-  private readonly tracer?: Tracer;
   private readonly links = new PodLinker();
   private pending: CallRecord[] = [];
   private drainScheduled = false;
@@ -82,7 +81,6 @@ class LiveTelemetry implements Telemetry {
   ) {
     this.tracing = spans !== undefined;
     this.needsBodies = this.tracing;
-    this.tracer = spans?.tracer;
     this.metricsUrl = metrics.url;
   }
 
@@ -106,7 +104,7 @@ class LiveTelemetry implements Telemetry {
     } catch (err) {
       this.logger.debug('critap: telemetry could not count a call', { error: (err as Error).message });
     }
-    if (!this.tracer) return;
+    if (!this.spans) return;
     if (this.pending.length >= MAX_PENDING_SPANS) {
       this.drops.add(1, 'too many calls waiting for their span');
       return;
@@ -142,12 +140,13 @@ class LiveTelemetry implements Telemetry {
       try {
         const info = lookupMethod(call.method);
         const ids = this.links.link(idsOfCall(call, info));
-        emitCallSpan(this.tracer!, {
+        const span = buildCallSpan(this.spans!.source, {
           call,
           ids,
           upstream: this.upstream,
           serverStreaming: info?.serverStreaming ?? call.responses.length > 1,
-        }, this.spans!.ids);
+        });
+        if (span) this.spans!.emit(span);
       } catch (err) {
         this.drops.add(1, `span not built: ${(err as Error).message}`);
       }

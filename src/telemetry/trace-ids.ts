@@ -1,13 +1,8 @@
 /**
- * Trace and span ids. Random ids come from a pooled crypto buffer (one syscall per 512 ids).
- *
- * PresetIdGenerator lets the span of a call carry the ids critap already sent to the runtime in
- * the call's traceparent (`--propagate-trace`): the span is built later, on the observer thread,
- * by the OpenTelemetry SDK, which asks its IdGenerator for ids; this one answers with the preset
- * ids once, then falls back to random ones.
+ * Trace and span ids, and the W3C traceparent that carries them. Random ids come from a pooled
+ * crypto buffer (one syscall per 512 span ids).
  */
 import { randomFillSync } from 'node:crypto';
-import type { IdGenerator } from '@opentelemetry/sdk-trace-base';
 
 const pool = Buffer.alloc(4096);
 let poolAt = pool.length;
@@ -47,27 +42,4 @@ export function parseTraceparent(value: string): TraceParentIds | undefined {
 
 export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
   return `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`;
-}
-
-export class PresetIdGenerator implements IdGenerator {
-  private traceId: string | undefined;
-  private spanId: string | undefined;
-
-  /** The next span gets these ids (the trace id only if it starts a new trace). */
-  preset(ids: { traceId: string; spanId: string } | undefined): void {
-    this.traceId = ids?.traceId;
-    this.spanId = ids?.spanId;
-  }
-
-  generateTraceId(): string {
-    const id = this.traceId ?? randomTraceId();
-    this.traceId = undefined;
-    return id;
-  }
-
-  generateSpanId(): string {
-    const id = this.spanId ?? randomSpanId();
-    this.spanId = undefined;
-    return id;
-  }
 }

@@ -9,7 +9,7 @@ import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace-base';
 import { samplerFromEnv } from '../../src/telemetry/sampler.js';
 import { SpanContextPropagation } from '../../src/telemetry/propagation.js';
-import { PresetIdGenerator, formatTraceparent, parseTraceparent, randomSpanId, randomTraceId } from '../../src/telemetry/trace-ids.js';
+import { formatTraceparent, parseTraceparent, randomSpanId, randomTraceId } from '../../src/telemetry/trace-ids.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
@@ -72,17 +72,6 @@ test('traceparent parsing and formatting (W3C trace context)', () => {
   const ids = new Set(Array.from({ length: 2000 }, () => randomSpanId()));
   assert.equal(ids.size, 2000);
   for (const id of ids) assert.match(id, /^[0-9a-f]{16}$/);
-});
-
-test('PresetIdGenerator gives the preset ids once, then random ones', () => {
-  const g = new PresetIdGenerator();
-  g.preset({ traceId: TRACE, spanId: SPAN });
-  assert.equal(g.generateSpanId(), SPAN);
-  assert.equal(g.generateTraceId(), TRACE);
-  assert.notEqual(g.generateSpanId(), SPAN);
-  g.preset({ traceId: TRACE, spanId: SPAN });
-  g.preset(undefined);
-  assert.notEqual(g.generateSpanId(), SPAN);
 });
 
 test('the traceparent critap sends: same trace, new span, the sampler\'s flag', () => {
