@@ -12,7 +12,7 @@ import { startProxy } from '../../src/proxy/proxy.js';
 import { loadCriSchema, makeCriClient } from '../support/cri-client.js';
 import { rawClient, streamCall, tempSocketPath } from '../support/fake-upstream.js';
 import { realRuntimeOrSkip } from '../support/runtime.js';
-import { normalizeAnswer, seedWalkthrough } from '../support/walkthrough.js';
+import { assertSameAnswers, seedWalkthrough } from '../support/walkthrough.js';
 
 test('the seed walkthrough through critap answers like containerd itself', { timeout: 180_000 }, async (t) => {
   const rt = await realRuntimeOrSkip(t);
@@ -31,13 +31,7 @@ test('the seed walkthrough through critap answers like containerd itself', { tim
   const straight = await seedWalkthrough(direct, { image: rt.registry.image, logDir: rt.dir });
   const proxied = await seedWalkthrough(through, { image: rt.registry.image, logDir: rt.dir });
 
-  assert.equal(proxied.length, straight.length);
-  for (let i = 0; i < straight.length; i++) {
-    const a = straight[i]!;
-    const b = proxied[i]!;
-    assert.equal(b.method, a.method);
-    assert.deepEqual(normalizeAnswer(b.response), normalizeAnswer(a.response), `${a.method} answers differ`);
-  }
+  assertSameAnswers(straight, proxied);
   // Spot checks that the walkthrough did real work.
   const exec = proxied.find((s) => s.method === 'ExecSync')!.response;
   assert.equal(exec.stdout.toString(), 'hi\n');

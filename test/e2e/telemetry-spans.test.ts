@@ -11,7 +11,7 @@ import { makeCriClient, type CallOptions, type CriClient, type CriMessage } from
 import { tempSocketPath } from '../support/fake-upstream.js';
 import { startOtlpReceiver, type AttrValue, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { realRuntimeOrSkip } from '../support/runtime.js';
-import { normalizeAnswer, seedWalkthrough, type WalkStep } from '../support/walkthrough.js';
+import { assertSameAnswers, seedWalkthrough, type WalkStep } from '../support/walkthrough.js';
 import { freePort } from '../support/registry.js';
 
 /** The kubelet's side of the hop: its CLIENT span, sent as W3C traceparent on every call. */
@@ -202,11 +202,7 @@ test('with --propagate-trace containerd answers the walkthrough as before, and e
   const proxied = await seedWalkthrough(withMetadata(through, { traceparent: TRACEPARENT }), { image: rt.registry.image, logDir: rt.dir });
   through.close();
   await proxy.close(1000);
-  assert.equal(proxied.length, straight.length);
-  for (let i = 0; i < straight.length; i++) {
-    assert.equal(proxied[i]!.method, straight[i]!.method);
-    assert.deepEqual(normalizeAnswer(proxied[i]!.response), normalizeAnswer(straight[i]!.response), `${straight[i]!.method} answers differ`);
-  }
+  assertSameAnswers(straight, proxied);
   const spans = await receiver.waitForSpans(proxied.length);
   const { openRecording } = await import('../../src/record/reader.js');
   const reader = await openRecording(rec);

@@ -3,6 +3,7 @@
  * Run against any endpoint (containerd, `critap proxy`, `critap replay`); it returns every
  * step's request and answer so tests can compare runs and recordings.
  */
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { CriClient, CriMessage } from './cri-client.js';
 
@@ -94,4 +95,13 @@ export function normalizeAnswer(value: unknown, key = ''): unknown {
     return out;
   }
   return value;
+}
+
+/** Two runs of the walkthrough (straight to the runtime, and through critap) gave the same answers. */
+export function assertSameAnswers(straight: WalkStep[], proxied: WalkStep[]): void {
+  assert.equal(proxied.length, straight.length);
+  for (let i = 0; i < straight.length; i++) {
+    assert.equal(proxied[i]!.method, straight[i]!.method);
+    assert.deepEqual(normalizeAnswer(proxied[i]!.response), normalizeAnswer(straight[i]!.response), `${straight[i]!.method} answers differ`);
+  }
 }
