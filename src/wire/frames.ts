@@ -7,27 +7,10 @@
  * CONTINUATION frames before delivery.
  */
 
-export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+import { Flag, FrameType, PREFACE, WireError } from './h2.js';
+import { HeaderBlockJoiner, headersFragment } from './header-block.js';
 
-export const FrameType = {
-  DATA: 0x0,
-  HEADERS: 0x1,
-  PRIORITY: 0x2,
-  RST_STREAM: 0x3,
-  SETTINGS: 0x4,
-  PUSH_PROMISE: 0x5,
-  PING: 0x6,
-  GOAWAY: 0x7,
-  WINDOW_UPDATE: 0x8,
-  CONTINUATION: 0x9,
-} as const;
-
-export const Flag = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
-
-/** The largest frame payload any peer may announce (2^24 - 1). */
-export const MAX_FRAME_SIZE_LIMIT = 0xffffff;
-
-export class WireError extends Error {}
+export { Flag, FrameType, MAX_FRAME_SIZE_LIMIT, PREFACE, WireError } from './h2.js';
 
 export interface FrameEvents {
   /** A complete header block (padding and priority stripped, CONTINUATIONs joined). */
@@ -82,10 +65,7 @@ export class FrameReader {
   /** Non-DATA frame payload being collected. */
   private payload: Buffer | null = null;
   /** Header block being joined across CONTINUATION frames. */
-  private blockParts: Buffer[] | null = null;
-  private blockLen = 0;
-  private blockStream = 0;
-  private blockEndStream = false;
+  private readonly joiner: HeaderBlockJoiner;
   private readonly maxHeaderBlock: number;
   /** KEEP_PAYLOAD plus PING / WINDOW_UPDATE when this reader's events want them. */
   private readonly keep: Set<number>;
@@ -96,6 +76,7 @@ export class FrameReader {
   ) {
     this.prefaceLeft = opts.preface ? PREFACE.length : 0;
     this.maxHeaderBlock = opts.maxHeaderBlock ?? 16 * 1024 * 1024;
+    this.joiner = new HeaderBlockJoiner(this.maxHeaderBlock);
     this.keep = new Set(KEEP_PAYLOAD);
     if (events.ping) this.keep.add(FrameType.PING);
     if (events.windowUpdate) this.keep.add(FrameType.WINDOW_UPDATE);
@@ -103,7 +84,7 @@ export class FrameReader {
 
   /** True between frames: a frame of our own could be inserted into this direction here. */
   get atFrameBoundary(): boolean {
-    return this.prefaceLeft === 0 && !this.inFrame && this.hdrHave === 0 && this.blockParts === null;
+    return this.prefaceLeft === 0 && !this.inFrame && this.hdrHave === 0 && !this.joiner.open;
   }
 
   push(chunk: Buffer): void {
@@ -157,9 +138,7 @@ export class FrameReader {
     this.streamId = buf.readUInt32BE(at + 5) & 0x7fffffff;
     this.consumed = 0;
     this.inFrame = true;
-    if (this.blockParts !== null && this.type !== FrameType.CONTINUATION) {
-      throw new WireError(`expected CONTINUATION for stream ${this.blockStream}, got frame type ${this.type}`);
-    }
+    this.joiner.checkNext(this.type);
     if (this.type === FrameType.DATA) {
       if (this.streamId === 0) throw new WireError('DATA frame on stream 0');
       this.padLen = this.flags & Flag.PADDED ? -1 : 0;
@@ -199,43 +178,13 @@ export class FrameReader {
       case FrameType.DATA:
         this.events.dataEnd(streamId, (flags & Flag.END_STREAM) !== 0, this.length);
         return;
-      case FrameType.HEADERS: {
-        if (streamId === 0) throw new WireError('HEADERS frame on stream 0');
-        let start = 0;
-        let stop = this.length;
-        if (flags & Flag.PADDED) {
-          if (stop < 1) throw new WireError('HEADERS frame too short for its padding');
-          const pad = payload![0]!;
-          start = 1;
-          stop -= pad;
-        }
-        if (flags & Flag.PRIORITY) start += 5;
-        if (stop < start) throw new WireError('HEADERS frame padding exceeds its length');
-        const frag = payload ? payload.subarray(start, stop) : Buffer.alloc(0);
-        const endStream = (flags & Flag.END_STREAM) !== 0;
-        if (flags & Flag.END_HEADERS) {
-          this.events.headers(streamId, frag, endStream);
-        } else {
-          this.blockParts = [frag];
-          this.blockLen = frag.length;
-          this.blockStream = streamId;
-          this.blockEndStream = endStream;
-        }
-        return;
-      }
+      case FrameType.HEADERS:
       case FrameType.CONTINUATION: {
-        if (this.blockParts === null || streamId !== this.blockStream) {
-          throw new WireError(`unexpected CONTINUATION on stream ${streamId}`);
-        }
-        const frag = payload ?? Buffer.alloc(0);
-        this.blockParts.push(frag);
-        this.blockLen += frag.length;
-        if (this.blockLen > this.maxHeaderBlock) throw new WireError(`header block over ${this.maxHeaderBlock} bytes`);
-        if (flags & Flag.END_HEADERS) {
-          const block = Buffer.concat(this.blockParts, this.blockLen);
-          this.blockParts = null;
-          this.events.headers(this.blockStream, block, this.blockEndStream);
-        }
+        const done =
+          type === FrameType.HEADERS
+            ? this.joiner.headers(streamId, headersFragment(payload, this.length, flags, streamId), flags)
+            : this.joiner.continuation(streamId, payload, flags);
+        if (done) this.events.headers(done.streamId, done.block, done.endStream);
         return;
       }
       case FrameType.RST_STREAM:

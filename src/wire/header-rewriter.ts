@@ -15,7 +15,8 @@
  */
 import type { Header } from '../call.js';
 import { encodeHeaderBlock, headersFrames } from './frame-writer.js';
-import { Flag, FrameType, PREFACE, WireError } from './frames.js';
+import { HeaderBlockJoiner, headersFragment } from './header-block.js';
+import { FrameType, PREFACE, WireError } from './h2.js';
 import { HpackDecoder } from './hpack.js';
 
 const HEADER_LEN = 9;
@@ -43,11 +44,8 @@ export class HeaderRewriter {
   private consumed = 0;
   /** Payload of the HEADERS/CONTINUATION frame being read. */
   private payload: Buffer | null = null;
-  /** Fragments of a header block not yet ended by END_HEADERS. */
-  private blockParts: Buffer[] | null = null;
-  private blockLen = 0;
-  private blockStream = 0;
-  private blockEndStream = false;
+  /** Joins a header block across CONTINUATION frames, exactly as the tap's FrameReader does. */
+  private readonly joiner: HeaderBlockJoiner;
   private readonly maxHeaderBlock: number;
 
   constructor(
@@ -56,6 +54,7 @@ export class HeaderRewriter {
   ) {
     this.prefaceLeft = opts.preface ? PREFACE.length : 0;
     this.maxHeaderBlock = opts.maxHeaderBlock ?? 16 * 1024 * 1024;
+    this.joiner = new HeaderBlockJoiner(this.maxHeaderBlock);
   }
 
   /** The server's SETTINGS_HEADER_TABLE_SIZE bounds the client's encoder, so the mirror too. */
@@ -140,9 +139,7 @@ export class HeaderRewriter {
     this.streamId = buf.readUInt32BE(at + 5) & 0x7fffffff;
     this.consumed = 0;
     this.inFrame = true;
-    if (this.blockParts !== null && this.type !== FrameType.CONTINUATION) {
-      throw new WireError(`expected CONTINUATION for stream ${this.blockStream}, got frame type ${this.type}`);
-    }
+    this.joiner.checkNext(this.type);
     if (this.rewritten()) {
       if (this.length > this.maxHeaderBlock) throw new WireError(`frame of type ${this.type} claims ${this.length} bytes`);
       this.payload = Buffer.allocUnsafe(this.length);
@@ -155,40 +152,15 @@ export class HeaderRewriter {
     this.inFrame = false;
     const payload = this.payload;
     this.payload = null;
-    if (this.type === FrameType.HEADERS) {
-      if (this.streamId === 0) throw new WireError('HEADERS frame on stream 0');
-      let start = 0;
-      let stop = this.length;
-      if (this.flags & Flag.PADDED) {
-        if (stop < 1) throw new WireError('HEADERS frame too short for its padding');
-        start = 1;
-        stop -= payload![0]!;
-      }
-      // Priority information is dropped: RFC 9113 deprecates it and no gRPC server acts on it.
-      if (this.flags & Flag.PRIORITY) start += 5;
-      if (stop < start) throw new WireError('HEADERS frame padding exceeds its length');
-      const frag = payload ? payload.subarray(start, stop) : Buffer.alloc(0);
-      this.blockParts = [frag];
-      this.blockLen = frag.length;
-      this.blockStream = this.streamId;
-      this.blockEndStream = (this.flags & Flag.END_STREAM) !== 0;
-    } else if (this.type === FrameType.CONTINUATION) {
-      if (this.blockParts === null || this.streamId !== this.blockStream) {
-        throw new WireError(`unexpected CONTINUATION on stream ${this.streamId}`);
-      }
-      const frag = payload ?? Buffer.alloc(0);
-      this.blockParts.push(frag);
-      this.blockLen += frag.length;
-      if (this.blockLen > this.maxHeaderBlock) throw new WireError(`header block over ${this.maxHeaderBlock} bytes`);
-    } else {
-      return;
-    }
-    if ((this.flags & Flag.END_HEADERS) === 0) return;
-    const parts = this.blockParts!;
-    const block = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.blockLen);
-    this.blockParts = null;
-    const headers = this.edit(this.blockStream, this.decoder.decode(block), this.blockEndStream);
+    if (!this.rewritten()) return;
+    // Priority information is dropped: RFC 9113 deprecates it and no gRPC server acts on it.
+    const done =
+      this.type === FrameType.HEADERS
+        ? this.joiner.headers(this.streamId, headersFragment(payload, this.length, this.flags, this.streamId), this.flags)
+        : this.joiner.continuation(this.streamId, payload, this.flags);
+    if (!done) return;
+    const headers = this.edit(done.streamId, this.decoder.decode(done.block), done.endStream);
     // 16 KiB frames: the smallest SETTINGS_MAX_FRAME_SIZE a server may announce, so always allowed.
-    for (const f of headersFrames(this.blockStream, encodeHeaderBlock(headers), this.blockEndStream)) out.push(f);
+    for (const f of headersFrames(done.streamId, encodeHeaderBlock(headers), done.endStream)) out.push(f);
   }
 }
