@@ -17,6 +17,12 @@ import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-stat
 /** Headers that describe one hop, not the call; they are not part of a call's metadata. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 const SETTINGS_HEADER_TABLE_SIZE = 1;
+/**
+ * A client reset this close to the call's grpc-timeout counts as the deadline. The client starts
+ * its clock before the request reaches critap and fires its reset on that clock, so the reset can
+ * arrive a little *before* critap's own count of the timeout has run out.
+ */
+const DEADLINE_SLACK_NS = 10_000_000;
 
 export interface TapOptions {
   sinks: readonly CallSink[];
@@ -104,7 +110,7 @@ export class ConnectionTap {
         const s = this.streams.get(id);
         if (!s) return;
         const elapsed = Number(hrNow() - s.startHr);
-        if (s.timeoutNs !== undefined && elapsed >= s.timeoutNs) {
+        if (s.timeoutNs !== undefined && elapsed + DEADLINE_SLACK_NS >= s.timeoutNs) {
           this.finish(s, 'client-reset', { code: 4, message: 'deadline exceeded: the client gave up when its grpc-timeout ran out' }, []);
         } else {
           this.finish(s, 'client-reset', { code: 1, message: `cancelled by the client (RST_STREAM code ${code})` }, []);
