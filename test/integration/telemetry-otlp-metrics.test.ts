@@ -200,6 +200,7 @@ test('a metrics collector that is down or failing does not affect forwarding, no
       { ...process.env, OTEL_METRIC_EXPORT_INTERVAL: '50' },
     );
     t.after(() => proxy.stop('SIGKILL'));
+    assert.equal(proxy.started['metrics'], 'OTLP push', 'the start line says metrics are pushed');
     const client = rawClient(proxy.endpoint);
     // Spread over several export intervals, each of which fails.
     for (let i = 0; i < 8; i++) {
