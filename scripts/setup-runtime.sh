@@ -2,14 +2,16 @@
 # Installs what the end-to-end tests need to start a real CRI runtime of their own:
 # containerd (with its CRI plugin), runc, the CNI plugins, a static busybox to build
 # images from, a local OCI registry, skopeo to push to it, htpasswd for its auth, and
-# Prometheus (the telemetry e2e test runs every dashboard query against a real one).
+# Prometheus (the telemetry e2e test runs every dashboard query against a real one), and what
+# CRI-O needs beside its own binaries from ../shared/bin (conmon, libseccomp2) plus gVisor's runsc
+# for the second runtime handler.
 # Idempotent: when every tool is already present it only says so and exits.
 set -euo pipefail
 
 say() { printf 'setup-runtime: %s\n' "$*"; }
 die() { printf 'critap: setup-runtime: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils prometheus)
+PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils prometheus conmon libseccomp2 runsc)
 
 # One probe per package: a file it installs that the harness actually uses.
 declare -A PROBE=(
@@ -21,13 +23,16 @@ declare -A PROBE=(
   [skopeo]=/usr/bin/skopeo
   [apache2-utils]=/usr/bin/htpasswd
   [prometheus]=/usr/bin/prometheus
+  [conmon]=/usr/bin/conmon
+  [libseccomp2]=/usr/lib/x86_64-linux-gnu/libseccomp.so.2
+  [runsc]=/usr/bin/runsc
 )
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   probe="${PROBE[$pkg]}"
   # runc may live in /usr/bin or /usr/sbin depending on the packaging.
-  if [[ -x "$probe" ]] || { [[ $pkg == runc ]] && command -v runc >/dev/null 2>&1; }; then
+  if [[ -e "$probe" ]] || { [[ $pkg == runc ]] && command -v runc >/dev/null 2>&1; }; then
     continue
   fi
   missing+=("$pkg")
@@ -64,7 +69,7 @@ apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${PACKAGES[@]}"
 
 for pkg in "${PACKAGES[@]}"; do
   probe="${PROBE[$pkg]}"
-  if [[ ! -x "$probe" ]] && ! { [[ $pkg == runc ]] && command -v runc >/dev/null 2>&1; }; then
+  if [[ ! -e "$probe" ]] && ! { [[ $pkg == runc ]] && command -v runc >/dev/null 2>&1; }; then
     die "$pkg was installed but $probe is still missing"
   fi
 done
