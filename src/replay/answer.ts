@@ -70,22 +70,27 @@ function plainBytes(call: CallRecord, data: Buffer, compressed: boolean | undefi
   return data;
 }
 
-function echoed(info: MethodInfo | undefined, data: Buffer, echo: EchoPairs): Buffer | undefined {
-  if (!info || echo.size === 0) return undefined;
+/** Changes to a decoded answer beyond echo (replay's state: the client's phase and names); true when it changed it. */
+export type AnswerEdit = (answer: Record<string, unknown>) => boolean;
+
+function echoed(info: MethodInfo | undefined, data: Buffer, echo: EchoPairs, edit?: AnswerEdit): Buffer | undefined {
+  if (!info || (echo.size === 0 && !edit)) return undefined;
   try {
     const view = decodeMessage(info.responseType, data);
     const r = applyEcho(view, echo);
-    return r.changed ? encodeMessage(info.responseType, r.value) : undefined;
+    const value = r.changed ? r.value : structuredClone(r.value);
+    const edited = edit ? edit(value) : false;
+    return r.changed || edited ? encodeMessage(info.responseType, value) : undefined;
   } catch {
     return undefined; // an answer that does not decode is replayed as recorded
   }
 }
 
-export function answerFrom(call: CallRecord, info: MethodInfo | undefined, echo: EchoPairs): Answer {
+export function answerFrom(call: CallRecord, info: MethodInfo | undefined, echo: EchoPairs, edit?: AnswerEdit): Answer {
   let anyEcho = false;
   const messages = call.responses.map((m) => {
     const plain = plainBytes(call, m.data, m.compressed);
-    const e = echoed(info, plain, echo);
+    const e = echoed(info, plain, echo, edit);
     if (e) anyEcho = true;
     return { offsetNs: m.offsetNs, data: e ?? plain };
   });
@@ -101,5 +106,24 @@ export function answerFrom(call: CallRecord, info: MethodInfo | undefined, echo:
     durationNs: call.durationNs,
     leaveOpen: (info?.serverStreaming ?? call.responses.length > 1) && call.end === 'client-reset',
     echoed: anyEcho,
+  };
+}
+
+/** A call record for an answer replay made itself (a list from the client's world, a synthesized answer). */
+export function madeCall(path: string, info: MethodInfo, answer: Record<string, unknown>, code: number, message: string): CallRecord {
+  const data = code === 0 ? encodeMessage(info.responseType, answer) : undefined;
+  return {
+    method: path,
+    startNs: 0n,
+    durationNs: 0,
+    requests: [],
+    responses: data ? [{ offsetNs: 0, data }] : [],
+    status: { code, message },
+    end: 'trailers',
+    requestMetadata: [],
+    responseHeaders: [],
+    responseTrailers: [],
+    requestBytes: 0,
+    responseBytes: data ? data.length + 5 : 0,
   };
 }

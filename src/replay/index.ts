@@ -19,11 +19,12 @@ import { Fallback } from './fallback.js';
 import { DEFAULT_IGNORE, parseIgnoreRule } from './ignore.js';
 import { loadRecordingCalls } from './load.js';
 import { Matcher, type MatchMode, type OnExhausted } from './matcher.js';
-import { Replayer, requestView, type Miss } from './replayer.js';
+import { Replayer, requestView, type AnswerKind, type Guess, type Miss } from './replayer.js';
+import { buildState, parseRefuse } from './state/build.js';
 import { startGrpcServer, type GrpcServer } from './h2/server.js';
 import { parseTiming, type Timing } from './timing.js';
 
-export type { Miss } from './replayer.js';
+export type { Miss, Guess, AnswerKind } from './replayer.js';
 export type { MatchMode, OnExhausted } from './matcher.js';
 export type { Difference } from './json-diff.js';
 
@@ -46,8 +47,16 @@ export interface ReplayOptions {
   record?: boolean;
   /** Redaction the recording was made with (`--record-env`, `--redact` of the proxy); incoming requests get the same. */
   redaction?: RedactionRules;
-  /** Write the misses here as JSON when closing. */
+  /** Write the misses and guesses here as JSON when closing. */
   missesFile?: string;
+  /**
+   * Follow the client's life cycle (default true; `match: 'sequence'` never does): answers come
+   * from calls recorded in the phases the client's entities are in, lists show the client's
+   * world, later lives of a recorded pod get new ids. See src/replay/state/.
+   */
+  state?: boolean;
+  /** Kinds of answer to refuse, as misses: e.g. `['nearest']` (a test author's strict mode). */
+  refuse?: Array<Exclude<AnswerKind, 'exact' | 'miss'>>;
   /** File mode of a unix socket (default 0o660). */
   socketMode?: number;
   logger?: Logger;
@@ -60,6 +69,10 @@ export interface ReplayRuntime {
   readonly misses: Miss[];
   /** Calls answered from the recording so far. */
   answered(): number;
+  /** Answers so far by kind: exact, nearest, state-chosen, templated, synthesized, miss. */
+  counts(): Record<AnswerKind, number>;
+  /** Every answer that was not exact, in order (live; at most 10,000 kept). */
+  readonly guesses: Guess[];
   /** Stops accepting, lets calls in flight finish for `graceMs` (default 5 s), closes everything. */
   close(graceMs?: number): Promise<void>;
 }
@@ -95,14 +108,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
     listenAt = { kind: 'unix', path: join(tempDir, 'cri.sock') };
   }
 
+  const refuse = parseRefuse(opts.refuse ?? []);
   const calls = await loadRecordingCalls(opts.recording);
   const matcher = new Matcher<CallRecord>([], { mode, onExhausted, ignore });
-  for (const c of calls) {
-    const info = lookupMethod(c.method);
-    // The recorded request was redacted by the recorder; the same redaction is applied again
-    // (a no-op on it) so both sides are compared in the same terms.
-    matcher.add({ method: c.method, request: requestView(info, c.requests[0]?.data ?? Buffer.alloc(0), opts.redaction), value: c });
-  }
+  // The recorded request was redacted by the recorder; the same redaction is applied again
+  // (a no-op on it) so both sides are compared in the same terms.
+  const views = calls.map((c) => requestView(lookupMethod(c.method), c.requests[0]?.data ?? Buffer.alloc(0), opts.redaction));
+  const useState = mode !== 'sequence' && opts.state !== false;
+  const state = useState ? buildState(calls, views, matcher, { housekeeping: !opts.fallback }) : undefined;
+  if (!state) calls.forEach((c, i) => matcher.add({ method: c.method, request: views[i]!, value: c }));
 
   let writer: RecordingWriter | undefined;
   let fallback: Fallback | undefined;
@@ -110,7 +124,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
   try {
     if (opts.fallback) fallback = new Fallback(opts.fallback);
     if (opts.record) writer = await createRecording(opts.recording);
-    const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger });
+    const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger, chooser: state?.chooser, refuse });
     replayer.serve(calls, allMethods());
     server = await startGrpcServer({ listen: listenAt, handler: replayer.handle, socketMode: opts.socketMode ?? 0o660, logger });
     const running = server;
@@ -121,13 +135,18 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
       endpoint,
       misses: replayer.misses,
       answered: () => replayer.answered,
+      counts: () => ({ ...replayer.counts }),
+      guesses: replayer.guesses,
       close(graceMs = 5000) {
         closing ??= (async () => {
           await running.close(graceMs);
           fallback?.close();
           await writer?.close();
           if (tempDir) await rm(tempDir, { recursive: true, force: true });
-          if (opts.missesFile) await writeFile(opts.missesFile, JSON.stringify(replayer.misses, null, 2) + '\n');
+          if (opts.missesFile) {
+            const report = { counts: replayer.counts, misses: replayer.misses, guesses: replayer.guesses };
+            await writeFile(opts.missesFile, JSON.stringify(report, null, 2) + '\n');
+          }
         })();
         return closing;
       },

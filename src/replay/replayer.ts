@@ -11,13 +11,31 @@ import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import type { Logger } from '../log.js';
 import type { RecordingWriter } from '../record/writer.js';
-import { answerFrom, fromMetadata, toMetadata, type Answer } from './answer.js';
+import { answerFrom, fromMetadata, madeCall, toMetadata, type Answer } from './answer.js';
 import type { Fallback } from './fallback.js';
 import { encodeEnd, responseHeaderBlock, type EncodedEnd, type ServerCall } from './h2/server.js';
 import type { Json } from './json-diff.js';
 import type { Closest, Matcher, MissReason } from './matcher.js';
 import { scaledMs, waitUntil, type Timing } from './timing.js';
+import { ANSWER_KINDS, type AnswerKind, type Choice, type StatefulChooser } from './state/chooser.js';
 
+export type { AnswerKind } from './state/chooser.js';
+
+/** An answer that was not the recorded answer to an equal request in the same phase: what replay guessed, and why. */
+export interface Guess {
+  /** ISO time of the call. */
+  time: string;
+  method: string;
+  kind: Exclude<AnswerKind, 'exact' | 'miss'>;
+  why: string;
+  /** Request fields that differed from the recorded call's (nearest and templated answers). */
+  differences?: string[];
+  /** The recorded call answering (0-based, recorded order), when one did. */
+  index?: number;
+}
+
+/** At most this many guesses are kept for --misses and the library; the counts go on. */
+const MAX_GUESSES = 10_000;
 /** A call replay could not answer from the recording. */
 export interface Miss {
   /** ISO time of the call. */
@@ -41,6 +59,10 @@ export interface ReplayerOptions {
   fallback?: Fallback;
   writer?: RecordingWriter;
   logger: Logger;
+  /** Follows the client's life cycle (absent for `--match sequence`). */
+  chooser?: StatefulChooser;
+  /** Kinds of answer to refuse: such a call is a miss instead. */
+  refuse?: ReadonlySet<AnswerKind>;
 }
 
 /** A request in the matcher's terms: the redacted, decoded JSON view (raw base64 when it does not decode). */
@@ -65,7 +87,12 @@ const UNIMPLEMENTED = 12;
 
 export class Replayer {
   readonly misses: Miss[] = [];
+  readonly guesses: Guess[] = [];
+  /** Answers given, by kind (misses included). */
+  readonly counts = Object.fromEntries(ANSWER_KINDS.map((k) => [k, 0])) as Record<AnswerKind, number>;
   answered = 0;
+  /** Method and kind of guesses already logged at info level (later ones go to debug). */
+  private readonly loggedGuesses = new Set<string>();
   /** Paths served, and whether each is server-streaming. */
   private readonly methods = new Map<string, boolean>();
 
@@ -104,20 +131,53 @@ export class Replayer {
     return w;
   }
 
+  private choose(path: string, info: MethodInfo | undefined, view: Json): Choice {
+    if (this.opts.chooser && info) return this.opts.chooser.choose(path, info, view);
+    const r = this.opts.matcher.match(path, view);
+    if (r.kind === 'miss') return r;
+    return { kind: r.differences.length > 0 ? 'nearest' : 'exact', call: r.value, index: r.index, echo: r.echo, differences: r.differences, why: r.explanation };
+  }
+
   private decide(path: string, bytes: Buffer): { info?: MethodInfo; view: Json; answer?: Answer; miss?: Miss } {
     const info = lookupMethod(path);
     const view = requestView(info, bytes, this.opts.redaction);
-    const r = this.opts.matcher.match(path, view);
-    if (r.kind === 'hit') {
-      this.answered++;
-      if (r.differences.length > 0 && this.opts.logger.enabled('debug')) this.opts.logger.debug(r.explanation);
-      return { info, view, answer: r.echo.size === 0 ? this.plainAnswer(r.value, info) : answerFrom(r.value, info, r.echo) };
+    let c = this.choose(path, info, view);
+    if (c.kind !== 'miss' && this.opts.refuse?.has(c.kind)) {
+      c = { kind: 'miss', reason: 'refused', code: 5, message: `critap replay: refused a ${c.kind} answer (--refuse ${c.kind}): ${c.why}` };
     }
-    const miss: Miss = { time: new Date().toISOString(), method: path, reason: r.reason, code: r.code, message: r.message, request: view };
-    if (r.closest) miss.closest = r.closest;
+    if (c.kind !== 'miss') {
+      this.answered++;
+      this.counts[c.kind]++;
+      if (c.kind !== 'exact') this.guessed(path, c);
+      let answer: Answer;
+      if (c.made) answer = answerFrom(madeCall(path, info!, c.made.answer, c.made.code, c.made.message), info, c.echo);
+      else if (c.echo.size === 0 && !c.edit) answer = this.plainAnswer(c.call!, info);
+      else answer = answerFrom(c.call!, info, c.echo, c.edit);
+      return { info, view, answer };
+    }
+    this.counts.miss++;
+    const miss: Miss = { time: new Date().toISOString(), method: path, reason: c.reason, code: c.code, message: c.message, request: view };
+    if (c.closest) miss.closest = c.closest;
     this.misses.push(miss);
-    this.opts.logger.warn('replay miss', { method: path, reason: r.reason, message: r.message });
+    this.opts.logger.warn('replay miss', { method: path, reason: c.reason, message: c.message });
     return { info, view, miss };
+  }
+
+  /** Says what was guessed: at info level the first time a method gets a kind of guess, at debug after that. */
+  private guessed(path: string, c: Extract<Choice, { call?: unknown }>): void {
+    if (c.kind === 'exact') return;
+    const g: Guess = { time: new Date().toISOString(), method: path, kind: c.kind, why: c.why };
+    if (c.differences.length > 0) g.differences = c.differences.map((d) => d.path);
+    if (c.index !== undefined) g.index = c.index;
+    if (this.guesses.length < MAX_GUESSES) this.guesses.push(g);
+    const key = `${path}|${c.kind}`;
+    const logger = this.opts.logger;
+    if (!this.loggedGuesses.has(key)) {
+      this.loggedGuesses.add(key);
+      logger.info(`replay answered with a ${c.kind} guess (further ${c.kind} answers to this method are logged at debug level)`, { method: path, why: c.why });
+    } else if (logger.enabled('debug')) {
+      logger.debug(`replay answered with a ${c.kind} guess`, { method: path, why: c.why });
+    }
   }
 
   /** The server's call handler. */

@@ -72,8 +72,10 @@ test('quick start: critap replay + critap call; SIGTERM writes the misses file a
   assert.equal(await r.exit, 0, r.log());
   assert.match(r.log(), /critap replay stopped answered=2 misses=1/);
   assert.ok(!existsSync(sock), 'socket removed');
-  const misses = JSON.parse(await readFile(missesFile, 'utf8'));
-  assert.deepEqual(misses.map((m: { method: string; code: number }) => [m.method, m.code]), [['/runtime.v1.RuntimeService/GetContainerEvents', 12]]);
+  const report = JSON.parse(await readFile(missesFile, 'utf8'));
+  assert.deepEqual(report.misses.map((m: { method: string; code: number }) => [m.method, m.code]), [['/runtime.v1.RuntimeService/GetContainerEvents', 12]]);
+  assert.deepEqual(report.counts, { exact: 2, nearest: 0, 'state-chosen': 0, templated: 0, synthesized: 0, miss: 1 });
+  assert.deepEqual(report.guesses, []);
 });
 
 test('critap call on a stream prints one JSON per message', async (t) => {

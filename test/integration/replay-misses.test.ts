@@ -13,7 +13,7 @@ import { encodeMessage } from '../../src/cri/codec.js';
 import { rawClient, unaryCall } from '../support/fake-upstream.js';
 import { SEED, V1, recordedCall } from './replay-helpers.js';
 
-const STATUS_REQ = (id: string) => encodeMessage('runtime.v1.ContainerStatusRequest', { containerId: id });
+const VERSION_REQ = (version: string) => encodeMessage('runtime.v1.VersionRequest', { version });
 
 test('misses: unrecorded method, exact-mode difference, unknown path; all kept and written out', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'critap-misses-'));
@@ -29,11 +29,11 @@ test('misses: unrecorded method, exact-mode difference, unknown path; all kept a
   assert.equal(events.error?.code, 12);
   assert.match(events.error!.details, /^critap replay: the recording has no call of \/runtime\.v1\.RuntimeService\/ListMetricDescriptors; it has calls of ContainerStatus, CreateContainer, /);
 
-  const recorded = await recordedCall(SEED, 'ContainerStatus');
-  const other = await unaryCall(client, `${V1}ContainerStatus`, STATUS_REQ('0123456789abcdef'));
+  const recorded = await recordedCall(SEED, 'Version');
+  const other = await unaryCall(client, `${V1}Version`, VERSION_REQ('v0'));
   assert.equal(other.error?.code, 5);
-  assert.match(other.error!.details, /no recorded \/runtime\.v1\.RuntimeService\/ContainerStatus request equals this one \(--match exact\)/);
-  assert.match(other.error!.details, new RegExp(`containerId: recorded "${recorded.ids.containerId}", got "0123456789abcdef"`));
+  assert.match(other.error!.details, /no recorded \/runtime\.v1\.RuntimeService\/Version request equals this one \(--match exact\)/);
+  assert.match(other.error!.details, /version: recorded "v1", got "v0"/);
 
   // A path outside the CRI schema and the recording: grpc-js itself answers UNIMPLEMENTED.
   const unknown = await unaryCall(client, '/example.Foo/Bar', Buffer.alloc(0));
@@ -41,21 +41,21 @@ test('misses: unrecorded method, exact-mode difference, unknown path; all kept a
   assert.match(unknown.error!.details, /\/example\.Foo\/Bar/);
 
   // The recorded request itself still answers.
-  const same = await unaryCall(client, `${V1}ContainerStatus`, recorded.requests[0]!.data);
+  const same = await unaryCall(client, `${V1}Version`, recorded.requests[0]!.data);
   assert.ok(same.response?.equals(recorded.responses[0]!.data));
 
   assert.deepEqual(runtime.misses.map((m) => [m.method, m.reason, m.code]), [
     [`${V1}ListMetricDescriptors`, 'no-method', 12],
-    [`${V1}ContainerStatus`, 'no-equal', 5],
+    [`${V1}Version`, 'no-equal', 5],
   ]);
-  assert.deepEqual(runtime.misses[1]!.request, { containerId: '0123456789abcdef' });
-  assert.equal(runtime.misses[1]!.closest?.differences[0]?.path, 'containerId');
+  assert.deepEqual(runtime.misses[1]!.request, { version: 'v0' });
+  assert.equal(runtime.misses[1]!.closest?.differences[0]?.path, 'version');
 
   await runtime.close();
   closed = true;
-  const written = JSON.parse(await readFile(missesFile, 'utf8'));
+  const written = JSON.parse(await readFile(missesFile, 'utf8')).misses;
   assert.equal(written.length, 2);
-  assert.equal(written[1].method, `${V1}ContainerStatus`);
+  assert.equal(written[1].method, `${V1}Version`);
   assert.match(written[1].message, /differs in 1 field/);
 });
 
