@@ -1,7 +1,8 @@
 import type { Command } from './main.js';
 import { UsageError, durationFlag, parseCommandArgs } from './args.js';
 import { createLogger, isLogLevel } from '../log.js';
-import { replay } from '../replay/index.js';
+import { replay, type ReplayOptions } from '../replay/index.js';
+import { parseRefuse } from '../replay/state/build.js';
 import { parseIgnoreRule } from '../replay/ignore.js';
 import { parseTiming } from '../replay/timing.js';
 import { parseEndpoint } from '../endpoint.js';
@@ -11,6 +12,21 @@ const HELP = `Usage: critap replay <recording> --listen <endpoint> [flags]
 
 Serves a recording as a mock CRI runtime: every call is answered from the recording, with the
 recorded bytes, status, headers and trailers, and no runtime behind it (unless --fallback).
+
+State: replay follows the client's life cycle. It keeps its own view of the sandboxes,
+containers and images the client has made, each in the phase the client's calls moved it to
+(run → stopped → removed; created → running → exited → removed; pulled → removed), and answers
+each call from a call recorded in the same phases. Lists show the client's world. A pod or
+container made again (a second run, a restart) gets new ids and the recorded answers of the
+first. An id replay never handed out is NOT_FOUND; a unique id prefix resolves like containerd.
+Version, Status, ImageFsInfo, ReopenContainerLog, UpdateRuntimeConfig and ContainerStats get an
+answer made from the recording when it has none. --no-state answers by request alone.
+
+Each answer is one of: exact (the recorded answer to an equal request in the same phases),
+nearest (a request that differs; the fields are named), state-chosen (a list from the client's
+world, a status moved to the client's phase), templated (about a later life, with new ids),
+synthesized (made by replay: housekeeping, NotFound), or miss. Guesses (all but exact) are
+logged at info level the first time per method and kind; the counts are printed on exit.
 
 Matching (--match):
   nearest    (default) an equal recorded request wins; else the recorded request of that method
@@ -34,7 +50,11 @@ Flags:
   --ignore <path>          request field to leave out when comparing, [Method:]path, repeatable;
                            e.g. 'RunPodSandbox:config.annotations' or '**.labels["pod-template-hash"]'
                            (kubernetes.io/config.seen annotations are always ignored)
-  --misses <file>          write every miss (method, request, closest call, differences) as JSON on exit
+  --misses <file>          write the counts, every miss (method, request, closest call, differences) and
+                           every guess (kind, why) as JSON on exit
+  --refuse <kind,…>        answer these kinds as misses instead (NOT_FOUND): nearest, state-chosen,
+                           templated, synthesized; e.g. --refuse nearest for a strict test
+  --no-state               answer by request and recorded order alone (no life cycle)
   --fallback <endpoint>    send misses to this real runtime instead of failing them
   --record                 with --fallback: add the runtime's answers to the recording
   --record-env             the recording was made with --record-env (env values compared as they are)
@@ -59,6 +79,8 @@ const FLAGS = {
   'on-exhausted': { type: 'string' },
   ignore: { type: 'string', multiple: true },
   misses: { type: 'string' },
+  refuse: { type: 'string', multiple: true },
+  'no-state': { type: 'boolean' },
   fallback: { type: 'string' },
   record: { type: 'boolean' },
   'record-env': { type: 'boolean' },
@@ -73,6 +95,11 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be ${allowed.join(', ')}, not "${value}"`);
   return value as T;
+}
+
+function withoutMiss<T extends { miss: number }>(counts: T): Omit<T, 'miss'> {
+  const { miss: _miss, ...rest } = counts;
+  return rest;
 }
 
 /** Turns a library error about bad input into a usage error, so it is printed with a hint. */
@@ -105,6 +132,8 @@ export const command: Command = {
     if (!/^0?[0-7]{3}$/.test(modeText)) throw new UsageError(`--socket-mode wants an octal mode like 0660, got "${modeText}"`);
     const graceMs = durationFlag('grace', v.grace) ?? 5000;
     const logger = createLogger({ level, json: v['log-json'] === true });
+    const refuse = (v.refuse ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    usage(() => parseRefuse(refuse));
     const redactPaths = (v.redact ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
     const runtime = await replay({
@@ -118,6 +147,8 @@ export const command: Command = {
       record: v.record === true,
       redaction: v['record-env'] || redactPaths.length > 0 ? { keepEnv: v['record-env'] === true, extraPaths: redactPaths } : undefined,
       missesFile: v.misses,
+      state: v['no-state'] !== true,
+      refuse: refuse as ReplayOptions['refuse'],
       socketMode: Number.parseInt(modeText, 8),
       logger,
     });
@@ -127,6 +158,7 @@ export const command: Command = {
       match: match ?? 'nearest',
       timing: v.timing ?? 'none',
       fallback: v.fallback ?? 'off',
+      state: v['no-state'] ? 'off' : 'on',
       pid: process.pid,
     });
 
@@ -135,7 +167,8 @@ export const command: Command = {
       graceMs,
       async () => {
         await runtime.close(graceMs);
-        return { answered: runtime.answered(), misses: runtime.misses.length, missesFile: v.misses };
+        const counts = runtime.counts();
+        return { answered: runtime.answered(), misses: runtime.misses.length, ...withoutMiss(counts), missesFile: v.misses };
       },
       'critap replay stopped',
     );

@@ -70,7 +70,7 @@ test('quick start: critap replay + critap call; SIGTERM writes the misses file a
 
   r.child.kill('SIGTERM');
   assert.equal(await r.exit, 0, r.log());
-  assert.match(r.log(), /critap replay stopped answered=2 misses=1/);
+  assert.match(r.log(), /critap replay stopped answered=2 misses=1 exact=2 nearest=0 state-chosen=0 templated=0 synthesized=0/);
   assert.ok(!existsSync(sock), 'socket removed');
   const report = JSON.parse(await readFile(missesFile, 'utf8'));
   assert.deepEqual(report.misses.map((m: { method: string; code: number }) => [m.method, m.code]), [['/runtime.v1.RuntimeService/GetContainerEvents', 12]]);
