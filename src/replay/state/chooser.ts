@@ -115,7 +115,7 @@ export class StatefulChooser {
     const r = this.matcher.match(path, recordedRequest, { phase, cursor });
     if (r.kind === 'miss') {
       if (r.reason === 'no-method' && this.housekeeping) {
-        const answer = housekeepingAnswer(name, { recorded: this.recorded, world: this.world, identity: this.identity, entity: named.container ?? named.sandbox });
+        const answer = housekeepingAnswer(name, { recorded: this.recorded, world: this.world, identity: this.identity, entity: named.container ?? named.sandbox, image: named.image?.id });
         if (answer) return this.made(0, '', answer, `the recording has no ${name}; every runtime answers it`);
       }
       return { kind: 'miss', reason: r.reason, code: r.code, message: r.message, closest: r.closest };

@@ -36,6 +36,8 @@ export interface HousekeepingContext {
   identity?: RuntimeIdentity;
   /** The entity the call names, when it names one the client knows. */
   entity?: ClientEntity;
+  /** The image id the call names, when the recording or the client knows the reference. */
+  image?: string;
 }
 
 /** Methods answered here (when the recording has no call of them), with what they need. */
@@ -64,6 +66,12 @@ export function housekeepingAnswer(method: string, ctx: HousekeepingContext): Js
       return {
         imageFilesystems: [{ timestamp: nowNs(), fsId: { mountpoint }, usedBytes: { value: used.toString() }, inodesUsed: { value: String(present.length) } }],
       };
+    }
+    case 'ImageStatus': {
+      // An image the client's world holds is described as the recording listed it; any other is not there (an empty answer).
+      const id = ctx.image && ctx.world.phaseOfImage(ctx.image) === 'present' ? ctx.image : undefined;
+      const item = id ? ctx.recorded.item('ListImages', id) : undefined;
+      return item ? { image: structuredClone(item) } : {};
     }
     case 'ReopenContainerLog':
     case 'UpdateRuntimeConfig':
