@@ -129,10 +129,10 @@ export class StatefulChooser {
     }
     const echo: EchoPairs = new Map(r.echo);
     let created: ClientEntity | undefined;
-    if (r.value.status.code === 0) created = this.advance(name, request, r.value, named);
+    if (r.value.status.code === 0) created = this.advance(name, request, r.value, named, r.differences.length === 0);
     for (const e of [named.sandbox, named.container, created]) if (e) for (const [a, b] of entityEcho(e, this.world, this.recorded)) echo.set(a, b);
     const templated = [named.sandbox, named.container, created].find((e) => e && e.id !== e.template);
-    const edit = subject && subject.id !== subject.template ? this.clientEdit(name, subject) : undefined;
+    const edit = subject && !subject.asRecorded ? this.clientEdit(name, subject) : undefined;
     const kind = templated ? 'templated' : r.differences.length > 0 ? 'nearest' : !r.phaseMatched ? 'state-chosen' : 'exact';
     let why = r.explanation;
     if (templated) why += `; ${templated.kind} ${templated.id} follows recorded ${templated.template}`;
@@ -163,7 +163,7 @@ export class StatefulChooser {
   }
 
   /** Applies a successful call to the client's world; returns the entity it made, if any. */
-  private advance(name: string, request: Json, answered: CallRecord, named: Named): ClientEntity | undefined {
+  private advance(name: string, request: Json, answered: CallRecord, named: Named, equal: boolean): ClientEntity | undefined {
     const make = CREATIONS[name];
     if (make) {
       const recordedAnswer = decodeAnswer(answered, name);
@@ -173,7 +173,7 @@ export class StatefulChooser {
         this.world.setImage(template, 'present', namedImageRef(name, request));
         return undefined;
       }
-      const e = this.world.create(make.kind, template, request, make.kind === 'container' ? named.sandbox?.id : undefined);
+      const e = this.world.create(make.kind, template, request, make.kind === 'container' ? named.sandbox?.id : undefined, equal);
       if (e.id !== e.template) this.toTemplate.set(e.id, e.template);
       return e;
     }
@@ -222,7 +222,7 @@ export class StatefulChooser {
         setState(status, SANDBOX_STATE[e.phase]!, 'SANDBOX_READY');
       }
     }
-    if (e.id !== e.template) clientValues(status, e);
+    if (!e.asRecorded) clientValues(status, e);
     const answer = { status };
     const echo = entityEcho(e, this.world, this.recorded);
     const how = st.samePhase ? 'its last recorded status in this phase' : `its recorded status, moved to ${e.phase}`;
@@ -232,8 +232,8 @@ export class StatefulChooser {
   private list(path: string, name: string, request: Json): Choice {
     const recordedRequest = this.toTemplate.size === 0 ? request : (replaceStrings(request, this.toTemplate) as Json);
     const shown = name === 'ListImages' ? visibleImages(request, this.world, this.recorded) : visibleEntities(name, request, this.world, this.recorded);
-    const allRecordedIds = shown.every((e) => typeof e === 'string' || e.id === e.template);
-    if (allRecordedIds) {
+    const allAsRecorded = shown.every((e) => typeof e === 'string' || e.asRecorded);
+    if (allAsRecorded) {
       // The recording has this very list: its answer, as recorded.
       const r = this.matcher.match(path, recordedRequest, { phase: clientListKey(name, shown), cursor: '', equalOnly: true });
       if (r.kind === 'hit' && r.phaseMatched) return { kind: 'exact', call: r.value, index: r.index, echo: r.echo, differences: [], why: r.explanation };

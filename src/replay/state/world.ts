@@ -21,6 +21,8 @@ export interface ClientEntity {
   sandbox?: string;
   /** The client's own create request (its names, attempt, labels are echoed into answers). */
   createRequest?: Json;
+  /** Made by a request equal to the template's: the template's recorded answers describe it as they are. */
+  asRecorded: boolean;
   /** Creation order, for lists. */
   seq: number;
 }
@@ -46,7 +48,7 @@ export class ClientWorld {
         this.imagePhase.set(e.id, e.initialPhase);
         continue;
       }
-      this.add({ kind: e.kind, id: e.id, template: e.id, phase: e.initialPhase, sandbox: e.sandboxId, seq: this.seq++ });
+      this.add({ kind: e.kind, id: e.id, template: e.id, phase: e.initialPhase, sandbox: e.sandboxId, asRecorded: true, seq: this.seq++ });
     }
   }
 
@@ -75,9 +77,9 @@ export class ClientWorld {
   }
 
   /** A new sandbox or container following `template`; its id is the template's on its first life. */
-  create(kind: EntityKind, template: string, request: Json, sandbox?: string): ClientEntity {
+  create(kind: EntityKind, template: string, request: Json, sandbox?: string, asRecorded = false): ClientEntity {
     const id = this.taken.has(template) ? this.newId(template) : template;
-    return this.add({ kind, id, template, phase: kind === 'sandbox' ? 'ready' : 'created', sandbox, createRequest: request, seq: this.seq++ });
+    return this.add({ kind, id, template, phase: kind === 'sandbox' ? 'ready' : 'created', sandbox, createRequest: request, asRecorded: asRecorded && id === template, seq: this.seq++ });
   }
 
   /** Moves an entity; a sandbox takes its containers along (stopped with it, removed with it). */
