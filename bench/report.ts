@@ -3,6 +3,7 @@
  * the target verdicts and the JSON document.
  */
 import type { RecorderFigures } from './recorder-main.js';
+import type { ReplayChoiceFigures } from './replay-choice-main.js';
 import type { MetricDef } from './scenarios.js';
 import { formatCount, median, roundRatios } from './stats.js';
 import { VARIANT_LABELS, type VariantFigures, type VariantId } from './variants.js';
@@ -48,6 +49,26 @@ export function summarize(run: ScenarioRun, variant: VariantId, metric: string):
 export interface RecorderRun {
   rounds: RecorderFigures[];
   failure?: string;
+}
+
+export interface ReplayChoiceRun {
+  rounds: ReplayChoiceFigures[];
+  failure?: string;
+}
+
+/** Replay's own cost per call, state on and off side by side (medians over the rounds). */
+export function renderReplayChoice(run: ReplayChoiceRun): string {
+  const head = `Replay's answer choice, no sockets (a kubelet-like recording of ${formatCount(run.rounds[0]?.calls ?? 0)} calls, the same calls again)`;
+  if (run.failure) return `${head}: FAILED (${run.failure})`;
+  const med = (k: keyof ReplayChoiceFigures) => median(run.rounds.map((r) => r[k]));
+  const us = (k: keyof ReplayChoiceFigures) => `${med(k).toFixed(1)} µs`;
+  return [
+    head,
+    `  state on, the recorded lives:   ${us('meanUsState')}/call mean, p99 ${us('p99UsState')}; index built in ${formatCount(med('loadMsState'))} ms`,
+    `  state on, new lives (new ids):  ${us('meanUsStateNewLives')}/call mean, p99 ${us('p99UsStateNewLives')}`,
+    `  --no-state:                     ${us('meanUsNoState')}/call mean, p99 ${us('p99UsNoState')}; index built in ${formatCount(med('loadMsNoState'))} ms`,
+    `  state on vs off: ${(med('meanUsState') / med('meanUsNoState')).toFixed(2)}× per call; misses ${run.rounds.reduce((a, r) => a + r.misses, 0)}`,
+  ].join('\n');
 }
 
 export interface Target {

@@ -15,11 +15,12 @@ import { startClientPool, type ClientPool } from './client-pool.js';
 import { HELP, parseBenchArgs, type BenchOptions } from './options.js';
 import { startContainerdOrReason } from './real-runtime.js';
 import type { RecorderArgs, RecorderFigures } from './recorder-main.js';
-import { renderTable, renderTargets, summarize, type Measurement, type RecorderRun, type ScenarioRun } from './report.js';
+import type { ReplayChoiceArgs, ReplayChoiceFigures } from './replay-choice-main.js';
+import { renderReplayChoice, renderTable, renderTargets, summarize, type Measurement, type RecorderRun, type ReplayChoiceRun, type ScenarioRun } from './report.js';
 import { BIG_SIZES, FAKE_LIST_CONTAINERS, scenarios, type Scenario } from './scenarios.js';
 import { rotate } from './stats.js';
 import { judgeTargets } from './targets.js';
-import { replayMissing, startCritap, startVariant, TRACING_VARIANTS, VARIANT_LABELS, type VariantContext, type VariantId } from './variants.js';
+import { REPLAY_VARIANTS, replayMissing, startCritap, startVariant, TRACING_VARIANTS, VARIANT_LABELS, type VariantContext, type VariantId } from './variants.js';
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -86,15 +87,17 @@ class Bench {
       log(`${def.id}: skipped (${run.skipped})`);
       return run;
     }
-    if (variants.includes('replay')) {
-      if (replayReason) run.missing.replay = replayReason;
-      else {
+    const replays = variants.filter((v) => REPLAY_VARIANTS.includes(v));
+    if (replays.length > 0) {
+      let why = replayReason;
+      if (!why) {
         try {
           this.ctx.replayRecording = await this.recordForReplay(def, upstream);
         } catch (err) {
-          run.missing.replay = (err as Error).message;
+          why = (err as Error).message;
         }
       }
+      if (why) for (const v of replays) run.missing[v] = why;
     }
     const active = variants.filter((v) => !run.missing[v]);
     for (let r = 1; r <= this.opts.rounds; r++) {
@@ -109,6 +112,24 @@ class Bench {
     if (this.ctx.replayRecording) await rm(this.ctx.replayRecording, { recursive: true, force: true });
     this.ctx.replayRecording = undefined;
     return run;
+  }
+
+  async runReplayChoice(): Promise<ReplayChoiceRun> {
+    const out: ReplayChoiceRun = { rounds: [] };
+    const args: ReplayChoiceArgs = { calls: this.opts.smoke ? 5000 : 100_000 };
+    for (let r = 1; r <= this.opts.rounds; r++) {
+      try {
+        const { child, ready } = await startChild('replay-choice-main.js', args, { label: 'replay-choice', readyTimeoutMs: 300_000 });
+        child.kill();
+        const f = ready.figures as ReplayChoiceFigures;
+        out.rounds.push(f);
+        log(`replay-choice round ${r}/${this.opts.rounds}: state ${f.meanUsState.toFixed(1)} µs/call (p99 ${f.p99UsState.toFixed(0)}), no state ${f.meanUsNoState.toFixed(1)} µs/call, new lives ${f.meanUsStateNewLives.toFixed(1)} µs/call (p99 ${f.p99UsStateNewLives.toFixed(0)})`);
+      } catch (err) {
+        out.failure = (err as Error).message;
+        break;
+      }
+    }
+    return out;
   }
 
   async runRecorder(): Promise<RecorderRun> {
@@ -161,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const all = scenarios({ smoke: opts.smoke, clients: opts.clients });
-  const known = [...all.map((s) => s.id), 'recorder'];
+  const known = [...all.map((s) => s.id), 'recorder', 'replay-choice'];
   for (const id of opts.only ?? []) {
     if (!known.includes(id)) {
       process.stderr.write(`critap: bench: unknown scenario "${id}"; scenarios: ${known.join(', ')}\n`);
@@ -170,6 +191,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const chosen = all.filter((s) => !opts.only || opts.only.includes(s.id));
   const runRecorder = !opts.only || opts.only.includes('recorder');
+  const runReplayChoice = !opts.only || opts.only.includes('replay-choice');
   const machineInfo = machine();
   const workDir = await mkdtemp(join(os.tmpdir(), 'critap-bench-'));
   const children: Child[] = [];
@@ -200,17 +222,20 @@ async function main(argv: string[]): Promise<number> {
         stopContainerd = () => rt.runtime!.stop();
       } else ups.containerdSkipped = rt.skipped;
     }
-    const replayReason = opts.variants.includes('replay') ? replayMissing() : undefined;
+    const replayReason = opts.variants.some((v) => REPLAY_VARIANTS.includes(v)) ? replayMissing() : undefined;
     const bench = new Bench(opts, workDir, pool, otlpUrl);
     const runs: ScenarioRun[] = [];
     for (const def of chosen) runs.push(await bench.runScenario(def, ups, replayReason));
     const recorder = runRecorder ? await bench.runRecorder() : undefined;
+    const replayChoice = runReplayChoice ? await bench.runReplayChoice() : undefined;
     const otlpCounts = otlp ? await (otlp.send({ type: 'counts' }), otlp.next<{ requests: number; bytes: number }>('counts', 5000)).catch(() => undefined) : undefined;
 
-    const targets = judgeTargets(runs, recorder, opts.smoke);
+    const targets = judgeTargets(runs, recorder, opts.smoke, replayChoice);
     const shownVariants = opts.variants.filter((v) => runs.some((r) => r.variants.includes(v)));
     process.stdout.write(`\ncritap benchmark — ${machineInfo.cores} cores ${machineInfo.model}, node ${machineInfo.node}, ${machineInfo.date}, ${opts.rounds} round(s)${opts.smoke ? ' (SMOKE: tiny counts, figures mean nothing)' : ''}\n\n`);
-    process.stdout.write(renderTable(runs, recorder, shownVariants) + '\n\n');
+    process.stdout.write(renderTable(runs, recorder, shownVariants) + '\n');
+    if (replayChoice) process.stdout.write(renderReplayChoice(replayChoice) + '\n');
+    process.stdout.write('\n');
     process.stdout.write('Targets (reported, never failing the run):\n' + renderTargets(targets) + '\n');
     if (otlpCounts) process.stdout.write(`\nOTLP receiver got ${otlpCounts.requests} export requests, ${(otlpCounts.bytes / 1e6).toFixed(1)} MB of spans.\n`);
     if (opts.json) {
@@ -230,6 +255,7 @@ async function main(argv: string[]): Promise<number> {
           ),
         })),
         recorder,
+        replayChoice,
         targets,
       };
       await writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');

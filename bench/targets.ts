@@ -1,5 +1,5 @@
 /** The benchmark issue's targets, judged from the figures. A verdict never fails the run. */
-import { summarize, type RecorderRun, type ScenarioRun, type Target } from './report.js';
+import { summarize, type RecorderRun, type ReplayChoiceRun, type ScenarioRun, type Target } from './report.js';
 import { VARIANT_LABELS, type VariantId } from './variants.js';
 
 const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}× direct` : 'nothing');
@@ -14,7 +14,7 @@ function ratioTarget(run: ScenarioRun | undefined, v: VariantId, metric: string,
   return { name, goal, measured: x(r), status: Number.isFinite(r) && ok(r) ? 'met' : 'not met' };
 }
 
-export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefined, smoke: boolean): Target[] {
+export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefined, smoke: boolean, replayChoice?: ReplayChoiceRun): Target[] {
   const byId = new Map(runs.map((r) => [r.id, r]));
   const targets: Target[] = [];
   for (const up of ['containerd', 'fake'] as const) {
@@ -38,6 +38,16 @@ export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefi
   targets.push(
     ratioTarget(byId.get('containerd-version-throughput'), 'replay', 'callsPerSec', 'replay calls/s vs containerd (64 in flight)', '≥ 1.5× containerd', (r) => r >= 1.5, 'scenario not run'),
   );
+  {
+    const name = "replay's answer choice, 100 000-call recording, state on";
+    const goal = 'p99 well under 1 ms per call (recorded and new lives)';
+    if (!replayChoice || replayChoice.failure || replayChoice.rounds.length === 0) {
+      targets.push({ name, goal, measured: replayChoice?.failure ?? 'not run', status: 'not measured' });
+    } else {
+      const p99 = Math.max(...replayChoice.rounds.flatMap((r) => [r.p99UsState, r.p99UsStateNewLives]));
+      targets.push({ name, goal, measured: `worst p99 ${p99.toFixed(0)} µs over ${replayChoice.rounds.length} rounds`, status: p99 <= 250 ? 'met' : 'not met' });
+    }
+  }
   {
     const run = byId.get('fake-exec-64mib');
     const name = '64 MiB messages pass';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { peakRss, startChild } from './children.js';
 import type { CritapArgs } from './critap-main.js';
 
-export type VariantId = 'direct' | 'bare' | 'record' | 'record-trace' | 'replay' | 'trace' | 'trace-propagate';
+export type VariantId = 'direct' | 'bare' | 'record' | 'record-trace' | 'replay' | 'replay-nostate' | 'trace' | 'trace-propagate';
 
 export const VARIANT_LABELS: Record<VariantId, string> = {
   direct: 'direct',
@@ -20,14 +20,20 @@ export const VARIANT_LABELS: Record<VariantId, string> = {
   record: '+ recording',
   'record-trace': '+ rec + tracing',
   replay: 'replay',
+  'replay-nostate': 'replay --no-state',
   trace: '+ tracing',
   'trace-propagate': '+ tracing + propagate',
 };
 
 /** What a plain `npm run bench` runs. */
 export const DEFAULT_VARIANTS: VariantId[] = ['direct', 'bare', 'record', 'record-trace', 'replay'];
-/** Also available with --variants: tracing alone, and tracing with --propagate-trace (its header rewriting). */
-export const ALL_VARIANTS: VariantId[] = [...DEFAULT_VARIANTS, 'trace', 'trace-propagate'];
+/**
+ * Also available with --variants: tracing alone, tracing with --propagate-trace (its header
+ * rewriting), and replay answering by request alone (what following the life cycle costs).
+ */
+export const ALL_VARIANTS: VariantId[] = [...DEFAULT_VARIANTS, 'trace', 'trace-propagate', 'replay-nostate'];
+/** Variants that serve the scenario's recording. */
+export const REPLAY_VARIANTS: VariantId[] = ['replay', 'replay-nostate'];
 /** Variants that export spans (the run starts an OTLP receiver for them). */
 export const TRACING_VARIANTS: VariantId[] = ['record-trace', 'trace', 'trace-propagate'];
 
@@ -116,12 +122,12 @@ async function waitForSocket(path: string, timeoutMs: number, exited: () => stri
 }
 
 /** `critap replay <recording> --listen …`, the CLI as a user runs it. */
-async function startReplay(ctx: VariantContext): Promise<RunningVariant> {
+async function startReplay(ctx: VariantContext, extraArgs: string[] = []): Promise<RunningVariant> {
   if (!ctx.replayRecording) throw new Error('critap: bench replay has no recording for this scenario');
   const listen = join(ctx.workDir, `${uniqueName('replay')}.sock`);
   const child = spawn(
     process.execPath,
-    [...ctx.critapExecArgv('replay'), critapBin, 'replay', ctx.replayRecording, '--listen', `unix://${listen}`, '--on-exhausted', 'repeat'],
+    [...ctx.critapExecArgv('replay'), critapBin, 'replay', ctx.replayRecording, '--listen', `unix://${listen}`, '--on-exhausted', 'repeat', ...extraArgs],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   let exitNote: string | undefined;
@@ -178,5 +184,7 @@ export async function startVariant(id: VariantId, ctx: VariantContext, upstream:
     }
     case 'replay':
       return startReplay(ctx);
+    case 'replay-nostate':
+      return startReplay(ctx, ['--no-state']);
   }
 }

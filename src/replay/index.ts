@@ -9,8 +9,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CallRecord } from '../call.js';
-import { allMethods, lookupMethod } from '../cri/methods.js';
+import { allMethods } from '../cri/methods.js';
 import { validateRedactionRules, type RedactionRules } from '../cri/redact.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -18,9 +17,10 @@ import { createRecording, type RecordingWriter } from '../record/writer.js';
 import { Fallback } from './fallback.js';
 import { DEFAULT_IGNORE, parseIgnoreRule } from './ignore.js';
 import { loadRecordingCalls } from './load.js';
-import { Matcher, type MatchMode, type OnExhausted } from './matcher.js';
-import { Replayer, requestView, type AnswerKind, type Guess, type Miss } from './replayer.js';
-import { buildState, parseRefuse } from './state/build.js';
+import type { MatchMode, OnExhausted } from './matcher.js';
+import { Replayer, type AnswerKind, type Guess, type Miss } from './replayer.js';
+import { parseRefuse } from './state/build.js';
+import { prepareAnswers } from './answering.js';
 import { startGrpcServer, type GrpcServer } from './h2/server.js';
 import { parseTiming, type Timing } from './timing.js';
 
@@ -110,13 +110,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
 
   const refuse = parseRefuse(opts.refuse ?? []);
   const calls = await loadRecordingCalls(opts.recording);
-  const matcher = new Matcher<CallRecord>([], { mode, onExhausted, ignore });
-  // The recorded request was redacted by the recorder; the same redaction is applied again
-  // (a no-op on it) so both sides are compared in the same terms.
-  const views = calls.map((c) => requestView(lookupMethod(c.method), c.requests[0]?.data ?? Buffer.alloc(0), opts.redaction));
-  const useState = mode !== 'sequence' && opts.state !== false;
-  const state = useState ? buildState(calls, views, matcher, { housekeeping: !opts.fallback }) : undefined;
-  if (!state) calls.forEach((c, i) => matcher.add({ method: c.method, request: views[i]!, value: c }));
+  const { matcher, chooser } = prepareAnswers(calls, { mode, onExhausted, ignore, redaction: opts.redaction, state: opts.state !== false, housekeeping: !opts.fallback });
 
   let writer: RecordingWriter | undefined;
   let fallback: Fallback | undefined;
@@ -124,7 +118,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
   try {
     if (opts.fallback) fallback = new Fallback(opts.fallback);
     if (opts.record) writer = await createRecording(opts.recording);
-    const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger, chooser: state?.chooser, refuse });
+    const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger, chooser, refuse });
     replayer.serve(calls, allMethods());
     server = await startGrpcServer({ listen: listenAt, handler: replayer.handle, socketMode: opts.socketMode ?? 0o660, logger });
     const running = server;

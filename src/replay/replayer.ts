@@ -118,6 +118,17 @@ export class Replayer {
     return a;
   }
 
+  /** Answers replay made itself; one the chooser hands out again (an unchanged list) is encoded once. */
+  private readonly madeAnswers = new WeakMap<object, Answer>();
+
+  private madeAnswer(path: string, info: MethodInfo, made: { answer: Json; code: number; message: string }, echo: ReadonlyMap<string, string>): Answer {
+    const cached = this.madeAnswers.get(made);
+    if (cached) return cached;
+    const a = answerFrom(madeCall(path, info, made.answer, made.code, made.message), info, new Map(echo));
+    this.madeAnswers.set(made, a);
+    return a;
+  }
+
   private wire(a: Answer): WireAnswer {
     let w = this.wireAnswers.get(a);
     if (!w) {
@@ -150,7 +161,7 @@ export class Replayer {
       this.counts[c.kind]++;
       if (c.kind !== 'exact') this.guessed(path, c);
       let answer: Answer;
-      if (c.made) answer = answerFrom(madeCall(path, info!, c.made.answer, c.made.code, c.made.message), info, c.echo);
+      if (c.made) answer = this.madeAnswer(path, info!, c.made, c.echo);
       else if (c.echo.size === 0 && !c.edit) answer = this.plainAnswer(c.call!, info);
       else answer = answerFrom(c.call!, info, c.echo, c.edit);
       return { info, view, answer };

@@ -229,18 +229,38 @@ export class StatefulChooser {
     return { kind: 'state-chosen', made: { answer, code: 0, message: '' }, echo, differences: [], why: `${e.kind} ${e.id} is ${e.phase}: ${how}` };
   }
 
+  /**
+   * What each list request shows of the world, and the lists built from it, for as long as the
+   * world stays as it was: a kubelet relists every second, mostly with nothing changed.
+   */
+  private readonly shownLists = new Map<string, { key?: string; built?: Choice }>();
+  private shownListsVersion = -1;
+
   private list(path: string, name: string, request: Json): Choice {
-    const recordedRequest = this.toTemplate.size === 0 ? request : (replaceStrings(request, this.toTemplate) as Json);
-    const shown = name === 'ListImages' ? visibleImages(request, this.world, this.recorded) : visibleEntities(name, request, this.world, this.recorded);
-    const allAsRecorded = shown.every((e) => typeof e === 'string' || e.asRecorded);
-    if (allAsRecorded) {
-      // The recording has this very list: its answer, as recorded.
-      const r = this.matcher.match(path, recordedRequest, { phase: clientListKey(name, shown), cursor: '', equalOnly: true });
+    if (this.shownListsVersion !== this.world.version) {
+      this.shownLists.clear();
+      this.shownListsVersion = this.world.version;
+    }
+    const cacheKey = `${name}\u0000${JSON.stringify(request)}`;
+    let seen = this.shownLists.get(cacheKey);
+    if (seen?.built) return seen.built;
+    if (!seen) {
+      const shown = name === 'ListImages' ? visibleImages(request, this.world, this.recorded) : visibleEntities(name, request, this.world, this.recorded);
+      // Only a world whose entities are all as recorded can be answered by a recorded list.
+      seen = { key: shown.every((e) => typeof e === 'string' || e.asRecorded) ? clientListKey(name, shown) : undefined };
+      this.shownLists.set(cacheKey, seen);
+    }
+    if (seen.key !== undefined) {
+      // The recording has this very list: its answers, as recorded, in recorded order.
+      const recordedRequest = this.toTemplate.size === 0 ? request : (replaceStrings(request, this.toTemplate) as Json);
+      const r = this.matcher.match(path, recordedRequest, { phase: seen.key, cursor: '', equalOnly: true });
       if (r.kind === 'hit' && r.phaseMatched) return { kind: 'exact', call: r.value, index: r.index, echo: r.echo, differences: [], why: r.explanation };
     }
     const answer = buildList(name, request, this.world, this.recorded);
-    const n = shown.length;
-    return { kind: 'state-chosen', made: { answer, code: 0, message: '' }, echo: new Map(), differences: [], why: `${name}: ${n === 1 ? '1 item' : `${n} items`} from the client's world` };
+    const field = Object.values(answer)[0];
+    const n = Array.isArray(field) ? field.length : 0;
+    seen.built = { kind: 'state-chosen', made: { answer, code: 0, message: '' }, echo: new Map(), differences: [], why: `${name}: ${n === 1 ? '1 item' : `${n} items`} from the client's world` };
+    return seen.built;
   }
 
   private made(code: number, message: string, answer: Json, why: string): Choice {

@@ -6,7 +6,7 @@
  * set, else made from its status or its create request), with the client's ids and names.
  * Pure.
  */
-import { applyEcho, type EchoPairs } from '../echo.js';
+import type { EchoPairs } from '../echo.js';
 import { CONTAINER_STATE, SANDBOX_STATE, type EntityKind } from './phases.js';
 import { itemId, itemPhase, type RecordedWorld } from './recorded.js';
 import type { ClientEntity, ClientWorld } from './world.js';
@@ -133,10 +133,11 @@ export function entityEcho(e: ClientEntity, world: ClientWorld, recorded: Record
 export function clientValues(target: Json, e: ClientEntity): void {
   const config = obj(e.createRequest?.config);
   if (!config) return;
-  if (config.metadata !== undefined) target.metadata = clone(config.metadata);
-  if (config.labels !== undefined) target.labels = clone(config.labels);
+  // Assigned, not copied: answers are encoded or echoed (which copies), never changed in place.
+  if (config.metadata !== undefined) target.metadata = config.metadata;
+  if (config.labels !== undefined) target.labels = config.labels;
   else delete target.labels;
-  if (config.annotations !== undefined) target.annotations = clone(config.annotations);
+  if (config.annotations !== undefined) target.annotations = config.annotations;
   else delete target.annotations;
 }
 
@@ -181,7 +182,7 @@ function itemFromRequest(method: string, e: ClientEntity, recorded: RecordedWorl
 
 function itemFor(method: string, e: ClientEntity, recorded: RecordedWorld): Json {
   const listed = recorded.item(method, e.template, method.endsWith('Stats') ? undefined : e.phase);
-  if (listed) return clone(listed);
+  if (listed) return listed;
   if (method === 'ListContainers' || method === 'ListPodSandbox') {
     const st = recorded.status(e.kind, e.template, e.phase);
     if (st) return method === 'ListContainers' ? containerItemFromStatus(st.status, recorded.entities.get(e.template)?.sandboxId) : sandboxItemFromStatus(st.status);
@@ -189,22 +190,29 @@ function itemFor(method: string, e: ClientEntity, recorded: RecordedWorld): Json
   return itemFromRequest(method, e, recorded);
 }
 
-/** The client's list answer (before encoding). */
+/**
+ * The client's list answer (before encoding). Items are shallow copies of recorded ones with
+ * their own top-level fields set (ids, state, names): nothing nested is changed, so nothing
+ * nested needs copying — this runs on every relist of a kubelet whose world has changed.
+ */
 export function buildList(method: string, request: Json, world: ClientWorld, recorded: RecordedWorld): Json {
   const field = FIELD[method]!;
   if (method === 'ListImages') {
-    const images = visibleImages(request, world, recorded).map((id) => clone(recorded.item('ListImages', id) ?? { id, repoTags: recorded.imageRefs(id).filter((r) => !r.startsWith('sha256:')), size: '0' }));
+    const images = visibleImages(request, world, recorded).map((id) => recorded.item('ListImages', id) ?? { id, repoTags: recorded.imageRefs(id).filter((r) => !r.startsWith('sha256:')), size: '0' });
     return images.length > 0 ? { [field]: images } : {};
   }
+  const stats = method === 'ListContainerStats' || method === 'ListPodSandboxStats';
   const items: Json[] = [];
   for (const e of visibleEntities(method, request, world, recorded)) {
-    let item = itemFor(method, e, recorded);
-    const described = method.endsWith('Stats') ? (obj(item.attributes) ?? {}) : item;
-    if (method === 'ListContainers') setState(item, CONTAINER_STATE[e.phase]!, 'CONTAINER_CREATED');
+    const item: Json = { ...itemFor(method, e, recorded) };
+    const described = stats ? (item.attributes = { ...(obj(item.attributes) ?? {}) }) as Json : item;
+    described.id = e.id;
+    if (method === 'ListContainers') {
+      if (e.sandbox) item.podSandboxId = e.sandbox;
+      setState(item, CONTAINER_STATE[e.phase]!, 'CONTAINER_CREATED');
+    }
     if (method === 'ListPodSandbox') setState(item, SANDBOX_STATE[e.phase]!, 'SANDBOX_READY');
-    clientValues(described, e);
-    const echo = entityEcho(e, world, recorded);
-    if (echo.size > 0) item = applyEcho(item, echo).value;
+    if (!e.asRecorded) clientValues(described, e);
     items.push(item);
   }
   return items.length > 0 ? { [field]: items } : {};

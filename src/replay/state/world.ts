@@ -40,6 +40,8 @@ export class ClientWorld {
   /** Image references the client used → image id. */
   private readonly imageRefs = new Map<string, string>();
   private seq = 0;
+  /** Goes up whenever anything in the world changes: what was built from it can be reused until then. */
+  version = 0;
 
   constructor(private readonly recorded: RecordedWorld) {
     for (const e of recorded.entities.values()) {
@@ -53,6 +55,7 @@ export class ClientWorld {
   }
 
   private add(e: ClientEntity): ClientEntity {
+    this.version++;
     this.byId.set(e.id, e);
     this.taken.add(e.id);
     return e;
@@ -84,14 +87,17 @@ export class ClientWorld {
 
   /** Moves an entity; a sandbox takes its containers along (stopped with it, removed with it). */
   move(e: ClientEntity, to: Phase): void {
+    this.version++;
     e.phase = to;
     if (e.kind !== 'sandbox') return;
     for (const c of this.byId.values()) if (c.kind === 'container' && c.sandbox === e.id) c.phase = containerPhaseAfterSandbox(to, c.phase);
   }
 
-  /** Live (not removed) sandboxes or containers, in creation order. */
+  /** Live (not removed) sandboxes or containers, in creation order (Map order is insertion order). */
   live(kind: EntityKind): ClientEntity[] {
-    return [...this.byId.values()].filter((e) => e.kind === kind && e.phase !== 'removed').sort((a, b) => a.seq - b.seq);
+    const out: ClientEntity[] = [];
+    for (const e of this.byId.values()) if (e.kind === kind && e.phase !== 'removed') out.push(e);
+    return out;
   }
 
   /** Every entity ever made or found (removed ones included). */
@@ -108,6 +114,7 @@ export class ClientWorld {
   }
 
   setImage(id: string, phase: Phase, ref?: string): void {
+    this.version++;
     this.imagePhase.set(id, phase);
     if (ref) this.imageRefs.set(ref, id);
   }
