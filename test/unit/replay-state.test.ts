@@ -258,3 +258,19 @@ test('the client world: first life keeps the recorded id, later ones get new ids
   assert.ok('unknown' in world.resolve('container', 'x'), 'removed entities do not resolve by prefix');
   assert.ok('entity' in world.resolve('container', 'x1'), 'but by their whole id');
 });
+
+test('the end of a life the recording never saw: stop and removal are answered, and the world follows', () => {
+  // A recording that ends with the container running (a kubelet recorded before its pod was deleted).
+  const { choose } = setup(RECORDING.slice(0, 13));
+  choose('RunPodSandbox', { config: podConfig });
+  choose('CreateContainer', { podSandboxId: S1, config: ctrConfig, sandboxConfig: podConfig });
+  choose('StartContainer', { containerId: C1 });
+  for (const [method, req] of [['StopContainer', { containerId: C1 }], ['StopPodSandbox', { podSandboxId: S1 }], ['RemoveContainer', { containerId: C1 }], ['RemovePodSandbox', { podSandboxId: S1 }]] as const) {
+    const c = choose(method, req);
+    assert.equal(kind(c), 'synthesized', method);
+    assert.equal(answer(method, c).code, 0, method);
+  }
+  assert.deepEqual(answer('ListContainers', choose('ListContainers')).json, {});
+  assert.deepEqual(answer('ListPodSandbox', choose('ListPodSandbox')).json, {});
+  assert.equal(answer('ContainerStatus', choose('ContainerStatus', { containerId: C1 })).code, 5, 'removed: NotFound');
+});

@@ -116,7 +116,10 @@ export class StatefulChooser {
     if (r.kind === 'miss') {
       if (r.reason === 'no-method' && this.housekeeping) {
         const answer = housekeepingAnswer(name, { recorded: this.recorded, world: this.world, identity: this.identity, entity: named.container ?? named.sandbox, image: named.image?.id });
-        if (answer) return this.made(0, '', answer, `the recording has no ${name}; every runtime answers it`);
+        if (answer) {
+          this.advance(name, request, undefined, named, false);
+          return this.made(0, '', answer, `the recording has no ${name}; every runtime answers it`);
+        }
       }
       return { kind: 'miss', reason: r.reason, code: r.code, message: r.message, closest: r.closest };
     }
@@ -163,9 +166,10 @@ export class StatefulChooser {
   }
 
   /** Applies a successful call to the client's world; returns the entity it made, if any. */
-  private advance(name: string, request: Json, answered: CallRecord, named: Named, equal: boolean): ClientEntity | undefined {
+  private advance(name: string, request: Json, answered: CallRecord | undefined, named: Named, equal: boolean): ClientEntity | undefined {
     const make = CREATIONS[name];
     if (make) {
+      if (!answered) return undefined;
       const recordedAnswer = decodeAnswer(answered, name);
       const template = typeof recordedAnswer?.[make.field] === 'string' ? (recordedAnswer[make.field] as string) : undefined;
       if (!template) return undefined;

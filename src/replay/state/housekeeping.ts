@@ -44,7 +44,10 @@ export interface HousekeepingContext {
 const NEEDS_CONTAINER = new Set(['ReopenContainerLog', 'ContainerStats', 'UpdateContainerResources']);
 const NEEDS_SANDBOX = new Set(['PodSandboxStats']);
 
-/** The synthesized answer, or undefined when this method is not one every runtime answers. */
+/**
+ * The synthesized answer, or undefined when this method is not one every runtime answers. Stops
+ * and removals of known entities are answered too (the client's world follows them).
+ */
 export function housekeepingAnswer(method: string, ctx: HousekeepingContext): Json | undefined {
   if (NEEDS_CONTAINER.has(method) && ctx.entity?.kind !== 'container') return undefined;
   if (NEEDS_SANDBOX.has(method) && ctx.entity?.kind !== 'sandbox') return undefined;
@@ -77,6 +80,16 @@ export function housekeepingAnswer(method: string, ctx: HousekeepingContext): Js
     case 'UpdateRuntimeConfig':
     case 'UpdateContainerResources':
       return {};
+    // The end of a life the recording did not see (a kubelet stops a pod, its GC removes it later):
+    // the runtime answers these with an empty message, and the client's world moves on.
+    case 'StopContainer':
+    case 'RemoveContainer':
+      return ctx.entity?.kind === 'container' ? {} : undefined;
+    case 'StopPodSandbox':
+    case 'RemovePodSandbox':
+      return ctx.entity?.kind === 'sandbox' ? {} : undefined;
+    case 'RemoveImage':
+      return ctx.image ? {} : undefined;
     case 'ContainerStats': {
       const e = ctx.entity!;
       const listed = ctx.recorded.item('ListContainerStats', e.template);
