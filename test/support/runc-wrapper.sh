@@ -9,12 +9,18 @@
 # Environment (set by the harness's launcher in the instance folder):
 #   CRITAP_RUNC         the real runc
 #   CRITAP_NODE         node, to run CRITAP_SPEC_REWRITE (oci-spec-rewrite.js)
+#   CRITAP_ID_LOG       a file to append each created container's id to: CRI-O leaves the cgroups
+#                       of failed containers behind (outside the instance folder), and the cleanup
+#                       removes the ones named after these ids.
 set -uo pipefail
 
 runc="${CRITAP_RUNC:-/usr/sbin/runc}"
 for arg in "$@"; do
   case "$arg" in
     create|run|exec)
+      if [[ $arg != exec && -n ${CRITAP_ID_LOG:-} ]]; then
+        printf '%s\n' "${!#}" >>"$CRITAP_ID_LOG"   # runc's last argument is the container id
+      fi
       "${CRITAP_NODE:-node}" "${CRITAP_SPEC_REWRITE:?CRITAP_SPEC_REWRITE is not set}" "$@" || true
       break
       ;;

@@ -9,7 +9,7 @@
  * are those, plus their descendants: the containers a shim started.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -17,6 +17,8 @@ export interface InstanceState {
   dir: string;
   bridge?: string;
   slotFile?: string;
+  /** CRI-O instances: the runc wrapper's log of container ids, whose cgroups are removed. */
+  crioIdLog?: string;
 }
 
 interface Proc {
@@ -103,6 +105,7 @@ export function cleanupInstanceSync(state: InstanceState): void {
   }
   removePodNetnsSync(state.dir);
   unmountUnder(state.dir);
+  if (state.crioIdLog) removeCrioCgroupsSync(state.crioIdLog);
   if (state.bridge) {
     try {
       execFileSync('ip', ['link', 'delete', state.bridge], { stdio: 'ignore' });
@@ -147,6 +150,38 @@ function removePodNetnsSync(dir: string): void {
       // not mounted any more
     }
     rmSync(path, { force: true });
+  }
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/**
+ * CRI-O (cgroupfs manager) puts a container in `crio-<id>` and its conmon in `crio-conmon-<id>`,
+ * at the top of each hierarchy or under `crio/`, outside our folder; after a failed create it does
+ * not remove them. Only cgroups named after our own containers' ids are touched, and rmdir
+ * removes only empty ones; `crio/` itself goes when no other CRI-O uses it.
+ */
+export function removeCrioCgroupsSync(idLog: string): void {
+  let ids: string[];
+  try {
+    ids = readFileSync(idLog, 'utf8').split('\n').filter((id) => /^[0-9a-f]{64}$/.test(id));
+  } catch {
+    return; // no container was ever created
+  }
+  for (const hierarchy of safeReaddir(CGROUP_ROOT)) {
+    const top = join(CGROUP_ROOT, hierarchy);
+    for (const parent of [top, join(top, 'crio')]) {
+      for (const id of ids) for (const name of [`crio-conmon-${id}`, `crio-${id}`]) rmdirQuiet(join(parent, name));
+    }
+    rmdirQuiet(join(top, 'crio'));
+  }
+}
+
+function rmdirQuiet(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // absent, or still in use (not ours to force)
   }
 }
 

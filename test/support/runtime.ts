@@ -70,31 +70,35 @@ const SANDBOX_IMAGE = 'critap.local/pause:1';
 
 // ---- containerd -------------------------------------------------------------
 
-class Containerd {
+/** A runtime daemon (containerd, crio) whose CRI socket answers Version once it is ready. */
+export class RuntimeDaemon {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly configFile: string,
+    private readonly name: string,
+    private readonly command: string,
+    private readonly args: string[],
     private readonly logFile: string,
     readonly socketPath: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
   async start(): Promise<void> {
     if (this.child) return;
     const fd = openSync(this.logFile, 'a');
-    const child = spawn('containerd', ['--config', this.configFile], { stdio: ['ignore', fd, fd] });
+    const child = spawn(this.command, this.args, { stdio: ['ignore', fd, fd], env: this.env });
     closeSync(fd);
     this.child = child;
     let exitNote: string | undefined;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, sig) => {
-        exitNote = `containerd exited (${sig ?? `code ${code}`})`;
+        exitNote = `${this.name} exited (${sig ?? `code ${code}`})`;
         if (this.child === child) this.child = undefined;
         resolve();
       });
       child.once('error', (err) => {
-        exitNote = `containerd could not start: ${err.message}`;
+        exitNote = `${this.name} could not start: ${err.message}`;
         if (this.child === child) this.child = undefined;
         resolve();
       });
@@ -119,12 +123,12 @@ class Containerd {
     }
     await this.stop();
     throw new Error(
-      `critap: containerd did not answer CRI Version on ${this.socketPath} within ${READY_TIMEOUT_MS / 1000} s ` +
+      `critap: ${this.name} did not answer CRI Version on ${this.socketPath} within ${READY_TIMEOUT_MS / 1000} s ` +
         `(${exitNote ?? lastError}). Last lines of ${this.logFile}:\n${logTail(this.logFile, 30)}`,
     );
   }
 
-  /** SIGTERM, then SIGKILL after 10 s. Shims are separate processes and keep running. */
+  /** SIGTERM, then SIGKILL after 10 s. Shims (conmon) are separate processes and keep running. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
@@ -196,7 +200,7 @@ export async function startRealRuntime(opts: StartOptions = {}): Promise<RealRun
       join(dir, 'cni', '10-critap.conflist'),
       cniConflist({ name: `critap-${slot.index}`, bridge: slot.bridge, subnet: slot.subnet, ipamDataDir: join(dir, 'cni-ipam') }),
     );
-    const containerd = new Containerd(configFile, join(dir, 'containerd.log'), socketPath);
+    const containerd = new RuntimeDaemon('containerd', 'containerd', ['--config', configFile], join(dir, 'containerd.log'), socketPath);
     await containerd.start();
     await importImage(socketPath, sandboxTar.path);
 
