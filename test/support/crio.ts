@@ -91,7 +91,7 @@ export async function startCrioRuntime(bins: CrioBinaries): Promise<CrioRuntime>
   try {
     const tmp = join(dir, 'tmp');
     const socketPath = join(dir, 'crio.sock');
-    await Promise.all(['tmp', 'cni', 'cni-ipam', 'crio.conf.d', 'att', 'ns', 'exits', 'pod-logs'].map((d) => mkdir(join(dir, d))));
+    await Promise.all(['tmp', 'cni', 'cni-ipam', 'crio.conf.d', 'registries.conf.d', 'att', 'ns', 'exits', 'pod-logs'].map((d) => mkdir(join(dir, d))));
     const regs = await startTestRegistries(dir, tmp, [{ tag: PAUSE_PATH, cmd: PAUSE_CMD }], (r) => registries.push(r));
     const sandboxImage = regs.extra[0]!;
     const insecure = [regs.registry.address, regs.authRegistry.address];
@@ -121,7 +121,10 @@ export async function startCrioRuntime(bins: CrioBinaries): Promise<CrioRuntime>
     const crio = new RuntimeDaemon(
       'crio',
       bins.crio,
-      ['--config', files.config, '--config-dir', join(dir, 'crio.conf.d'), '--registries-conf', files.registries, '--log-level', 'info'],
+      ['--config', files.config, '--config-dir', join(dir, 'crio.conf.d'), '--registries-conf', files.registries,
+        // An empty drop-in folder of our own: the machine's (/etc/containers/registries.conf.d) aliases
+        // short names such as busybox to docker.io, which CRI-O would then try to reach.
+        '--registries-conf-dir', join(dir, 'registries.conf.d'), '--log-level', 'info'],
       logFile,
       socketPath,
       env,

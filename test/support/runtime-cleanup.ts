@@ -168,20 +168,41 @@ export function removeCrioCgroupsSync(idLog: string): void {
   } catch {
     return; // no container was ever created
   }
+  // A process just killed leaves its cgroup busy for a moment after it is gone from /proc.
+  const until = Date.now() + 3000;
+  const ours = new Set(ids.flatMap((id) => [`crio-${id}`, `crio-conmon-${id}`]));
   for (const hierarchy of safeReaddir(CGROUP_ROOT)) {
     const top = join(CGROUP_ROOT, hierarchy);
-    for (const parent of [top, join(top, 'crio')]) {
-      for (const id of ids) for (const name of [`crio-conmon-${id}`, `crio-${id}`]) rmdirQuiet(join(parent, name));
-    }
-    rmdirQuiet(join(top, 'crio'));
+    // A container's cgroup can sit inside its conmon's (crio-conmon-<id>/crio-<id>): deepest first.
+    for (const path of ourCgroups(top, ours, 3).sort((a, b) => b.length - a.length)) rmdirCgroup(path, until);
+    rmdirCgroup(join(top, 'crio'), 0); // shared by every CRI-O on the machine: only if empty right now
   }
 }
 
-function rmdirQuiet(path: string): void {
-  try {
-    rmdirSync(path);
-  } catch {
-    // absent, or still in use (not ours to force)
+/** Cgroup folders named after our containers, at most `depth` levels below `dir`. */
+function ourCgroups(dir: string, ours: Set<string>, depth: number): string[] {
+  if (depth === 0) return [];
+  const found: string[] = [];
+  for (const name of safeReaddir(dir)) {
+    if (name !== 'crio' && !ours.has(name)) continue;
+    const path = join(dir, name);
+    if (ours.has(name)) found.push(path);
+    found.push(...ourCgroups(path, ours, depth - 1));
+  }
+  return found;
+}
+
+function rmdirCgroup(path: string, until: number): void {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      rmdirSync(path);
+      return;
+    } catch (err) {
+      // ENOENT: absent. EBUSY past the deadline, or ENOTEMPTY (child cgroups): still in use, not ours to force.
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() >= until) return;
+    }
+    Atomics.wait(sleeper, 0, 0, 20);
   }
 }
 
