@@ -180,3 +180,26 @@ export function differences(a: unknown, b: unknown, path = '', out: string[] = [
   }
   return out;
 }
+
+/**
+ * The seed's `crictl runp --runtime <handler>`: a pod sandbox on another runtime handler, looked
+ * at, stopped and removed (no container: under gVisor here starting one hangs).
+ */
+export async function crictlHandlerWalk(crictl: Crictl, handler: string, opts: CrictlWalkOptions, whileReady?: () => void): Promise<CrictlStep[]> {
+  const { pod } = await writeWalkConfigs(opts);
+  const steps: CrictlStep[] = [];
+  const step = async (name: string, args: string[], json = false): Promise<CrictlStep> => {
+    const r = await crictl.run(args);
+    const s: CrictlStep = { name, ...r, ...(r.code === 0 && json ? { json: JSON.parse(r.stdout) } : {}) };
+    steps.push(s);
+    return s;
+  };
+  const runp = await step(`runp --runtime ${handler}`, ['runp', '--runtime', handler, pod]);
+  if (runp.code !== 0) return steps;
+  const podId = runp.stdout.trim();
+  await step('inspectp -o json', ['inspectp', '-o', 'json', podId], true);
+  whileReady?.();
+  await step('stopp', ['stopp', podId]);
+  await step('rmp', ['rmp', podId]);
+  return steps;
+}

@@ -9,7 +9,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
@@ -182,7 +182,8 @@ export async function startRealRuntime(opts: StartOptions = {}): Promise<RealRun
       startTestRegistries(dir, tmp, [], (r) => registries.push(r)),
     ]);
     const handlers: ExtraRuntimeHandler[] = [];
-    if (opts.runscHandler) handlers.push({ name: RUNSC_HANDLER, binaryName: await writeRunscWrapper(dir), root: join(dir, 'runsc-root') });
+    // runsc's state under our folder: the cleanup finds its sandbox and gofer processes by it.
+    if (opts.runscHandler) handlers.push({ name: RUNSC_HANDLER, binaryName: join(repoRoot(), 'test', 'support', 'runsc-wrapper.sh'), root: join(dir, 'runsc-root') });
 
     const configFile = join(dir, 'config.toml');
     await writeFile(
@@ -231,23 +232,6 @@ export async function startRealRuntime(opts: StartOptions = {}): Promise<RealRun
     guard.cleanup(); // also kills the registries and frees the CNI slot
     throw err;
   }
-}
-
-/** The OCI runtime binary of the runsc handler: runsc as the runc shim calls runc, plus the two flags it needs here. */
-async function writeRunscWrapper(dir: string): Promise<string> {
-  const path = join(dir, 'runsc-wrapper');
-  await writeFile(
-    path,
-    [
-      '#!/bin/sh',
-      '# gVisor without its own shim: the runc shim calls this like runc. Without --network=host',
-      '# --ignore-cgroups the sandbox never gets ready on these machines.',
-      'exec /usr/bin/runsc --network=host --ignore-cgroups "$@"',
-      '',
-    ].join('\n'),
-  );
-  await chmod(path, 0o755);
-  return path;
 }
 
 async function ctrTag(socketPath: string, source: string, name: string): Promise<void> {
