@@ -71,6 +71,7 @@ async function walkOn(t: TestContext, kind: RuntimeKind): Promise<void> {
   const exec = replayed.find((s) => s.name === 'exec')!;
   // The Exec call itself was answered (with the recorded URL); only the stream behind it cannot be replayed.
   assert.doesNotMatch(exec.stderr, /rpc error/, `${kind}: the replay answered Exec: ${exec.stderr}`);
+  t.diagnostic(`${kind}: crictl exec against the replay: exit ${exec.code}, ${exec.stderr.trim().split('\n').pop()}`);
   assert.equal(await replay.stop(), 0);
 }
 
