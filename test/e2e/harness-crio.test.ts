@@ -6,8 +6,8 @@
  * the test process is killed outright (the watchdog).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -69,15 +69,11 @@ test('a private CRI-O answers CRI, pulls with credentials only, runs a privilege
   assert.ok(tagged.image, 'the tagged name is in CRI-O\'s store');
 
   // Stop with the pod and container still running: the cleanup must take them down.
-  const bridge = readdirSync('/sys/class/net').find((n) => n.startsWith('critap-br') && existsSync(join(rt.dir, 'cni', '10-critap.conflist')) && readFileText(join(rt.dir, 'cni', '10-critap.conflist')).includes(`"${n}"`))!;
-  assert.ok(bridge, 'the pod network made this instance\'s bridge');
+  const { bridge } = JSON.parse(readFileSync(join(rt.dir, 'instance.json'), 'utf8')) as { bridge: string };
+  assert.ok(existsSync(`/sys/class/net/${bridge}`), 'the pod network made this instance\'s bridge');
   await rt.stop();
   assert.deepEqual(leftovers(rt.dir, bridge, [podId, containerId]), []);
 });
-
-function readFileText(path: string): string {
-  return execFileSync('cat', [path]).toString();
-}
 
 const CHILD = `
 import { startCrioRuntime } from ${JSON.stringify(fileURLToPath(new URL('../support/crio.js', import.meta.url)))};

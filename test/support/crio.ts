@@ -56,6 +56,7 @@ const PAUSE_PATH = 'critap/pause:1';
 /** `wait` returns as soon as the trapped SIGTERM arrives; the sleeper dies with the pid namespace. */
 const PAUSE_CMD = ['sh', '-c', 'trap "exit 0" TERM; sleep 2147483647 & wait'];
 const RUNC_PATHS = ['/usr/sbin/runc', '/usr/bin/runc'];
+const CONMON = '/usr/bin/conmon';
 /** Where the runc wrapper logs container ids, for the cgroup cleanup (runtime-cleanup.ts). */
 const CONTAINER_ID_LOG = 'container-ids';
 
@@ -81,7 +82,7 @@ async function writeRuncLauncher(dir: string): Promise<string> {
 }
 
 export async function startCrioRuntime(bins: CrioBinaries): Promise<CrioRuntime> {
-  if (!existsSync('/usr/bin/conmon')) throw new Error('critap: /usr/bin/conmon is missing (run scripts/setup-runtime.sh as root)');
+  if (!existsSync(CONMON)) throw new Error(`critap: ${CONMON} is missing (run scripts/setup-runtime.sh as root)`);
   // Short: conmon's attach socket paths must fit in 107 bytes (see crio-config.ts).
   const dir = await mkdtemp('/tmp/critap-crio-');
   const slot = acquireCniSlot();
@@ -174,7 +175,7 @@ async function skopeoTag(env: NodeJS.ProcessEnv, source: string, name: string): 
 export async function crioRuntimeOrSkip(t: TestContext): Promise<CrioRuntime | undefined> {
   const bins = binariesOrSkip(t, 'crio', 'pinns');
   if (!bins) return undefined;
-  const reason = await unavailableReason();
+  const reason = await unavailableReason([CONMON]);
   if (reason) {
     if (process.env.CI === 'true') throw new Error(`critap: CRI-O is required in CI but cannot run here: ${reason}`);
     const bar = '!'.repeat(78);

@@ -59,8 +59,9 @@ const REQUIRED_TOOLS = [
 ];
 const RUNC_PATHS = ['/usr/sbin/runc', '/usr/bin/runc'];
 
-export function missingTools(): string[] {
-  const missing = REQUIRED_TOOLS.filter((p) => !existsSync(p));
+/** `extra`: tools a harness needs beside containerd's (CRI-O: conmon); setup-runtime.sh installs them all. */
+export function missingTools(extra: string[] = []): string[] {
+  const missing = [...REQUIRED_TOOLS, ...extra].filter((p) => !existsSync(p));
   if (!RUNC_PATHS.some((p) => existsSync(p))) missing.push('runc');
   return missing;
 }
@@ -255,11 +256,11 @@ async function importImage(socketPath: string, tar: string): Promise<void> {
 // ---- node:test entry point ----------------------------------------------------------
 
 /** Why this machine cannot run a real runtime, or undefined when it can (after installing if needed). */
-export async function unavailableReason(): Promise<string | undefined> {
+export async function unavailableReason(extraTools: string[] = []): Promise<string | undefined> {
   if (process.platform !== 'linux') return `platform is ${process.platform}, containerd needs linux`;
   if (process.getuid?.() !== 0) return 'not running as root (containerd and runc need root)';
-  if (missingTools().length === 0) return undefined;
-  if (!existsSync('/usr/bin/apt-get')) return `missing ${missingTools().join(', ')} and no apt-get to install them`;
+  if (missingTools(extraTools).length === 0) return undefined;
+  if (!existsSync('/usr/bin/apt-get')) return `missing ${missingTools(extraTools).join(', ')} and no apt-get to install them`;
   const script = join(repoRoot(), 'scripts', 'setup-runtime.sh');
   try {
     const { stdout } = await run('bash', [script], { timeout: 600_000 });
@@ -268,7 +269,7 @@ export async function unavailableReason(): Promise<string | undefined> {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`critap: ${script} failed: ${e.stderr?.trim() || e.message}`);
   }
-  const still = missingTools();
+  const still = missingTools(extraTools);
   return still.length ? `still missing after setup-runtime.sh: ${still.join(', ')}` : undefined;
 }
 

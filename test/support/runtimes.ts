@@ -4,7 +4,7 @@
  */
 import type { TestContext } from 'node:test';
 import { crioRuntimeOrSkip, type CrioRuntime } from './crio.js';
-import { realRuntimeOrSkip, type RealRuntime } from './runtime.js';
+import { realRuntimeOrSkip, type RealRuntime, type StartOptions } from './runtime.js';
 
 export type RuntimeKind = 'containerd' | 'crio';
 export const RUNTIME_KINDS: readonly RuntimeKind[] = ['containerd', 'crio'];
@@ -15,9 +15,10 @@ export type CriRuntime = RealRuntime | CrioRuntime;
 /** Common part, for code that must not care which runtime it has. */
 export type AnyRuntime = Pick<CriRuntime, 'kind' | 'endpoint' | 'socketPath' | 'dir' | 'logFile' | 'sandboxImage' | 'registry' | 'authRegistry' | 'tagImage' | 'stop'>;
 
-export function runtimeOrSkip(t: TestContext, kind: 'containerd'): Promise<RealRuntime | undefined>;
+/** `containerd` options (extra runtime handlers) apply to containerd only. */
+export function runtimeOrSkip(t: TestContext, kind: 'containerd', containerd?: StartOptions): Promise<RealRuntime | undefined>;
 export function runtimeOrSkip(t: TestContext, kind: 'crio'): Promise<CrioRuntime | undefined>;
-export function runtimeOrSkip(t: TestContext, kind: RuntimeKind): Promise<CriRuntime | undefined>;
-export function runtimeOrSkip(t: TestContext, kind: RuntimeKind): Promise<CriRuntime | undefined> {
-  return kind === 'crio' ? crioRuntimeOrSkip(t) : realRuntimeOrSkip(t);
+export function runtimeOrSkip(t: TestContext, kind: RuntimeKind, containerd?: StartOptions): Promise<CriRuntime | undefined>;
+export function runtimeOrSkip(t: TestContext, kind: RuntimeKind, containerd: StartOptions = {}): Promise<CriRuntime | undefined> {
+  return kind === 'crio' ? crioRuntimeOrSkip(t) : realRuntimeOrSkip(t, containerd);
 }
