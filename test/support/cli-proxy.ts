@@ -43,3 +43,38 @@ export async function startCliProxy(args: string[], env: NodeJS.ProcessEnv = pro
     },
   };
 }
+
+export interface CliReplay {
+  child: ChildProcess;
+  log: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `critap replay <recording> …` as a user runs it; resolves once it logs that it started. */
+export async function startCliReplay(recording: string, args: string[]): Promise<CliReplay> {
+  const child = spawn(process.execPath, [CRITAP_BIN, 'replay', recording, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const log: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`critap replay did not start within 15 s:\n${log.join('\n')}`)), 15_000);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      log.push(line);
+      if (line.includes('critap replay started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`critap replay exited with ${code} before starting:\n${log.join('\n')}`));
+    });
+  });
+  return {
+    child,
+    log,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -11,6 +11,17 @@ export interface ContainerdConfigInput {
   cniConfDir: string;
   /** 'host:port' of registries served over plain HTTP. */
   insecureRegistries: string[];
+  /** Runtime handlers beside the default 'runc' (RunPodSandboxRequest.runtime_handler names one). */
+  extraHandlers?: ExtraRuntimeHandler[];
+}
+
+/** A handler run by the runc shim with another OCI runtime binary in place of runc. */
+export interface ExtraRuntimeHandler {
+  name: string;
+  /** The OCI runtime the shim calls instead of runc (options.BinaryName). */
+  binaryName: string;
+  /** Its state folder (options.Root); keeps it out of the machine's /run/containerd/runc. */
+  root?: string;
 }
 
 const CRI = 'plugins."io.containerd.grpc.v1.cri"';
@@ -22,6 +33,14 @@ export function containerdConfig(c: ContainerdConfigInput): string {
   const mirrors = c.insecureRegistries.flatMap((reg) => [
     `[${CRI}.registry.mirrors.${q(reg)}]`,
     `  endpoint = [${q(`http://${reg}`)}]`,
+  ]);
+  const handlers = (c.extraHandlers ?? []).flatMap((h) => [
+    `[${CRI}.containerd.runtimes.${q(h.name)}]`,
+    '  runtime_type = "io.containerd.runc.v2"',
+    `[${CRI}.containerd.runtimes.${q(h.name)}.options]`,
+    `  BinaryName = ${q(h.binaryName)}`,
+    ...(h.root ? [`  Root = ${q(h.root)}`] : []),
+    '',
   ]);
   return [
     'version = 2',
@@ -51,6 +70,7 @@ export function containerdConfig(c: ContainerdConfigInput): string {
     `[${CRI}.containerd.runtimes.runc]`,
     '  runtime_type = "io.containerd.runc.v2"',
     '',
+    ...handlers,
     `[${CRI}.cni]`,
     '  bin_dir = "/usr/lib/cni"',
     `  conf_dir = ${q(c.cniConfDir)}`,

@@ -9,7 +9,7 @@
  * are those, plus their descendants: the containers a shim started.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -17,6 +17,8 @@ export interface InstanceState {
   dir: string;
   bridge?: string;
   slotFile?: string;
+  /** CRI-O instances: the runc wrapper's log of container ids, whose cgroups are removed. */
+  crioIdLog?: string;
 }
 
 interface Proc {
@@ -103,6 +105,7 @@ export function cleanupInstanceSync(state: InstanceState): void {
   }
   removePodNetnsSync(state.dir);
   unmountUnder(state.dir);
+  if (state.crioIdLog) removeCrioCgroupsSync(state.crioIdLog);
   if (state.bridge) {
     try {
       execFileSync('ip', ['link', 'delete', state.bridge], { stdio: 'ignore' });
@@ -147,6 +150,59 @@ function removePodNetnsSync(dir: string): void {
       // not mounted any more
     }
     rmSync(path, { force: true });
+  }
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/**
+ * CRI-O (cgroupfs manager) puts a container in `crio-<id>` and its conmon in `crio-conmon-<id>`,
+ * at the top of each hierarchy or under `crio/`, outside our folder; after a failed create it does
+ * not remove them. Only cgroups named after our own containers' ids are touched, and rmdir
+ * removes only empty ones; `crio/` itself goes when no other CRI-O uses it.
+ */
+export function removeCrioCgroupsSync(idLog: string): void {
+  let ids: string[];
+  try {
+    ids = readFileSync(idLog, 'utf8').split('\n').filter((id) => /^[0-9a-f]{64}$/.test(id));
+  } catch {
+    return; // no container was ever created
+  }
+  // A process just killed leaves its cgroup busy for a moment after it is gone from /proc.
+  const until = Date.now() + 3000;
+  const ours = new Set(ids.flatMap((id) => [`crio-${id}`, `crio-conmon-${id}`]));
+  for (const hierarchy of safeReaddir(CGROUP_ROOT)) {
+    const top = join(CGROUP_ROOT, hierarchy);
+    // A container's cgroup can sit inside its conmon's (crio-conmon-<id>/crio-<id>): deepest first.
+    for (const path of ourCgroups(top, ours, 3).sort((a, b) => b.length - a.length)) rmdirCgroup(path, until);
+    rmdirCgroup(join(top, 'crio'), 0); // shared by every CRI-O on the machine: only if empty right now
+  }
+}
+
+/** Cgroup folders named after our containers, at most `depth` levels below `dir`. */
+function ourCgroups(dir: string, ours: Set<string>, depth: number): string[] {
+  if (depth === 0) return [];
+  const found: string[] = [];
+  for (const name of safeReaddir(dir)) {
+    if (name !== 'crio' && !ours.has(name)) continue;
+    const path = join(dir, name);
+    if (ours.has(name)) found.push(path);
+    found.push(...ourCgroups(path, ours, depth - 1));
+  }
+  return found;
+}
+
+function rmdirCgroup(path: string, until: number): void {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      rmdirSync(path);
+      return;
+    } catch (err) {
+      // ENOENT: absent. EBUSY past the deadline, or ENOTEMPTY (child cgroups): still in use, not ours to force.
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() >= until) return;
+    }
+    Atomics.wait(sleeper, 0, 0, 20);
   }
 }
 

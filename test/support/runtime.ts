@@ -8,25 +8,25 @@
  * detached watchdog runs the same cleanup if the process is killed outright.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { acquireCniSlot } from './cni-slot.js';
-import { cniConflist, containerdConfig } from './containerd-config.js';
+import { cniConflist, containerdConfig, type ExtraRuntimeHandler } from './containerd-config.js';
 import { makeCriClient } from './cri-client.js';
 import { writeBusyboxImage } from './image.js';
 import { repoRoot } from './paths.js';
-import { pushArchive, startRegistry, type RunningRegistry } from './registry.js';
-import { cleanupInstanceSync, instancePids, killAll, type InstanceState } from './runtime-cleanup.js';
+import { guardInstance } from './instance-guard.js';
+import type { RunningRegistry } from './registry.js';
+import { instancePids, type InstanceState } from './runtime-cleanup.js';
+import { startTestRegistries } from './test-registries.js';
 
 const run = promisify(execFile);
 
 export interface RealRuntime {
+  kind: 'containerd';
   /** 'unix:///tmp/critap-rt-…/containerd.sock': the CRI endpoint. */
   endpoint: string;
   socketPath: string;
@@ -40,6 +40,10 @@ export interface RealRuntime {
   authRegistry: { address: string; image: string; username: string; password: string };
   /** The instance's temp folder (logs: containerd.log, registry/registry.log, registry-auth/registry.log). */
   dir: string;
+  /** containerd's own log. */
+  logFile: string;
+  /** Gives an image already in the store another name (ctr images tag). */
+  tagImage(source: string, name: string): Promise<void>;
   /** Kills containerd, shims and their containers, registries; unmounts; removes the folder. Idempotent. */
   stop(): Promise<void>;
   /** SIGTERM containerd only (shims and containers keep running), for "runtime restarting" tests. */
@@ -55,79 +59,47 @@ const REQUIRED_TOOLS = [
 ];
 const RUNC_PATHS = ['/usr/sbin/runc', '/usr/bin/runc'];
 
-export function missingTools(): string[] {
-  const missing = REQUIRED_TOOLS.filter((p) => !existsSync(p));
+/** `extra`: tools a harness needs beside containerd's (CRI-O: conmon); setup-runtime.sh installs them all. */
+export function missingTools(extra: string[] = []): string[] {
+  const missing = [...REQUIRED_TOOLS, ...extra].filter((p) => !existsSync(p));
   if (!RUNC_PATHS.some((p) => existsSync(p))) missing.push('runc');
   return missing;
 }
 
 const READY_TIMEOUT_MS = 20_000;
 const SANDBOX_IMAGE = 'critap.local/pause:1';
-const IMAGE_PATH = 'critap/busybox:1';
-
-// ---- process-wide safety net ------------------------------------------------
-
-const live = new Set<InstanceState>();
-let hooksInstalled = false;
-
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  const cleanAll = (): void => {
-    for (const s of live) cleanupInstanceSync(s);
-    live.clear();
-  };
-  process.on('exit', cleanAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      cleanAll();
-      // Only play the default "die on signal" part if nobody else handles it.
-      if (process.listenerCount(sig) === 1) process.exit(128 + osConstants.signals[sig]);
-    };
-    process.on(sig, onSignal);
-  }
-}
-
-/** A detached `tail --pid` that waits for this process to die, then runs the cleanup script. */
-function startWatchdog(stateFile: string): ChildProcess {
-  const cleanupScript = fileURLToPath(new URL('./runtime-cleanup.js', import.meta.url));
-  const child = spawn(
-    'bash',
-    ['-c', 'tail --pid="$1" -f /dev/null; exec "$2" "$3" "$4"', 'critap-watchdog',
-      String(process.pid), process.execPath, cleanupScript, stateFile],
-    { detached: true, stdio: 'ignore' },
-  );
-  child.unref();
-  return child;
-}
 
 // ---- containerd -------------------------------------------------------------
 
-class Containerd {
+/** A runtime daemon (containerd, crio) whose CRI socket answers Version once it is ready. */
+export class RuntimeDaemon {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly configFile: string,
+    private readonly name: string,
+    private readonly command: string,
+    private readonly args: string[],
     private readonly logFile: string,
     readonly socketPath: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
   async start(): Promise<void> {
     if (this.child) return;
     const fd = openSync(this.logFile, 'a');
-    const child = spawn('containerd', ['--config', this.configFile], { stdio: ['ignore', fd, fd] });
+    const child = spawn(this.command, this.args, { stdio: ['ignore', fd, fd], env: this.env });
     closeSync(fd);
     this.child = child;
     let exitNote: string | undefined;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, sig) => {
-        exitNote = `containerd exited (${sig ?? `code ${code}`})`;
+        exitNote = `${this.name} exited (${sig ?? `code ${code}`})`;
         if (this.child === child) this.child = undefined;
         resolve();
       });
       child.once('error', (err) => {
-        exitNote = `containerd could not start: ${err.message}`;
+        exitNote = `${this.name} could not start: ${err.message}`;
         if (this.child === child) this.child = undefined;
         resolve();
       });
@@ -152,12 +124,12 @@ class Containerd {
     }
     await this.stop();
     throw new Error(
-      `critap: containerd did not answer CRI Version on ${this.socketPath} within ${READY_TIMEOUT_MS / 1000} s ` +
+      `critap: ${this.name} did not answer CRI Version on ${this.socketPath} within ${READY_TIMEOUT_MS / 1000} s ` +
         `(${exitNote ?? lastError}). Last lines of ${this.logFile}:\n${logTail(this.logFile, 30)}`,
     );
   }
 
-  /** SIGTERM, then SIGKILL after 10 s. Shims are separate processes and keep running. */
+  /** SIGTERM, then SIGKILL after 10 s. Shims (conmon) are separate processes and keep running. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
@@ -178,40 +150,41 @@ export function logTail(file: string, lines: number): string {
 
 // ---- the runtime --------------------------------------------------------------
 
-export async function startRealRuntime(): Promise<RealRuntime> {
+export interface StartOptions {
+  /**
+   * Also offer gVisor's runsc as the runtime handler 'runsc' (the seed's `crictl runp --runtime
+   * runsc`): through the runc shim, with a wrapper that runs runsc with --network=host
+   * --ignore-cgroups, the only way a sandbox reaches SANDBOX_READY here.
+   */
+  runscHandler?: boolean;
+}
+
+export const RUNSC_HANDLER = 'runsc';
+
+export async function startRealRuntime(opts: StartOptions = {}): Promise<RealRuntime> {
   const missing = missingTools();
+  if (opts.runscHandler && !existsSync('/usr/bin/runsc')) missing.push('/usr/bin/runsc');
   if (missing.length) {
     throw new Error(`critap: cannot start a real runtime, missing: ${missing.join(', ')} (run scripts/setup-runtime.sh as root)`);
   }
-  installExitHooks();
   const dir = await mkdtemp('/tmp/critap-rt-');
   const slot = acquireCniSlot();
   const state: InstanceState = { dir, bridge: slot.bridge, slotFile: slot.file };
-  live.add(state);
-  const stateFile = join(dir, 'instance.json');
-  await writeFile(stateFile, JSON.stringify(state));
-  const watchdog = startWatchdog(stateFile);
+  const guard = guardInstance(state);
 
   const registries: RunningRegistry[] = [];
   try {
     const socketPath = join(dir, 'containerd.sock');
-    const auth = { username: 'critap', password: randomBytes(12).toString('hex') };
     const tmp = join(dir, 'tmp');
-    await Promise.all(['tmp', 'cni', 'cni-ipam', 'registry', 'registry-auth'].map((d) => mkdir(join(dir, d))));
+    await Promise.all(['tmp', 'cni', 'cni-ipam'].map((d) => mkdir(join(dir, d))));
 
-    const [sandboxTar, busyboxTar, open, locked] = await Promise.all([
+    const [sandboxTar, regs] = await Promise.all([
       writeBusyboxImage(tmp, 'pause.tar', { tag: SANDBOX_IMAGE, cmd: ['sleep', '2147483647'] }),
-      writeBusyboxImage(tmp, 'busybox.tar', { tag: IMAGE_PATH, cmd: ['sh'] }),
-      startRegistry(join(dir, 'registry')),
-      startRegistry(join(dir, 'registry-auth'), auth),
+      startTestRegistries(dir, tmp, [], (r) => registries.push(r)),
     ]);
-    registries.push(open, locked);
-    const image = `${open.address}/${IMAGE_PATH}`;
-    const authImage = `${locked.address}/${IMAGE_PATH}`;
-    await Promise.all([
-      pushArchive(busyboxTar.path, image, tmp),
-      pushArchive(busyboxTar.path, authImage, tmp, auth),
-    ]);
+    const handlers: ExtraRuntimeHandler[] = [];
+    // runsc's state under our folder: the cleanup finds its sandbox and gofer processes by it.
+    if (opts.runscHandler) handlers.push({ name: RUNSC_HANDLER, binaryName: join(repoRoot(), 'test', 'support', 'runsc-wrapper.sh'), root: join(dir, 'runsc-root') });
 
     const configFile = join(dir, 'config.toml');
     await writeFile(
@@ -221,44 +194,53 @@ export async function startRealRuntime(): Promise<RealRuntime> {
         socketPath,
         sandboxImage: SANDBOX_IMAGE,
         cniConfDir: join(dir, 'cni'),
-        insecureRegistries: [open.address, locked.address],
+        insecureRegistries: [regs.registry.address, regs.authRegistry.address],
+        extraHandlers: handlers,
       }),
     );
     await writeFile(
       join(dir, 'cni', '10-critap.conflist'),
       cniConflist({ name: `critap-${slot.index}`, bridge: slot.bridge, subnet: slot.subnet, ipamDataDir: join(dir, 'cni-ipam') }),
     );
-    const containerd = new Containerd(configFile, join(dir, 'containerd.log'), socketPath);
+    const containerd = new RuntimeDaemon('containerd', 'containerd', ['--config', configFile], join(dir, 'containerd.log'), socketPath);
     await containerd.start();
     await importImage(socketPath, sandboxTar.path);
 
     let stopped: Promise<void> | undefined;
     const stop = (): Promise<void> =>
       (stopped ??= (async () => {
-        killAll([-(watchdog.pid ?? 0)].filter((p) => p !== 0), 'SIGKILL');
         await containerd.stop();
         for (const r of registries) r.process.kill('SIGTERM');
-        cleanupInstanceSync(state); // shims, their containers, mounts, bridge, folder, slot
-        live.delete(state);
+        guard.cleanup(); // watchdog, shims, their containers (runsc's too), mounts, bridge, folder, slot
       })());
 
     return {
+      kind: 'containerd',
       endpoint: `unix://${socketPath}`,
       socketPath,
       ctrAddress: socketPath,
       sandboxImage: SANDBOX_IMAGE,
-      registry: { address: open.address, image },
-      authRegistry: { address: locked.address, image: authImage, ...auth },
+      registry: regs.registry,
+      authRegistry: regs.authRegistry,
       dir,
+      logFile: join(dir, 'containerd.log'),
       stop,
       stopContainerd: () => containerd.stop(),
       startContainerd: () => containerd.start(),
+      tagImage: (source, name) => ctrTag(socketPath, source, name),
     };
   } catch (err) {
-    if (watchdog.pid) killAll([-watchdog.pid], 'SIGKILL');
-    cleanupInstanceSync(state); // also kills the registries and frees the CNI slot
-    live.delete(state);
+    guard.cleanup(); // also kills the registries and frees the CNI slot
     throw err;
+  }
+}
+
+async function ctrTag(socketPath: string, source: string, name: string): Promise<void> {
+  try {
+    await run('ctr', ['-a', socketPath, '-n', 'k8s.io', 'images', 'tag', '--force', source, name], { timeout: 60_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`critap: ctr could not tag ${source} as ${name}: ${e.stderr?.trim() || e.message}`);
   }
 }
 
@@ -274,11 +256,11 @@ async function importImage(socketPath: string, tar: string): Promise<void> {
 // ---- node:test entry point ----------------------------------------------------------
 
 /** Why this machine cannot run a real runtime, or undefined when it can (after installing if needed). */
-async function unavailableReason(): Promise<string | undefined> {
+export async function unavailableReason(extraTools: string[] = []): Promise<string | undefined> {
   if (process.platform !== 'linux') return `platform is ${process.platform}, containerd needs linux`;
   if (process.getuid?.() !== 0) return 'not running as root (containerd and runc need root)';
-  if (missingTools().length === 0) return undefined;
-  if (!existsSync('/usr/bin/apt-get')) return `missing ${missingTools().join(', ')} and no apt-get to install them`;
+  if (missingTools(extraTools).length === 0) return undefined;
+  if (!existsSync('/usr/bin/apt-get')) return `missing ${missingTools(extraTools).join(', ')} and no apt-get to install them`;
   const script = join(repoRoot(), 'scripts', 'setup-runtime.sh');
   try {
     const { stdout } = await run('bash', [script], { timeout: 600_000 });
@@ -287,7 +269,7 @@ async function unavailableReason(): Promise<string | undefined> {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`critap: ${script} failed: ${e.stderr?.trim() || e.message}`);
   }
-  const still = missingTools();
+  const still = missingTools(extraTools);
   return still.length ? `still missing after setup-runtime.sh: ${still.join(', ')}` : undefined;
 }
 
@@ -296,7 +278,7 @@ async function unavailableReason(): Promise<string | undefined> {
  * calling test loudly when the machine cannot run one. With CI=true it throws instead,
  * so CI fails rather than silently skipping.
  */
-export async function realRuntimeOrSkip(t: TestContext): Promise<RealRuntime | undefined> {
+export async function realRuntimeOrSkip(t: TestContext, opts: StartOptions = {}): Promise<RealRuntime | undefined> {
   const reason = await unavailableReason();
   if (reason) {
     if (process.env.CI === 'true') throw new Error(`critap: a real runtime is required in CI but unavailable: ${reason}`);
@@ -305,7 +287,7 @@ export async function realRuntimeOrSkip(t: TestContext): Promise<RealRuntime | u
     t.skip(`no real runtime: ${reason}`);
     return undefined;
   }
-  const rt = await startRealRuntime();
+  const rt = await startRealRuntime(opts);
   t.after(() => rt.stop());
   return rt;
 }
