@@ -174,7 +174,7 @@ export class StatefulChooser {
       const template = typeof recordedAnswer?.[make.field] === 'string' ? (recordedAnswer[make.field] as string) : undefined;
       if (!template) return undefined;
       if (make.kind === 'image') {
-        this.world.setImage(template, 'present', namedImageRef(name, request));
+        this.world.setImage(this.recorded.imageId(template) ?? template, 'present', namedImageRef(name, request));
         return undefined;
       }
       const e = this.world.create(make.kind, template, request, make.kind === 'container' ? named.sandbox?.id : undefined, equal);

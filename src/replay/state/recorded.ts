@@ -99,7 +99,19 @@ export class RecordedWorld {
     const firstSeen = new Map<string, { index: number; phase: Phase; kind: EntityKind; sandboxId?: string }>();
     const created = new Map<string, number>();
     // Pass 1: creations, aliases, observations, item sources.
-    calls.forEach((c, i) => this.learn(c, i, firstSeen, created));
+    const pulls: Array<{ ref?: string; imageRef: string; index: number }> = [];
+    calls.forEach((c, i) => this.learn(c, i, firstSeen, created, pulls));
+    // A pull answers with an image reference: containerd's is the image id, CRI-O's a digest
+    // reference (which the image's list item names among its repoDigests). Images are known by id.
+    for (const p of pulls) {
+      const id = this.imageAliases.get(p.imageRef) ?? p.imageRef;
+      this.alias(p.imageRef, id);
+      this.alias(p.ref, id);
+      if (!created.has(id)) created.set(id, p.index);
+      const e = this.entities.get(id) ?? { kind: 'image' as const, id };
+      e.createRequest ??= calls[p.index]!.request;
+      this.entities.set(id, e);
+    }
     for (const [id, seen] of firstSeen) {
       const at = created.get(id);
       if (at !== undefined && at <= seen.index) continue;
@@ -167,6 +179,7 @@ export class RecordedWorld {
     i: number,
     firstSeen: Map<string, { index: number; phase: Phase; kind: EntityKind; sandboxId?: string }>,
     created: Map<string, number>,
+    pulls: Array<{ ref?: string; imageRef: string; index: number }>,
   ): void {
     const see = (kind: EntityKind, id: string | undefined, phase: Phase | undefined, sandboxId?: string) => {
       if (!id || phase === undefined || firstSeen.has(id)) return;
@@ -176,14 +189,14 @@ export class RecordedWorld {
     if (make && c.code === 0) {
       const res = c.response();
       const id = str(res?.[make.field]);
-      if (id) {
+      if (id && make.kind === 'image') pulls.push({ ref: namedImageRef(c.name, c.request), imageRef: id, index: i });
+      else if (id) {
         if (!created.has(id)) created.set(id, i);
         const e: RecordedEntity = this.entities.get(id) ?? { kind: make.kind, id };
         e.createRequest ??= c.request;
         if (make.kind === 'container') e.sandboxId ??= str(c.request.podSandboxId);
-        if (make.kind !== 'image') this.handedOut.push(id);
+        this.handedOut.push(id);
         this.entities.set(id, e);
-        if (make.kind === 'image') this.alias(namedImageRef(c.name, c.request), id);
       }
     }
     if (c.code === 5 && !this.notFound.has(c.name)) {
@@ -239,8 +252,8 @@ export class RecordedWorld {
   private advance(c: TimelineInput, phase: Map<string, Phase>): void {
     const make = CREATIONS[c.name];
     if (make) {
-      const id = str(c.response()?.[make.field]);
-      if (id) phase.set(id, make.phase);
+      const answered = str(c.response()?.[make.field]);
+      if (answered) phase.set(make.kind === 'image' ? (this.imageId(answered) ?? answered) : answered, make.phase);
       return;
     }
     const t = TRANSITIONS[c.name];
