@@ -274,3 +274,23 @@ test('the end of a life the recording never saw: stop and removal are answered, 
   assert.deepEqual(answer('ListPodSandbox', choose('ListPodSandbox')).json, {});
   assert.equal(answer('ContainerStatus', choose('ContainerStatus', { containerId: C1 })).code, 5, 'removed: NotFound');
 });
+
+test('CRI-O pulls answer a digest reference: the image is still known by its listed id', () => {
+  const digestRef = '127.0.0.1:5000/app@sha256:' + 'd1'.repeat(32);
+  const hexId = 'ab'.repeat(32);
+  const item = { id: hexId, repoTags: [APP], repoDigests: [digestRef], size: '7' };
+  const { choose, recorded } = setup([
+    rec('ImageStatus', { image: { image: APP } }, {}),
+    rec('PullImage', { image: { image: APP } }, { imageRef: digestRef }),
+    rec('ListImages', {}, { images: [item] }),
+    rec('ImageStatus', { image: { image: APP } }, { image: item }),
+  ]);
+  assert.equal(recorded.imageId(digestRef), hexId);
+  assert.deepEqual(recorded.facts.map((f) => f.key), ['image:absent', 'image:absent', '', 'image:present']);
+  assert.deepEqual(answer('ListImages', choose('ListImages')).json, {}, 'nothing pulled yet');
+  choose('PullImage', { image: { image: APP } });
+  const listed = choose('ListImages');
+  assert.equal(kind(listed), 'exact');
+  assert.deepEqual(answer('ListImages', listed).json, { images: [item] });
+  assert.deepEqual(answer('ImageStatus', choose('ImageStatus', { image: { image: APP } })).json, { image: item });
+});
