@@ -2,6 +2,7 @@ import { bodyBytes, type CallRecord, type CallSink } from '../call.js';
 import { silentLogger, type Logger } from '../log.js';
 import { makeMethodFilter } from './method-filter.js';
 import { validateRedactionRules } from '../cri/redact.js';
+import { SecretMemory } from './secret-memory.js';
 import { prepareCall, redactionRules, type RedactionRules } from './prepare.js';
 import type { PreparedCall, RetentionLimits, Store } from './store.js';
 import { nowNs } from './time.js';
@@ -83,6 +84,8 @@ export class Recorder implements CallSink {
   private readonly queueBytesLimit: number;
   private queuedBytes = 0;
   private readonly redaction: RedactionRules | undefined;
+  /** Keyed hashes of every value redacted so far, so later calls that repeat one are scrubbed. */
+  private readonly secrets = new SecretMemory();
   private readonly limits: RetentionLimits;
   private readonly logger: Logger;
   private readonly flushTimer: NodeJS.Timeout;
@@ -238,7 +241,7 @@ export class Recorder implements CallSink {
     const prepared: PreparedCall[] = [];
     for (const call of batch) {
       try {
-        prepared.push(prepareCall(call, this.redaction));
+        prepared.push(prepareCall(call, this.redaction, this.secrets));
       } catch (err) {
         // A call we cannot make safe to store is not stored; it counts as dropped.
         this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
