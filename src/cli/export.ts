@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
-import { FILTER_FLAGS, FILTER_HELP, filterFromFlags } from '../record/cli-filter.js';
+import { FILTER_FLAGS, FILTER_HELP, filterFromFlags, noMatchNote } from '../record/cli-filter.js';
 import { callToJsonl } from '../record/jsonl.js';
 import { LineOutput } from '../record/output.js';
 import { Progress } from '../record/progress.js';
@@ -110,6 +110,7 @@ Examples:
         const progress = new Progress('exported');
         const n = await exportOtlp(rec, filter, { endpoint, serviceName: values['service-name'], upstream: values.upstream }, progress);
         progress.done(n);
+        noMatchNote('export', positionals[0]!, n, values);
       } finally {
         await rec.close();
       }
@@ -137,6 +138,7 @@ Examples:
       const n = await exporter(rec, filter, out, progress);
       await out.end();
       progress.done(n);
+      noMatchNote('export', positionals[0]!, n, values);
     } finally {
       await rec.close();
     }

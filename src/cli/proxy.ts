@@ -1,4 +1,6 @@
 import type { Command } from './main.js';
+import { checkMethodPattern } from '../cri/method-pattern.js';
+import { parseEndpoint } from '../endpoint.js';
 import { UsageError, durationFlag, intFlag, parseCommandArgs, sizeFlag } from './args.js';
 import { loadConfigFile, mergeSettings, settingsFromEnv, type SettingSpec, type Settings } from '../config.js';
 import { createLogger, isLogLevel } from '../log.js';
@@ -119,6 +121,12 @@ export const command: Command = {
     if (!/^0?[0-7]{3}$/.test(modeText)) throw new UsageError(`--socket-mode wants an octal mode like 0660, got "${modeText}"`);
     const graceMs = durationFlag('grace', str(s, 'grace')) ?? 10_000;
     const maxCallsText = str(s, 'max-calls');
+    // Checked here, not only in the recorder's thread, so a typo is a usage error before anything starts.
+    parseEndpoint(listen);
+    parseEndpoint(upstream);
+    for (const key of ['record-methods', 'record-exclude']) {
+      for (const m of (s[key] as string[] | undefined) ?? []) checkMethodPattern(m, `--${key}`);
+    }
     const logger = createLogger({ level, json: s['log-json'] === true });
 
     const proxy = await startObservedProxy({

@@ -1,7 +1,7 @@
 import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { callView, type CallView } from '../record/call-view.js';
-import { FILTER_FLAGS, FILTER_HELP, filterFromFlags } from '../record/cli-filter.js';
+import { FILTER_FLAGS, FILTER_HELP, filterFromFlags, noMatchNote } from '../record/cli-filter.js';
 import { shortMethod } from '../record/format.js';
 import { LineOutput } from '../record/output.js';
 import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
@@ -59,14 +59,17 @@ Examples:
     const filter = filterFromFlags(values);
     const rec = await openForCommand(positionals[0]!, values.salvage, 'show');
     const out = new LineOutput(process.stdout);
+    let shown = 0;
     try {
       for await (const call of rec.calls(filter)) {
         const v = callView(call);
+        shown++;
         if (!(await out.write(values.json ? JSON.stringify(v) + '\n' : describe(v)))) break;
       }
     } finally {
       await rec.close();
     }
+    noMatchNote('show', positionals[0]!, shown, values);
     return 0;
   },
 };

@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { makeMethodFilter } from './method-filter.js';
 import { validateRedactionRules } from '../cri/redact.js';
 import { SecretMemory } from './secret-memory.js';
+import { checkMethodPattern } from '../cri/method-pattern.js';
 import { prepareCall, redactionRules, type RedactionRules } from './prepare.js';
 import type { PreparedCall, RetentionLimits, Store } from './store.js';
 import { nowNs } from './time.js';
@@ -270,5 +271,7 @@ export class Recorder implements CallSink {
 export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
   const rules = redactionRules(opts);
   if (rules) validateRedactionRules(rules);
+  for (const m of opts.methods ?? []) checkMethodPattern(m, 'methods');
+  for (const m of opts.exclude ?? []) checkMethodPattern(m, 'exclude');
   return new Recorder(await openStoreForWriting(opts.dir), opts);
 }
