@@ -8,7 +8,9 @@ export const command: Command = {
   summary: 'per-method calls, errors, latency percentiles and bytes of a recording',
   help: `Usage: critap stats <recording> [--json] [--salvage]
 
-For each method: calls, errors (status other than OK, or a reset), latency p50/p90/p99/max
+For each method: calls, errors (status other than OK, or a reset; a stream such as
+GetContainerEvents that its client cancelled is how watches end, counted as "cancelled"
+in --json, not as an error), latency p50/p90/p99/max
 in milliseconds, and request (in) / response (out) bytes. Then the recorder's counters:
 calls recorded, dropped (the writer could not keep up), redacted, removed by retention.
 

@@ -7,7 +7,7 @@ import { RecordingError } from './errors.js';
 import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
 import { accessProblem, describeAccessProblem } from './access.js';
 import { removeSnapshot, snapshotDb } from './snapshot.js';
-import { CALL_END, CALL_PREFIX, META_KEY, callKey, indexKey, startNsOfKey, type IndexKind } from './keys.js';
+import { CALL_END, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, startNsOfKey, type IndexKind } from './keys.js';
 
 export const DB_DIR = 'db';
 export const PID_FILE = 'writer.pid';
@@ -237,6 +237,14 @@ export class Store {
     await this.db.batch(ops);
     void this.noteCounters();
     return keys;
+  }
+
+  /** Whether a call with exactly this stored value and start time is already here (import's duplicate check). */
+  async holds(call: PreparedCall): Promise<boolean> {
+    for await (const v of this.db.values({ gte: callKeyFrom(call.startNs), lt: callKeyFrom(call.startNs + 1n) })) {
+      if (v.equals(call.value)) return true;
+    }
+    return false;
   }
 
   /** Records drops when there is nothing else to write (so `critap stats` shows them). */

@@ -3,7 +3,7 @@ import type { CallIds } from '../cri/ids.js';
 import { RecordingError } from './errors.js';
 import { inspectFolder, writeManifest } from './manifest.js';
 import { prepareCall, prepareStoredCall } from './prepare.js';
-import { Store, type RetentionLimits } from './store.js';
+import { Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { nowNs } from './time.js';
 
 /**
@@ -48,6 +48,20 @@ export class RecordingWriter {
   /** Appends calls in one batch; returns their keys. */
   async append(...calls: Appendable[]): Promise<string[]> {
     return this.store.putCalls(calls.map((c) => (hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined))));
+  }
+
+  /**
+   * Appends the calls not already in the recording (same start time, same stored bytes), so
+   * importing one file twice does not double it. Returns how many were added and skipped.
+   */
+  async appendNew(...calls: Appendable[]): Promise<{ added: number; skipped: number }> {
+    const fresh: PreparedCall[] = [];
+    for (const c of calls) {
+      const prepared = hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined);
+      if (!(await this.store.holds(prepared)) && !fresh.some((f) => f.startNs === prepared.startNs && f.value.equals(prepared.value))) fresh.push(prepared);
+    }
+    if (fresh.length > 0) await this.store.putCalls(fresh);
+    return { added: fresh.length, skipped: calls.length - fresh.length };
   }
 
   async applyRetention(limits: RetentionLimits): Promise<number> {
