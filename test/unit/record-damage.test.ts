@@ -85,3 +85,14 @@ test('a whole recording reads without a damage note, also while counters.json la
   await writeFile(join(dir, 'counters.json'), JSON.stringify({ recorded: 3, calls: 3 }));
   assert.deepEqual(await countCalls(dir, false), { n: CALLS, damage: undefined });
 });
+
+test('a LevelDB error names the recording\'s db/, not the temp snapshot it was read from', async (t) => {
+  const dir = await recording(t);
+  await writeFile(join(dir, 'db', 'CURRENT'), 'MANIFEST-999999\n');
+  await assert.rejects(countCalls(dir, false), (e: unknown) => {
+    assert.ok(e instanceof RecordingError);
+    assert.match(e.message, new RegExp(`${join(dir, 'db', 'MANIFEST-999999')}: No such file`));
+    assert.doesNotMatch(e.message, /critap-read-/);
+    return true;
+  });
+});
