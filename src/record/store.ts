@@ -211,13 +211,15 @@ export class Store {
     return this.sideWrite;
   }
 
-  private metaValue(): Buffer {
-    return Buffer.from(JSON.stringify(this.counters), 'utf8');
+  private metaValue(c: Counters = this.counters): Buffer {
+    return Buffer.from(JSON.stringify(c), 'utf8');
   }
 
   /** Stores calls, their index entries and the updated counters in one atomic batch. */
   async putCalls(calls: readonly PreparedCall[], newlyDropped = 0): Promise<string[]> {
-    const c = this.counters;
+    // Counted on a copy that replaces the counters only once the batch is stored: a failed batch
+    // (disk full) must not leave counts that counters.json would then claim as lost calls.
+    const c: Counters = { ...this.counters, methods: { ...this.counters.methods } };
     const ops: { type: 'put'; key: string; value: Buffer }[] = [];
     const keys: string[] = [];
     const empty = Buffer.alloc(0);
@@ -233,8 +235,9 @@ export class Store {
       c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
     }
     c.dropped += newlyDropped;
-    ops.push({ type: 'put', key: META_KEY, value: this.metaValue() });
+    ops.push({ type: 'put', key: META_KEY, value: this.metaValue(c) });
     await this.db.batch(ops);
+    this.counters = c;
     void this.noteCounters();
     return keys;
   }
