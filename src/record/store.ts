@@ -7,7 +7,7 @@ import { RecordingError } from './errors.js';
 import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
 import { accessProblem, describeAccessProblem } from './access.js';
 import { removeSnapshot, snapshotDb } from './snapshot.js';
-import { CALL_END, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, startNsOfKey, type IndexKind } from './keys.js';
+import { CALL_END, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, seqOfKey, startNsOfKey, type IndexKind } from './keys.js';
 
 export const DB_DIR = 'db';
 export const PID_FILE = 'writer.pid';
@@ -242,10 +242,13 @@ export class Store {
     return keys;
   }
 
-  /** Whether a call with exactly this stored value and start time is already here (import's duplicate check). */
-  async holds(call: PreparedCall): Promise<boolean> {
-    for await (const v of this.db.values({ gte: callKeyFrom(call.startNs), lt: callKeyFrom(call.startNs + 1n) })) {
-      if (v.equals(call.value)) return true;
+  /**
+   * Whether a call with exactly this stored value and start time was here before sequence number
+   * `beforeSeq` (import's duplicate check: calls the same import added are not duplicates).
+   */
+  async holds(call: PreparedCall, beforeSeq: number): Promise<boolean> {
+    for await (const [k, v] of this.db.iterator({ gte: callKeyFrom(call.startNs), lt: callKeyFrom(call.startNs + 1n) })) {
+      if (seqOfKey(k) < beforeSeq && v.equals(call.value)) return true;
     }
     return false;
   }
