@@ -5,7 +5,8 @@ import { extractIds, responseHasIds, type CallIds } from '../cri/ids.js';
 import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import { encodeCallValue } from './call-codec.js';
-import { isSecretHeader, redactHeaders } from './secret-headers.js';
+import { redactHeaders } from './secret-headers.js';
+import { learnHeaders } from './learn-secrets.js';
 import type { SecretMemory } from './secret-memory.js';
 import type { PreparedCall } from './store.js';
 
@@ -108,16 +109,6 @@ function scrubHeaders(headers: Header[], secrets: SecretMemory, flags: string[])
     flags.push(`metadata:${name.toLowerCase()}:redacted-value-repeated`);
   });
   return out ?? headers;
-}
-
-/** Secret header values are remembered as they are and, for "Bearer x", the token alone. */
-function learnHeaders(headers: readonly Header[], secrets: SecretMemory): void {
-  for (const [name, value] of headers) {
-    if (!isSecretHeader(name)) continue;
-    secrets.remember(Buffer.from(value, 'utf8'));
-    const token = /^\S+\s+(\S+)$/.exec(value)?.[1];
-    if (token) secrets.remember(Buffer.from(token, 'utf8'));
-  }
 }
 
 function decodeFirst(typeName: string, messages: TimedMessage[]): Record<string, unknown> | undefined {

@@ -38,6 +38,11 @@ export interface RecorderOptions {
    * than 250 ms ago is in LevelDB's log, so it survives SIGKILL of this process.
    */
   flushIntervalMs?: number;
+  /**
+   * Where redacted values are remembered (keyed hashes) so later calls that repeat one are
+   * scrubbed; shared with live telemetry by the observer thread. Default: the recorder's own.
+   */
+  secrets?: SecretMemory;
   /** How often retention runs, default 1 s. */
   retentionIntervalMs?: number;
   /**
@@ -86,7 +91,7 @@ export class Recorder implements CallSink {
   private queuedBytes = 0;
   private readonly redaction: RedactionRules | undefined;
   /** Keyed hashes of every value redacted so far, so later calls that repeat one are scrubbed. */
-  private readonly secrets = new SecretMemory();
+  private readonly secrets: SecretMemory;
   private readonly limits: RetentionLimits;
   private readonly logger: Logger;
   private readonly flushTimer: NodeJS.Timeout;
@@ -99,6 +104,7 @@ export class Recorder implements CallSink {
     this.queueLimit = opts.queueLimit ?? 50_000;
     this.queueBytesLimit = opts.queueBytesLimit ?? 32 * 1024 * 1024;
     this.redaction = redactionRules(opts);
+    this.secrets = opts.secrets ?? new SecretMemory();
     this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
     this.logger = opts.logger ?? silentLogger;
     this.release = opts.release;
