@@ -52,13 +52,14 @@ flags win over the environment, which wins over the file):
   --listen <endpoint>        where clients connect (created with its parent folder)
   --upstream <endpoint>      the runtime's socket, e.g. unix:///run/containerd/containerd.sock
   --config <file.yaml>       settings file (or CRITAP_CONFIG)
-  --socket-mode <octal>      mode of the listening socket (default 0660)
+  --socket-mode <octal>      mode of the listening socket (default 0660; created with it)
   --grace <duration>         on SIGTERM/SIGINT, how long in-flight calls may finish (default 10s)
   --log-level <level>        debug, info, warn or error (default info)
   --log-json                 JSON log lines
   --record <dir>             record every call into this recording folder
   --record-env               keep container env values (redacted by default: Secrets arrive there)
-  --record-methods <M>       record only these methods (repeatable or comma-separated)
+  --record-methods <M>       record only these methods (repeatable or comma-separated; any case;
+                             a name that is no CRI method is an error)
   --record-exclude <M>       never record these methods, e.g. ListContainerStats
   --redact <path>            extra field to redact, e.g. 'runtime.v1.CreateContainerRequest:config.annotations'
   --max-calls <n>            keep at most n calls (oldest go first)
