@@ -5,7 +5,10 @@ export type Endpoint =
   | { kind: 'unix'; path: string }
   | { kind: 'tcp'; host: string; port: number };
 
-export class EndpointError extends Error {}
+export class EndpointError extends Error {
+  /** A mistake in what the user typed: the CLI prints it as a usage error (exit code 2). */
+  readonly usage = true;
+}
 
 export function parseEndpoint(text: string): Endpoint {
   const s = text.trim();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from './main.js';
+import { cleanGrpcText } from '../grpc-text.js';
 import { UsageError, durationFlag, intFlag, parseCommandArgs } from './args.js';
 import { statusName } from '../call.js';
 import { decodeMessage, encodeMessage } from '../cri/codec.js';
@@ -72,7 +73,7 @@ function printer(info: MethodInfo, compact: boolean): (data: Buffer) => void {
 }
 
 function failure(err: grpc.ServiceError | grpc.StatusObject): number {
-  const details = 'details' in err ? err.details : '';
+  const details = cleanGrpcText('details' in err ? String(err.details) : '');
   process.stderr.write(`${err.code} ${statusName(err.code)}: ${details}\n`);
   return 1;
 }

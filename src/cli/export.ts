@@ -1,11 +1,12 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
-import { FILTER_FLAGS, FILTER_HELP, filterFromFlags } from '../record/cli-filter.js';
+import { FILTER_FLAGS, FILTER_HELP, filterFromFlags, noMatchNote } from '../record/cli-filter.js';
 import { callToJsonl } from '../record/jsonl.js';
 import { LineOutput } from '../record/output.js';
 import { Progress } from '../record/progress.js';
-import { openRecording, type CallFilter, type RecordingReader } from '../record/reader.js';
+import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
+import { type CallFilter, type RecordingReader } from '../record/reader.js';
 import type { StoredCall } from '../record/stored-call.js';
 
 /** One entry per --format; each writes the selected calls and returns how many it wrote. */
@@ -75,18 +76,21 @@ Flags:
   --upstream EP     otlp: the runtime the recording was made against, for server.address,
                     e.g. unix:///run/containerd/containerd.sock
 ${FILTER_HELP}
+${SALVAGE_HELP}
 
 Examples:
   critap export ./rec --format jsonl --out rec.jsonl
   critap export ./rec --method PullImage | jq .view.request
   critap export ./rec --pod nginx --since 1h > nginx.jsonl
   critap export ./rec --format otlp --otlp-endpoint http://127.0.0.1:4317
+  critap export ./damaged --salvage | critap import - ./damaged-salvaged
   critap export ./rec --format otlp --otlp-endpoint http://tempo.local:4317 \\
       --service-name critap-node-7 --upstream unix:///run/containerd/containerd.sock --since 2h
 `,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       ...FILTER_FLAGS,
+      ...SALVAGE_FLAG,
       format: { type: 'string' },
       out: { type: 'string' },
       'otlp-endpoint': { type: 'string' },
@@ -101,11 +105,12 @@ Examples:
       if (!URL.canParse(endpoint)) throw new UsageError(`--otlp-endpoint wants a URL like http://127.0.0.1:4317, got "${endpoint}"`);
       if (values.out !== undefined) throw new UsageError('--out is for file formats; --format otlp sends spans to --otlp-endpoint');
       const filter = filterFromFlags(values);
-      const rec = await openRecording(positionals[0]!);
+      const rec = await openForCommand(positionals[0]!, values.salvage, 'export');
       try {
         const progress = new Progress('exported');
         const n = await exportOtlp(rec, filter, { endpoint, serviceName: values['service-name'], upstream: values.upstream }, progress);
         progress.done(n);
+        noMatchNote('export', positionals[0]!, n, values);
       } finally {
         await rec.close();
       }
@@ -117,7 +122,7 @@ Examples:
       if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to --format otlp`);
     }
     const filter = filterFromFlags(values);
-    const rec = await openRecording(positionals[0]!);
+    const rec = await openForCommand(positionals[0]!, values.salvage, 'export');
     try {
       let stream: NodeJS.WritableStream | import('node:stream').Writable = process.stdout;
       if (values.out !== undefined) {
@@ -133,6 +138,7 @@ Examples:
       const n = await exporter(rec, filter, out, progress);
       await out.end();
       progress.done(n);
+      noMatchNote('export', positionals[0]!, n, values);
     } finally {
       await rec.close();
     }

@@ -16,7 +16,9 @@ export const command: Command = {
 Reads calls written by 'critap export --format jsonl' (use - for stdin) and appends them to
 the recording, creating it if the folder is missing or empty. Message bytes, ids and
 redaction flags are kept exactly as exported; the "view" objects are ignored.
-A malformed line stops the import with its line number; calls before it stay imported.
+A call already in the recording (same start time, same bytes) is skipped, so importing a
+file twice does not double it. A malformed line stops the import with its line number;
+calls before it stay imported.
 
 Examples:
   critap import rec.jsonl ./rec-copy
@@ -36,7 +38,13 @@ Examples:
     const writer = await createRecording(dir);
     const progress = new Progress('imported');
     let n = 0;
+    let skipped = 0;
     let lineNo = 0;
+    const append = async (batch: ReturnType<typeof callFromJsonl>[]) => {
+      const r = await writer.appendNew(...batch);
+      n += r.added;
+      skipped += r.skipped;
+    };
     try {
       let batch: ReturnType<typeof callFromJsonl>[] = [];
       for await (const line of createInterface({ input, crlfDelay: Infinity })) {
@@ -46,19 +54,16 @@ Examples:
           batch.push(callFromJsonl(line, lineNo));
         } catch (err) {
           // Keep the promise of the help text: every good line before the bad one is imported.
-          if (batch.length > 0) await writer.append(...batch);
-          n += batch.length;
+          if (batch.length > 0) await append(batch);
           throw err;
         }
         if (batch.length >= BATCH) {
-          await writer.append(...batch);
-          n += batch.length;
+          await append(batch);
           batch = [];
           progress.update(n);
         }
       }
-      if (batch.length > 0) await writer.append(...batch);
-      n += batch.length;
+      if (batch.length > 0) await append(batch);
     } catch (err) {
       if (err instanceof JsonlError) throw new Error(`critap: ${file} ${err.message} (imported ${n} calls before it into ${dir})`);
       throw err;
@@ -66,7 +71,7 @@ Examples:
       await writer.close();
     }
     progress.done(n);
-    process.stderr.write(`imported ${n} calls into ${dir}\n`);
+    process.stderr.write(`imported ${n} calls into ${dir}${skipped > 0 ? `; skipped ${skipped} already in it (same start time and bytes)` : ''}\n`);
     return 0;
   },
 };

@@ -28,6 +28,8 @@ Examples:
     const root = positionals[0] ?? '.';
     const dirs = await findRecordings(root);
     const rows: string[][] = [['RECORDING', 'CALLS', 'SIZE', 'FIRST CALL', 'SPAN', 'METHODS']];
+    /** Reasons go under the table: one long or odd message must not push every column out of line. */
+    const problems: string[] = [];
     for (const dir of dirs) {
       const size = await folderSize(dir);
       try {
@@ -61,14 +63,21 @@ Examples:
           methods || '-',
         ]);
       } catch (err) {
-        const msg = (err as Error).message.replace(/^critap: /, '');
+        // eslint-disable-next-line no-control-regex
+        const msg = (err as Error).message.replace(/^critap: /, '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
         if (values.json) process.stdout.write(JSON.stringify({ dir, diskBytes: size, error: msg }) + '\n');
-        else rows.push([dir, '?', humanBytes(size), '-', '-', `unreadable: ${msg}`]);
+        else {
+          problems.push(`${dir}: ${msg}`);
+          rows.push([dir, '?', humanBytes(size), '-', '-', `unreadable (note ${problems.length} below)`]);
+        }
       }
     }
     if (!values.json) {
       if (dirs.length === 0) process.stderr.write(`critap: no recordings under ${root}\n`);
-      else process.stdout.write(table(rows));
+      else {
+        process.stdout.write(table(rows));
+        if (problems.length > 0) process.stdout.write(`\n${problems.map((p, i) => `${i + 1}. ${p}`).join('\n')}\n`);
+      }
     }
     return 0;
   },

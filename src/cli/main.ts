@@ -1,5 +1,6 @@
 import { HelpRequested, UsageError } from './args.js';
 import { VERSION } from '../version.js';
+import { didYouMean } from '../cri/suggest.js';
 
 /** Every command module exports `command`. Modules load lazily so `critap ls` never pays for gRPC. */
 export interface Command {
@@ -36,7 +37,11 @@ Run 'critap <command> --help' for a command's flags and examples.
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
+  const [first, ...afterFirst] = argv;
+  // `critap help show` is `critap show --help`.
+  const helpFor = first === 'help' && afterFirst.length > 0 ? afterFirst[0] : undefined;
+  const name = helpFor ?? first;
+  const rest = helpFor !== undefined ? ['--help'] : afterFirst;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const summaries: Record<string, string> = {};
     for (const [k, load] of Object.entries(commands)) summaries[k] = (await load()).command.summary;
@@ -50,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const load = commands[name];
   if (!load) {
-    process.stderr.write(`critap: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}\n`);
+    process.stderr.write(`critap: unknown command "${name}"${didYouMean(name, Object.keys(commands))}. Commands: ${Object.keys(commands).join(', ')}\n`);
     process.exitCode = 2;
     return;
   }
@@ -61,8 +66,9 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof HelpRequested) {
       process.stdout.write(command.help);
       process.exitCode = 0;
-    } else if (err instanceof UsageError) {
-      process.stderr.write(`critap ${name}: ${err.message}\nRun 'critap ${name} --help' for usage.\n`);
+    } else if (err instanceof UsageError || (err as { usage?: unknown } | null)?.usage === true) {
+      const msg = (err as Error).message.replace(/^critap:\s*/, '');
+      process.stderr.write(`critap ${name}: ${msg}\nRun 'critap ${name} --help' for usage.\n`);
       process.exitCode = 2;
     } else {
       // Library errors carry their own 'critap:' prefix; the command name says it already.

@@ -1,4 +1,6 @@
 import type { Command } from './main.js';
+import { checkMethodPattern } from '../cri/method-pattern.js';
+import { parseEndpoint } from '../endpoint.js';
 import { UsageError, durationFlag, intFlag, parseCommandArgs, sizeFlag } from './args.js';
 import { loadConfigFile, mergeSettings, settingsFromEnv, type SettingSpec, type Settings } from '../config.js';
 import { createLogger, isLogLevel } from '../log.js';
@@ -50,13 +52,14 @@ flags win over the environment, which wins over the file):
   --listen <endpoint>        where clients connect (created with its parent folder)
   --upstream <endpoint>      the runtime's socket, e.g. unix:///run/containerd/containerd.sock
   --config <file.yaml>       settings file (or CRITAP_CONFIG)
-  --socket-mode <octal>      mode of the listening socket (default 0660)
+  --socket-mode <octal>      mode of the listening socket (default 0660; created with it)
   --grace <duration>         on SIGTERM/SIGINT, how long in-flight calls may finish (default 10s)
   --log-level <level>        debug, info, warn or error (default info)
   --log-json                 JSON log lines
   --record <dir>             record every call into this recording folder
   --record-env               keep container env values (redacted by default: Secrets arrive there)
-  --record-methods <M>       record only these methods (repeatable or comma-separated)
+  --record-methods <M>       record only these methods (repeatable or comma-separated; any case;
+                             a name that is no CRI method is an error)
   --record-exclude <M>       never record these methods, e.g. ListContainerStats
   --redact <path>            extra field to redact, e.g. 'runtime.v1.CreateContainerRequest:config.annotations'
   --max-calls <n>            keep at most n calls (oldest go first)
@@ -119,6 +122,12 @@ export const command: Command = {
     if (!/^0?[0-7]{3}$/.test(modeText)) throw new UsageError(`--socket-mode wants an octal mode like 0660, got "${modeText}"`);
     const graceMs = durationFlag('grace', str(s, 'grace')) ?? 10_000;
     const maxCallsText = str(s, 'max-calls');
+    // Checked here, not only in the recorder's thread, so a typo is a usage error before anything starts.
+    parseEndpoint(listen);
+    parseEndpoint(upstream);
+    for (const key of ['record-methods', 'record-exclude']) {
+      for (const m of (s[key] as string[] | undefined) ?? []) checkMethodPattern(m, `--${key}`);
+    }
     const logger = createLogger({ level, json: s['log-json'] === true });
 
     const proxy = await startObservedProxy({

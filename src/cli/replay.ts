@@ -4,6 +4,8 @@ import { createLogger, isLogLevel } from '../log.js';
 import { replay, type ReplayOptions } from '../replay/index.js';
 import { parseRefuse } from '../replay/state/build.js';
 import { parseIgnoreRule } from '../replay/ignore.js';
+import { checkRequestRule } from '../cri/request-rule-check.js';
+import { checkWritableFile } from '../writable-file.js';
 import { parseTiming } from '../replay/timing.js';
 import { parseEndpoint } from '../endpoint.js';
 import { runUntilSignal } from './until-signal.js';
@@ -102,6 +104,14 @@ function withoutMiss<T extends { miss: number }>(counts: T): Omit<T, 'miss'> {
   return rest;
 }
 
+async function usageAsync(f: () => Promise<void>): Promise<void> {
+  try {
+    await f();
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^critap:\s*/, ''));
+  }
+}
+
 /** Turns a library error about bad input into a usage error, so it is printed with a hint. */
 function usage<T>(f: () => T): T {
   try {
@@ -125,7 +135,8 @@ export const command: Command = {
     const match = choice('match', v.match, ['nearest', 'exact', 'sequence'] as const);
     const onExhausted = choice('on-exhausted', v['on-exhausted'], ['repeat', 'error'] as const);
     if (v.timing !== undefined) usage(() => parseTiming(v.timing!));
-    for (const rule of v.ignore ?? []) usage(() => parseIgnoreRule(rule));
+    for (const rule of v.ignore ?? []) usage(() => checkRequestRule(parseIgnoreRule(rule), '--ignore'));
+    if (v.misses !== undefined) await usageAsync(() => checkWritableFile(v.misses!, '--misses'));
     const level = v['log-level'] ?? 'info';
     if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
     const modeText = v['socket-mode'] ?? '0660';

@@ -1,10 +1,10 @@
 import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { callView, type CallView } from '../record/call-view.js';
-import { FILTER_FLAGS, FILTER_HELP, filterFromFlags } from '../record/cli-filter.js';
+import { FILTER_FLAGS, FILTER_HELP, filterFromFlags, noMatchNote } from '../record/cli-filter.js';
 import { shortMethod } from '../record/format.js';
 import { LineOutput } from '../record/output.js';
-import { openRecording } from '../record/reader.js';
+import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
 
 function indent(value: unknown, pad: string): string {
   return JSON.stringify(value, null, 2).split('\n').map((l) => pad + l).join('\n');
@@ -45,6 +45,7 @@ ${FILTER_HELP}
                     startNs (exact, a decimal string), durationMs, request and response (unary)
                     or messages (streams, each with offsetMs), status {code, codeName, message,
                     details}, ids, peer, redacted
+${SALVAGE_HELP}
 
 Examples:
   critap show ./rec
@@ -53,19 +54,22 @@ Examples:
   critap show ./rec --container 3f2a1b --json | jq .status
 `,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { ...FILTER_FLAGS, json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs(argv, { ...FILTER_FLAGS, ...SALVAGE_FLAG, json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('wants exactly one recording folder');
     const filter = filterFromFlags(values);
-    const rec = await openRecording(positionals[0]!);
+    const rec = await openForCommand(positionals[0]!, values.salvage, 'show');
     const out = new LineOutput(process.stdout);
+    let shown = 0;
     try {
       for await (const call of rec.calls(filter)) {
         const v = callView(call);
+        shown++;
         if (!(await out.write(values.json ? JSON.stringify(v) + '\n' : describe(v)))) break;
       }
     } finally {
       await rec.close();
     }
+    noMatchNote('show', positionals[0]!, shown, values);
     return 0;
   },
 };

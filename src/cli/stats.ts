@@ -2,27 +2,30 @@ import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { StatsCollector } from '../record/call-stats.js';
 import { humanBytes, shortMethod, table } from '../record/format.js';
-import { openRecording } from '../record/reader.js';
+import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
 
 export const command: Command = {
   summary: 'per-method calls, errors, latency percentiles and bytes of a recording',
-  help: `Usage: critap stats <recording> [--json]
+  help: `Usage: critap stats <recording> [--json] [--salvage]
 
-For each method: calls, errors (status other than OK, or a reset), latency p50/p90/p99/max
+For each method: calls, errors (status other than OK, or a reset; a stream such as
+GetContainerEvents that its client cancelled is how watches end, counted as "cancelled"
+in --json, not as an error), latency p50/p90/p99/max
 in milliseconds, and request (in) / response (out) bytes. Then the recorder's counters:
 calls recorded, dropped (the writer could not keep up), redacted, removed by retention.
 
 Flags:
-  --json   one JSON object: { methods: [...], totals }
+  --json            one JSON object: { methods: [...], totals }
+${SALVAGE_HELP}
 
 Examples:
   critap stats ./rec
   critap stats ./rec --json | jq '.methods[] | select(.errors > 0)'
 `,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, ...SALVAGE_FLAG });
     if (positionals.length !== 1) throw new UsageError('wants exactly one recording folder');
-    const rec = await openRecording(positionals[0]!);
+    const rec = await openForCommand(positionals[0]!, values.salvage, 'stats');
     const collector = new StatsCollector();
     let info;
     try {

@@ -52,9 +52,10 @@ export function canRedact(typeName: string, rules?: RedactionRules): boolean {
  * identity_token, registry_token — wherever AuthConfig occurs, at any depth, in v1alpha2 too),
  * and KeyValue values under ContainerConfig.envs unless keepEnv. String fields get REDACTED;
  * bytes fields get empty. Bytes that are not a valid encoding throw CodecError: the caller
- * must then drop the body rather than store it unredacted.
+ * must then drop the body rather than store it unredacted. `learn` is handed each value taken
+ * out (a view into `bytes`), for the recorder's SecretMemory.
  */
-export function redactMessage(typeName: string, bytes: Buffer, rules?: RedactionRules): Buffer {
+export function redactMessage(typeName: string, bytes: Buffer, rules?: RedactionRules, learn?: (value: Buffer) => void): Buffer {
   let plan: TypePlan;
   try {
     plan = plannerFor(rules).planFor(typeName);
@@ -65,7 +66,7 @@ export function redactMessage(typeName: string, bytes: Buffer, rules?: Redaction
   if (!plan.canRedact) return bytes;
   let rewritten: Rewrite | undefined;
   try {
-    rewritten = rewrite(plan, bytes, 0, bytes.length);
+    rewritten = rewrite(plan, bytes, 0, bytes.length, learn);
   } catch (err) {
     const reason = err instanceof Error ? err.message.replace(/^critap: /, '') : String(err);
     throw new CodecError(`critap: cannot redact ${bytes.length} bytes as ${typeName}: ${reason}`);
@@ -79,7 +80,7 @@ interface Rewrite {
 }
 
 /** Rewrites one message's fields in [start, end); undefined when nothing changed. */
-function rewrite(plan: TypePlan, buf: Buffer, start: number, end: number): Rewrite | undefined {
+function rewrite(plan: TypePlan, buf: Buffer, start: number, end: number, learn?: (value: Buffer) => void): Rewrite | undefined {
   let out: Rewrite | undefined;
   let copiedUpTo = start;
   const replace = (from: number, to: number, replacement: Uint8Array[]): void => {
@@ -104,15 +105,17 @@ function rewrite(plan: TypePlan, buf: Buffer, start: number, end: number): Rewri
       case 'redact-string':
         if (!payload) replace(field.tagStart, field.end, []); // not a string on the wire: drop it
         else if (payload.length > 0 && !payload.equals(REDACTED_BYTES)) {
+          learn?.(payload);
           replace(field.tagStart, field.end, [tagBytes, encodeVarint(REDACTED_BYTES.length), REDACTED_BYTES]);
         }
         break;
       case 'drop':
+        if (payload && payload.length > 0) learn?.(payload);
         if (!payload || payload.length > 0) replace(field.tagStart, field.end, []);
         break;
       case 'message': {
         if (!payload) throw new CodecError(`critap: field ${field.fieldNo} should be a message but has wire type ${field.wireType}`);
-        const inner = rewrite(action.plan, buf, field.dataStart, field.end);
+        const inner = rewrite(action.plan, buf, field.dataStart, field.end, learn);
         if (inner) replace(field.tagStart, field.end, [tagBytes, encodeVarint(inner.length), ...inner.chunks]);
         break;
       }

@@ -5,6 +5,8 @@
 import { bodyBytes, type CallRecord, type CallSink } from '../call.js';
 import type { Logger } from '../log.js';
 import type { Recorder } from '../record/recorder.js';
+import type { RedactionRules } from '../record/prepare.js';
+import type { SecretMemory } from '../record/secret-memory.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { tracingWanted, type ObserverOptions, type ObserverStats } from './options.js';
 
@@ -32,6 +34,14 @@ export async function createObservers(opts: ObserverOptions, logger: Logger, rel
   let recorder: Recorder | undefined;
   let telemetry: Telemetry | undefined;
   const tracing = tracingWanted(opts);
+  // One memory of redacted values for the recorder and live spans (see src/record/secret-memory.ts).
+  let secrets: SecretMemory | undefined;
+  let rules: RedactionRules | undefined;
+  if (opts.record || tracing) {
+    const [memory, prepare] = await Promise.all([import('../record/secret-memory.js'), import('../record/prepare.js')]);
+    secrets = new memory.SecretMemory();
+    rules = prepare.redactionRules({ keepEnv: opts.recordEnv, redactPaths: opts.redact });
+  }
   try {
     if (opts.record) {
       const { openRecorder } = await import('../record/recorder.js');
@@ -46,6 +56,7 @@ export async function createObservers(opts: ObserverOptions, logger: Logger, rel
         maxAgeMs: opts.maxAgeMs,
         release,
         logger,
+        secrets,
       });
       sinks.push(recorder);
     }
@@ -86,14 +97,25 @@ export async function createObservers(opts: ObserverOptions, logger: Logger, rel
     if (telemetry?.tracing) out.spansDropped = telemetry.spansDropped;
     return out;
   };
+  const liveSpans = telemetry?.tracing === true && secrets !== undefined;
+  const learning = liveSpans ? await import('../record/learn-secrets.js') : undefined;
   const result: Observers = {
     sinks,
     onCallEnd(call, onSinkError) {
       // The recorder gives back what it is handed itself, whatever becomes of the call.
       const bytes = release && !recorder ? bodyBytes(call) : 0;
+      let forTelemetry = call;
+      if (learning && secrets) {
+        try {
+          learning.learnSecrets(call, rules, secrets);
+          forTelemetry = learning.scrubForTelemetry(call, secrets);
+        } catch (err) {
+          onSinkError(err);
+        }
+      }
       for (const sink of sinks) {
         try {
-          sink.onCallEnd(call);
+          sink.onCallEnd(sink === telemetry ? forTelemetry : call);
         } catch (err) {
           onSinkError(err);
         }

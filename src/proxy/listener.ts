@@ -3,8 +3,8 @@
  * folder, replaces a stale socket file, and refuses to steal a socket a live process serves.
  */
 import net from 'node:net';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, lstat, mkdir, mkdtemp, rename, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { formatEndpoint, type Endpoint } from '../endpoint.js';
 
 export class ListenError extends Error {}
@@ -38,21 +38,68 @@ async function prepareUnixPath(path: string): Promise<void> {
   await unlink(path); // stale socket left by a process that died
 }
 
-export async function listen(server: net.Server, endpoint: Endpoint, socketMode: number): Promise<void> {
-  if (endpoint.kind === 'unix') await prepareUnixPath(endpoint.path);
-  await new Promise<void>((resolve, reject) => {
+function bind(server: net.Server, endpoint: Endpoint, at: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(new ListenError(`critap: cannot listen on ${formatEndpoint(endpoint)}: ${err.code ?? ''} ${err.message}`.trim()));
     };
     server.once('error', onError);
-    const done = () => {
+    server.listen(at, () => {
       server.off('error', onError);
       resolve();
-    };
-    if (endpoint.kind === 'unix') server.listen({ path: endpoint.path }, done);
-    else server.listen({ host: endpoint.host, port: endpoint.port }, done);
+    });
   });
-  if (endpoint.kind === 'unix') await chmod(endpoint.path, socketMode);
+}
+
+/** sun_path holds 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * The socket must never be reachable with a wider mode than asked for: bind() creates it with
+ * 0777 & ~umask, and a plain listen-then-chmod leaves it world-writable for a moment under
+ * umask 000 (a socket to containerd is root on the node). So it is bound inside a fresh 0700
+ * folder next to its final place, given its mode there, where no other user can reach it, and
+ * renamed into place: rename is atomic, so the final path appears with its final mode.
+ * Not the other common fix, umask around bind: the umask is per process, and the observer
+ * thread (LevelDB) and libuv's pool create files at the same time, which would get it too.
+ * Only when the private path would be too long for a socket address (a final name near the
+ * 107-byte limit) is the umask used, for the one synchronous bind call.
+ */
+async function bindUnixWithMode(server: net.Server, endpoint: Endpoint & { kind: 'unix' }, socketMode: number): Promise<void> {
+  const parent = dirname(endpoint.path);
+  if (Buffer.byteLength(join(parent, '.cXXXXXX', 's')) > MAX_SOCKET_PATH) {
+    const old = process.umask(0o777 & ~socketMode);
+    let bound: Promise<void>;
+    try {
+      bound = bind(server, endpoint, { path: endpoint.path }); // the bind itself happens in this call
+    } finally {
+      process.umask(old);
+    }
+    await bound; // bind made it 0777 & ~umask: exactly socketMode
+    return;
+  }
+  const privateDir = await mkdtemp(join(parent, '.c'));
+  const temp = join(privateDir, 's');
+  try {
+    await bind(server, endpoint, { path: temp });
+    await chmod(temp, socketMode);
+    await rename(temp, endpoint.path);
+  } catch (err) {
+    server.close();
+    await unlink(temp).catch(() => {});
+    throw err instanceof ListenError ? err : new ListenError(`critap: cannot listen on ${formatEndpoint(endpoint)}: ${(err as Error).message}`);
+  } finally {
+    await rmdir(privateDir).catch(() => {});
+  }
+}
+
+export async function listen(server: net.Server, endpoint: Endpoint, socketMode: number): Promise<void> {
+  if (endpoint.kind === 'unix') {
+    await prepareUnixPath(endpoint.path);
+    await bindUnixWithMode(server, endpoint, socketMode);
+  } else {
+    await bind(server, endpoint, { host: endpoint.host, port: endpoint.port });
+  }
 }
 
 /** The endpoint actually bound (a tcp port 0 becomes the real port). */

@@ -28,6 +28,10 @@ export function startNsOfKey(key: string): bigint {
   return BigInt(key.slice(1, 21));
 }
 
+export function seqOfKey(key: string): number {
+  return Number(key.slice(22));
+}
+
 export function isCallKey(key: string): boolean {
   return /^c\d{20}\.\d{12}$/.test(key);
 }

@@ -62,11 +62,18 @@ export async function inspectFolder(dir: string): Promise<ManifestState> {
   if (m.version > FORMAT_VERSION) {
     throw new RecordingError(
       dir,
-      `recording ${dir} uses format version ${m.version} (written by ${String(m.createdBy ?? 'a newer critap')}); ` +
+      `recording ${dir} uses format version ${m.version} (written by ${printable(String(m.createdBy ?? 'a newer critap'))}); ` +
         `critap ${VERSION} reads up to version ${FORMAT_VERSION}: upgrade critap to read it`,
     );
   }
   return { kind: 'ok', manifest: m as Manifest };
+}
+
+/** A manifest's own text in a message: one line, no control characters, not a novel. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }
 
 /** Writes the manifest atomically (temp file + rename) so a crash never leaves half a manifest. */

@@ -2,9 +2,14 @@
  * Method patterns as users write them on the command line: the full gRPC path
  * (`/runtime.v1.RuntimeService/Version`), `Service/Method` with a short or package-qualified
  * service (`RuntimeService/Version`, `runtime.v1.ImageService/PullImage`), or a bare method
- * name (`PullImage`). Matching is exact and case-sensitive, like the method names themselves.
+ * name (`PullImage`). Matching ignores case: no two CRI methods differ only in case, and
+ * `runpodsandbox` means RunPodSandbox to everyone who types it.
  */
 export function methodMatches(pattern: string, path: string): boolean {
+  return matchesExactCase(pattern.toLowerCase(), path.toLowerCase());
+}
+
+function matchesExactCase(pattern: string, path: string): boolean {
   if (pattern.startsWith('/')) return pattern === path;
   const slash = path.lastIndexOf('/');
   const method = path.slice(slash + 1);

@@ -26,14 +26,36 @@ export class LineOutput {
     if (this.closedByReader) return false;
     if (!this.stream.write(text)) {
       try {
-        await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+        await this.drained();
       } catch (err) {
-        // events.once rejects on 'error'; a gone reader is a normal end, anything else is not.
+        // A gone reader is a normal end, anything else is not.
         if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
         this.closedByReader = true;
       }
     }
     return !this.closedByReader;
+  }
+
+  /**
+   * Waits for 'drain' (or 'close', or an error), then removes all three listeners. Racing two
+   * events.once calls instead left the loser's listeners behind on every slow write, and a big
+   * export to a file tripped MaxListenersExceededWarning.
+   */
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        this.stream.off('drain', onDrain);
+        this.stream.off('close', onDrain);
+        this.stream.off('error', onError);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onError = (err: Error) => done(err);
+      this.stream.on('drain', onDrain);
+      this.stream.on('close', onDrain);
+      this.stream.on('error', onError);
+    });
   }
 
   async end(): Promise<void> {

@@ -6,6 +6,8 @@ import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import { encodeCallValue } from './call-codec.js';
 import { redactHeaders } from './secret-headers.js';
+import { learnHeaders } from './learn-secrets.js';
+import type { SecretMemory } from './secret-memory.js';
 import type { PreparedCall } from './store.js';
 
 export type { RedactionRules };
@@ -48,6 +50,7 @@ function redactMessages(
   rules: RedactionRules | undefined,
   label: string,
   flags: string[],
+  learn: ((value: Buffer) => void) | undefined,
 ): TimedMessage[] {
   let out: TimedMessage[] | undefined;
   for (let i = 0; i < messages.length; i++) {
@@ -59,7 +62,7 @@ function redactMessages(
       flags.push(`${label}:dropped-undecodable-compressed`);
     } else {
       try {
-        const red = redactMessage(typeName, plain, rules);
+        const red = redactMessage(typeName, plain, rules, learn);
         if (red !== plain) {
           replacement = { offsetNs: m.offsetNs, data: red };
           flags.push(label);
@@ -75,6 +78,37 @@ function redactMessages(
     }
   }
   return out ?? messages;
+}
+
+/**
+ * Overwrites values redacted earlier wherever they come back in this call's bodies (compressed
+ * ones are looked at decompressed, and stored decompressed when something was found).
+ */
+function scrubMessages(messages: TimedMessage[], encoding: string | undefined, secrets: SecretMemory, label: string, flags: string[]): TimedMessage[] {
+  let out: TimedMessage[] | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    const plain = m.compressed ? decompress(m.data, encoding) : m.data;
+    if (plain === undefined) continue; // already dropped above when this type can hold secrets
+    const clean = secrets.scrub(plain);
+    if (!clean) continue;
+    out ??= messages.slice();
+    out[i] = { offsetNs: m.offsetNs, data: clean };
+    flags.push(`${label}:redacted-value-repeated`);
+  }
+  return out ?? messages;
+}
+
+function scrubHeaders(headers: Header[], secrets: SecretMemory, flags: string[]): Header[] {
+  let out: Header[] | undefined;
+  headers.forEach(([name, value], i) => {
+    const clean = secrets.scrubText(value);
+    if (clean === undefined) return;
+    out ??= headers.slice();
+    out[i] = [name, clean];
+    flags.push(`metadata:${name.toLowerCase()}:redacted-value-repeated`);
+  });
+  return out ?? headers;
 }
 
 function decodeFirst(typeName: string, messages: TimedMessage[]): Record<string, unknown> | undefined {
@@ -102,25 +136,44 @@ function idsFromResponse(info: MethodInfo): boolean {
  * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
  * recorder's batch writer, never on the forwarding path.
  */
-export function prepareCall(call: CallRecord, rules: RedactionRules | undefined): PreparedCall {
+export function prepareCall(call: CallRecord, rules: RedactionRules | undefined, secrets?: SecretMemory): PreparedCall {
   const flags: string[] = [];
   const info = lookupMethod(call.method);
   let stored = call;
   let ids: CallIds = {};
+  const learn = secrets ? (v: Buffer) => secrets.remember(v) : undefined;
+  if (secrets) for (const h of [call.requestMetadata, call.responseHeaders, call.responseTrailers]) learnHeaders(h, secrets);
   const md = redactHeaders(call.requestMetadata);
   const rh = redactHeaders(call.responseHeaders);
   const rt = redactHeaders(call.responseTrailers);
   for (const n of [...md.names, ...rh.names, ...rt.names]) flags.push(`metadata:${n}`);
   let requests = call.requests;
   let responses = call.responses;
+  let metadata = { request: md.headers, headers: rh.headers, trailers: rt.headers };
+  let status = call.status;
+  const reqEncoding = headerValue(call.requestMetadata, 'grpc-encoding');
+  const resEncoding = headerValue(call.responseHeaders, 'grpc-encoding');
   if (info) {
-    requests = redactMessages(call.requests, info.requestType, headerValue(call.requestMetadata, 'grpc-encoding'), rules, 'request', flags);
-    const resEncoding = headerValue(call.responseHeaders, 'grpc-encoding');
-    responses = redactMessages(call.responses, info.responseType, resEncoding, rules, 'response', flags);
+    requests = redactMessages(call.requests, info.requestType, reqEncoding, rules, 'request', flags, learn);
+    responses = redactMessages(call.responses, info.responseType, resEncoding, rules, 'response', flags, learn);
+  }
+  // After this call's own redaction, so a value redacted in one field is also caught in another.
+  if (secrets && secrets.size > 0) {
+    requests = scrubMessages(requests, reqEncoding, secrets, 'request', flags);
+    responses = scrubMessages(responses, resEncoding, secrets, 'response', flags);
+    metadata = { request: scrubHeaders(md.headers, secrets, flags), headers: scrubHeaders(rh.headers, secrets, flags), trailers: scrubHeaders(rt.headers, secrets, flags) };
+    const message = secrets.scrubText(status.message);
+    const details = status.details ? secrets.scrub(status.details) : undefined;
+    if (message !== undefined || details !== undefined) {
+      status = { ...status, ...(message !== undefined ? { message } : {}), ...(details !== undefined ? { details } : {}) };
+      flags.push('status:redacted-value-repeated');
+    }
+  }
+  if (info) {
     ids = extractIds(info, decodeFirst(info.requestType, requests), idsFromResponse(info) ? decodeFirst(info.responseType, responses) : undefined);
   }
   if (flags.length > 0) {
-    stored = { ...call, requests, responses, requestMetadata: md.headers, responseHeaders: rh.headers, responseTrailers: rt.headers };
+    stored = { ...call, requests, responses, status, requestMetadata: metadata.request, responseHeaders: metadata.headers, responseTrailers: metadata.trailers };
   }
   return {
     startNs: call.startNs,

@@ -34,8 +34,21 @@ export interface RecordingInfo {
 /** Values are fetched this many at a time when following an index. */
 const FETCH_CHUNK = 256;
 
+export interface OpenOptions {
+  /**
+   * Read a recording known to have lost calls (see damage.ts) instead of refusing it; what was
+   * lost is then in `damage`. Calls that are there read as usual.
+   */
+  salvage?: boolean;
+}
+
 export class RecordingReader {
   constructor(private readonly store: Store) {}
+
+  /** With `salvage`: why this recording is incomplete; undefined for a whole recording. */
+  get damage(): string | undefined {
+    return this.store.damage;
+  }
 
   get dir(): string {
     return this.store.dir;
@@ -54,7 +67,7 @@ export class RecordingReader {
 
   private wrapRead(err: unknown): never {
     if (err instanceof RecordingError) throw err;
-    throw new RecordingError(this.dir, `recording ${this.dir} is damaged: reading LevelDB failed (${(err as Error).message})`, { cause: err });
+    throw new RecordingError(this.dir, `recording ${this.dir} is damaged: reading LevelDB failed (${this.store.ownPaths((err as Error).message)})`, { cause: err });
   }
 
   async info(): Promise<RecordingInfo> {
@@ -190,9 +203,14 @@ export class RecordingReader {
  * Opens a recording to read. Checks the manifest first, creates and repairs nothing; every
  * problem is a RecordingError naming the folder.
  */
-export async function openRecording(dir: string): Promise<RecordingReader> {
+export async function openRecording(dir: string, options: OpenOptions = {}): Promise<RecordingReader> {
   const state = await inspectFolder(dir);
   if (state.kind === 'missing-folder') throw new RecordingError(dir, `recording ${dir} does not exist`);
   if (state.kind === 'not-recording') throw new RecordingError(dir, `${dir} is not a critap recording (no ${MANIFEST_FILE})`);
-  return new RecordingReader(await Store.open(dir, 'read'));
+  const store = await Store.open(dir, 'read');
+  if (store.damage && !options.salvage) {
+    await store.close();
+    throw new RecordingError(dir, store.damage);
+  }
+  return new RecordingReader(store);
 }

@@ -2,6 +2,8 @@ import { bodyBytes, type CallRecord, type CallSink } from '../call.js';
 import { silentLogger, type Logger } from '../log.js';
 import { makeMethodFilter } from './method-filter.js';
 import { validateRedactionRules } from '../cri/redact.js';
+import { SecretMemory } from './secret-memory.js';
+import { checkMethodPattern } from '../cri/method-pattern.js';
 import { prepareCall, redactionRules, type RedactionRules } from './prepare.js';
 import type { PreparedCall, RetentionLimits, Store } from './store.js';
 import { nowNs } from './time.js';
@@ -36,6 +38,11 @@ export interface RecorderOptions {
    * than 250 ms ago is in LevelDB's log, so it survives SIGKILL of this process.
    */
   flushIntervalMs?: number;
+  /**
+   * Where redacted values are remembered (keyed hashes) so later calls that repeat one are
+   * scrubbed; shared with live telemetry by the observer thread. Default: the recorder's own.
+   */
+  secrets?: SecretMemory;
   /** How often retention runs, default 1 s. */
   retentionIntervalMs?: number;
   /**
@@ -83,6 +90,8 @@ export class Recorder implements CallSink {
   private readonly queueBytesLimit: number;
   private queuedBytes = 0;
   private readonly redaction: RedactionRules | undefined;
+  /** Keyed hashes of every value redacted so far, so later calls that repeat one are scrubbed. */
+  private readonly secrets: SecretMemory;
   private readonly limits: RetentionLimits;
   private readonly logger: Logger;
   private readonly flushTimer: NodeJS.Timeout;
@@ -95,6 +104,7 @@ export class Recorder implements CallSink {
     this.queueLimit = opts.queueLimit ?? 50_000;
     this.queueBytesLimit = opts.queueBytesLimit ?? 32 * 1024 * 1024;
     this.redaction = redactionRules(opts);
+    this.secrets = opts.secrets ?? new SecretMemory();
     this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
     this.logger = opts.logger ?? silentLogger;
     this.release = opts.release;
@@ -238,7 +248,7 @@ export class Recorder implements CallSink {
     const prepared: PreparedCall[] = [];
     for (const call of batch) {
       try {
-        prepared.push(prepareCall(call, this.redaction));
+        prepared.push(prepareCall(call, this.redaction, this.secrets));
       } catch (err) {
         // A call we cannot make safe to store is not stored; it counts as dropped.
         this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
@@ -267,5 +277,7 @@ export class Recorder implements CallSink {
 export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
   const rules = redactionRules(opts);
   if (rules) validateRedactionRules(rules);
+  for (const m of opts.methods ?? []) checkMethodPattern(m, 'methods');
+  for (const m of opts.exclude ?? []) checkMethodPattern(m, 'exclude');
   return new Recorder(await openStoreForWriting(opts.dir), opts);
 }

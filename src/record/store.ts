@@ -4,8 +4,10 @@ import { Level } from 'level';
 import type { CallIds } from '../cri/ids.js';
 import { decodeValueHeader } from './call-codec.js';
 import { RecordingError } from './errors.js';
+import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
+import { accessProblem, describeAccessProblem } from './access.js';
 import { removeSnapshot, snapshotDb } from './snapshot.js';
-import { CALL_END, CALL_PREFIX, META_KEY, callKey, indexKey, startNsOfKey, type IndexKind } from './keys.js';
+import { CALL_END, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, seqOfKey, startNsOfKey, type IndexKind } from './keys.js';
 
 export const DB_DIR = 'db';
 export const PID_FILE = 'writer.pid';
@@ -80,11 +82,17 @@ async function writerDescription(dir: string): Promise<string> {
   return `pid ${pid} (${exe})`;
 }
 
-function openError(dir: string, err: unknown): RecordingError {
+function openError(dir: string, err: unknown, snapshot: string | undefined): RecordingError {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause?.message ?? (err as Error).message;
+  // Name the user's folder, never our temp snapshot of it.
+  const detail = (cause?.message ?? (err as Error).message).split(snapshot ?? '\0').join(join(dir, DB_DIR));
+  // A folder we may not write is not a damaged one: saying "damaged" could get a good recording deleted.
+  if (accessProblem(err) || accessProblem(cause)) return new RecordingError(dir, describeAccessProblem(dir, detail), { cause: err });
   return new RecordingError(dir, `recording ${dir} is damaged: its LevelDB (db/) does not open: ${detail}`, { cause: err });
 }
+
+/** Side counters are written at most this often while recording (and always on close). */
+const SIDE_COUNTERS_EVERY_MS = 1000;
 
 export class Store {
   private constructor(
@@ -96,6 +104,11 @@ export class Store {
     private readonly snapshot?: string,
   ) {}
 
+  /** For readers: why the recording is known to have lost calls (see damage.ts), if it has. */
+  damage?: string;
+  private sideWrittenAt = 0;
+  private sideWrite: Promise<void> = Promise.resolve();
+
   /**
    * Opens db/ of a folder whose manifest was already checked. For reading, nothing is created or
    * repaired: a missing db/ is reported, not made (LevelDB would otherwise create an empty one).
@@ -105,11 +118,30 @@ export class Store {
     if (!create) {
       try {
         await access(join(location, 'CURRENT'));
-      } catch {
+      } catch (err) {
+        if (accessProblem(err)) throw new RecordingError(dir, describeAccessProblem(dir, (err as Error).message), { cause: err });
         throw new RecordingError(dir, `recording ${dir} is damaged: ${DB_DIR}/ is missing or has no CURRENT file`);
       }
     }
-    const snapshot = mode === 'read' ? await snapshotDb(location) : undefined;
+    if (mode === 'write' && !create) {
+      // LevelDB's recovery would skip damaged log records and then compact them away for good,
+      // so look first through a read-only snapshot while the damage can still be seen.
+      const probe = await Store.open(dir, 'read');
+      const damage = probe.damage;
+      await probe.close();
+      if (damage) throw new RecordingError(dir, `${damage.replace(/^recording \S+ is damaged/, `recording ${dir} is damaged`)}; it is not opened for writing`);
+    }
+    let snapshot: string | undefined;
+    const side = mode === 'read' ? await readSideCounters(dir) : undefined;
+    if (mode === 'read') {
+      try {
+        snapshot = await snapshotDb(location);
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (accessProblem(err)) throw new RecordingError(dir, describeAccessProblem(dir, msg), { cause: err });
+        throw new RecordingError(dir, `cannot read ${location}: ${msg}`, { cause: err });
+      }
+    }
     const db: Db = new Level<string, Buffer>(snapshot ?? location, { valueEncoding: 'buffer', createIfMissing: create });
     try {
       await db.open({ createIfMissing: create, errorIfExists: false });
@@ -118,7 +150,7 @@ export class Store {
       if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
         throw new RecordingError(dir, `recording ${dir} is being written by ${await writerDescription(dir)}; read it after that process stops`, { cause: err });
       }
-      throw openError(dir, err);
+      throw openError(dir, err, snapshot);
     }
     let counters: Counters;
     try {
@@ -136,6 +168,14 @@ export class Store {
       throw new RecordingError(dir, `recording ${dir} is damaged: its counters entry does not read (${(err as Error).message})`, { cause: err });
     }
     const store = new Store(dir, db, counters, mode === 'write', snapshot);
+    if (snapshot) {
+      try {
+        await store.checkDamage(snapshot, side);
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw err;
+      }
+    }
     if (mode === 'write') {
       if (create) await db.put(META_KEY, store.metaValue());
       // Lets a reader that hits the LevelDB lock say who holds it.
@@ -144,13 +184,42 @@ export class Store {
     return store;
   }
 
-  private metaValue(): Buffer {
-    return Buffer.from(JSON.stringify(this.counters), 'utf8');
+  /** A LevelDB message with our temp snapshot's path put back to the recording's db/. */
+  ownPaths(message: string): string {
+    return this.snapshot ? message.split(this.snapshot).join(join(this.dir, DB_DIR)) : message;
+  }
+
+  private async checkDamage(openedDir: string, side: SideCounters | undefined): Promise<void> {
+    const damage = await findDamage(side, openedDir, this.counters.recorded);
+    if (!damage) return;
+    // Only a damaged recording pays for counting its keys: the message says how many survived.
+    let found = 0;
+    for await (const _ of this.db.keys({ gte: CALL_PREFIX, lt: CALL_END })) found++;
+    const expected = Math.max(side?.calls ?? 0, this.counters.calls);
+    this.damage = describeDamage(this.dir, damage, found, expected > found ? expected : undefined);
+  }
+
+  /** Keeps counters.json (the witness damage.ts compares with) close behind the counters entry. */
+  private noteCounters(force = false): Promise<void> {
+    if (!this.writable) return Promise.resolve();
+    const now = Date.now();
+    if (!force && now - this.sideWrittenAt < SIDE_COUNTERS_EVERY_MS) return Promise.resolve();
+    this.sideWrittenAt = now;
+    const snapshot = { recorded: this.counters.recorded, calls: this.counters.calls };
+    // Chained so two writes never race on the temp file; a failure costs only this witness.
+    this.sideWrite = this.sideWrite.then(() => writeSideCounters(this.dir, snapshot)).catch(() => {});
+    return this.sideWrite;
+  }
+
+  private metaValue(c: Counters = this.counters): Buffer {
+    return Buffer.from(JSON.stringify(c), 'utf8');
   }
 
   /** Stores calls, their index entries and the updated counters in one atomic batch. */
   async putCalls(calls: readonly PreparedCall[], newlyDropped = 0): Promise<string[]> {
-    const c = this.counters;
+    // Counted on a copy that replaces the counters only once the batch is stored: a failed batch
+    // (disk full) must not leave counts that counters.json would then claim as lost calls.
+    const c: Counters = { ...this.counters, methods: { ...this.counters.methods } };
     const ops: { type: 'put'; key: string; value: Buffer }[] = [];
     const keys: string[] = [];
     const empty = Buffer.alloc(0);
@@ -166,9 +235,22 @@ export class Store {
       c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
     }
     c.dropped += newlyDropped;
-    ops.push({ type: 'put', key: META_KEY, value: this.metaValue() });
+    ops.push({ type: 'put', key: META_KEY, value: this.metaValue(c) });
     await this.db.batch(ops);
+    this.counters = c;
+    void this.noteCounters();
     return keys;
+  }
+
+  /**
+   * Whether a call with exactly this stored value and start time was here before sequence number
+   * `beforeSeq` (import's duplicate check: calls the same import added are not duplicates).
+   */
+  async holds(call: PreparedCall, beforeSeq: number): Promise<boolean> {
+    for await (const [k, v] of this.db.iterator({ gte: callKeyFrom(call.startNs), lt: callKeyFrom(call.startNs + 1n) })) {
+      if (seqOfKey(k) < beforeSeq && v.equals(call.value)) return true;
+    }
+    return false;
   }
 
   /** Records drops when there is nothing else to write (so `critap stats` shows them). */
@@ -217,11 +299,15 @@ export class Store {
       if (ops.length >= 1000) await commit();
     }
     if (ops.length > 0) await commit();
+    if (removed > 0) void this.noteCounters();
     return removed;
   }
 
   async close(): Promise<void> {
-    if (this.writable) await rm(join(this.dir, PID_FILE), { force: true }).catch(() => {});
+    if (this.writable) {
+      await this.noteCounters(true);
+      await rm(join(this.dir, PID_FILE), { force: true }).catch(() => {});
+    }
     await this.db.close();
     if (this.snapshot) await removeSnapshot(this.snapshot);
   }

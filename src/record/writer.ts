@@ -3,7 +3,7 @@ import type { CallIds } from '../cri/ids.js';
 import { RecordingError } from './errors.js';
 import { inspectFolder, writeManifest } from './manifest.js';
 import { prepareCall, prepareStoredCall } from './prepare.js';
-import { Store, type RetentionLimits } from './store.js';
+import { Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { nowNs } from './time.js';
 
 /**
@@ -39,7 +39,12 @@ function hasIds(c: Appendable): c is CallRecord & { ids: CallIds; redacted?: str
  * redaction and id extraction as the recorder.
  */
 export class RecordingWriter {
-  constructor(private readonly store: Store) {}
+  /** Calls stored from this sequence number on were added by this writer. */
+  private readonly firstSeq: number;
+
+  constructor(private readonly store: Store) {
+    this.firstSeq = store.counters.nextSeq;
+  }
 
   get dir(): string {
     return this.store.dir;
@@ -48,6 +53,21 @@ export class RecordingWriter {
   /** Appends calls in one batch; returns their keys. */
   async append(...calls: Appendable[]): Promise<string[]> {
     return this.store.putCalls(calls.map((c) => (hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined))));
+  }
+
+  /**
+   * Appends the calls that were not in the recording before this writer opened it (same start
+   * time, same stored bytes), so importing one file twice does not double it, while a file that
+   * holds two equal calls still imports both. Returns how many were added and skipped.
+   */
+  async appendNew(...calls: Appendable[]): Promise<{ added: number; skipped: number }> {
+    const fresh: PreparedCall[] = [];
+    for (const c of calls) {
+      const prepared = hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined);
+      if (!(await this.store.holds(prepared, this.firstSeq))) fresh.push(prepared);
+    }
+    if (fresh.length > 0) await this.store.putCalls(fresh);
+    return { added: fresh.length, skipped: calls.length - fresh.length };
   }
 
   async applyRetention(limits: RetentionLimits): Promise<number> {

@@ -18,7 +18,10 @@ export interface IgnoreRule {
   segments: string[];
 }
 
-export class IgnoreRuleError extends Error {}
+export class IgnoreRuleError extends Error {
+  /** A mistake in what the user typed: the CLI prints it as a usage error (exit code 2). */
+  readonly usage = true;
+}
 
 /** Ignored unless the user says otherwise: timestamps the kubelet puts in pod annotations. */
 export const DEFAULT_IGNORE = ['**.annotations["kubernetes.io/config.seen"]'];

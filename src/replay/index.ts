@@ -16,6 +16,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { createRecording, type RecordingWriter } from '../record/writer.js';
 import { Fallback } from './fallback.js';
 import { DEFAULT_IGNORE, parseIgnoreRule } from './ignore.js';
+import { checkRequestRule } from '../cri/request-rule-check.js';
+import { checkWritableFile } from '../writable-file.js';
 import { loadRecordingCalls } from './load.js';
 import type { MatchMode, OnExhausted } from './matcher.js';
 import { Replayer, type AnswerKind, type Guess, type Miss } from './replayer.js';
@@ -98,6 +100,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
   const onExhausted = checkChoice('onExhausted', opts.onExhausted, ['repeat', 'error'], 'repeat');
   const timing = timingOf(opts.timing);
   const ignore = [...DEFAULT_IGNORE, ...(opts.ignore ?? [])].map(parseIgnoreRule);
+  for (const rule of ignore) checkRequestRule(rule, 'ignore');
+  // Misses are written on close: a path that cannot be written must fail now, not lose the run's misses.
+  if (opts.missesFile !== undefined) await checkWritableFile(opts.missesFile, 'missesFile');
   if (opts.redaction) validateRedactionRules(opts.redaction);
   if (opts.record && !opts.fallback) throw new Error('critap: record needs fallback: only calls a fallback runtime answers are added');
   let tempDir: string | undefined;

@@ -8,7 +8,10 @@
 /** Multiplier for recorded waits; undefined means no waiting. */
 export type Timing = number | undefined;
 
-export class TimingError extends Error {}
+export class TimingError extends Error {
+  /** A mistake in what the user typed: the CLI prints it as a usage error (exit code 2). */
+  readonly usage = true;
+}
 
 export function parseTiming(text: string): Timing {
   const t = text.trim().toLowerCase();

@@ -8,6 +8,7 @@
  * batches and each batch is awaited, so a large recording is paced by the
  * collector instead of overflowing a queue, and a failed batch fails the export.
  */
+import { cleanGrpcText } from '../grpc-text.js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { AlwaysOnSampler, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -47,7 +48,7 @@ function exportBatch(exporter: SpanExporter, spans: ReadableSpan[], endpoint: st
   return new Promise((resolve, reject) => {
     exporter.export(spans, (result: ExportResult) => {
       if (result.code === ExportResultCode.SUCCESS) resolve();
-      else reject(new ExportError(`critap: OTLP export to ${endpoint} failed: ${result.error?.message ?? 'unknown error'}`));
+      else reject(new ExportError(`critap: OTLP export to ${endpoint} failed: ${cleanGrpcText(result.error?.message ?? 'unknown error')}`));
     });
   });
 }

@@ -8,6 +8,7 @@
  * to export, is lost — and counted, which the two wrappers below exist for
  * (the SDK only writes such losses to its diag log).
  */
+import { cleanGrpcText } from '../grpc-text.js';
 import type { Context } from '@opentelemetry/api';
 import { TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -54,7 +55,7 @@ class CountingExporter implements SpanExporter {
       settled = true;
       this.unsettled -= spans.length;
       if (result.code !== ExportResultCode.SUCCESS && !this.abandoned) {
-        this.drops.add(spans.length, `export failed: ${result.error?.message ?? 'unknown error'}`);
+        this.drops.add(spans.length, `export failed: ${cleanGrpcText(result.error?.message ?? 'unknown error')}`);
       }
       done(result);
     };

@@ -129,7 +129,7 @@ test('critap export --format otlp: usage mistakes and a refusing collector give 
   assert.match(stray.stderr, /--otlp-endpoint only applies to --format otlp/);
 
   const badUpstream = await critap('export', dir, '--format', 'otlp', '--otlp-endpoint', 'http://127.0.0.1:4317', '--upstream', 'ftp://x');
-  assert.equal(badUpstream.code, 1);
+  assert.equal(badUpstream.code, 2, 'a malformed endpoint is a usage error like any other');
   assert.match(badUpstream.stderr, /^critap export: /);
 
   const receiver = await startOtlpReceiver();

@@ -77,10 +77,10 @@ test('a bad JSONL line names its line and field', () => {
   assert.throws(() => callFromJsonl(JSON.stringify({ ...good, end: 'exploded' }), 6), /line 6: "end"/);
 });
 
-test('method patterns: full path, Service/Method, package-qualified service, bare name', () => {
+test('method patterns: full path, Service/Method, package-qualified service, bare name; case ignored', () => {
   const p = '/runtime.v1.ImageService/PullImage';
-  for (const yes of [p, 'ImageService/PullImage', 'runtime.v1.ImageService/PullImage', 'PullImage']) assert.ok(methodMatches(yes, p), yes);
-  for (const no of ['/runtime.v1alpha2.ImageService/PullImage', 'RuntimeService/PullImage', 'Pull', 'pullimage', 'v1.ImageService/PullImag']) assert.ok(!methodMatches(no, p), no);
+  for (const yes of [p, 'ImageService/PullImage', 'runtime.v1.ImageService/PullImage', 'PullImage', 'pullimage', 'imageservice/PULLIMAGE']) assert.ok(methodMatches(yes, p), yes);
+  for (const no of ['/runtime.v1alpha2.ImageService/PullImage', 'RuntimeService/PullImage', 'Pull', 'v1.ImageService/PullImag']) assert.ok(!methodMatches(no, p), no);
   const f = makeMethodFilter(['ImageService/PullImage', 'Version'], ['/runtime.v1alpha2.RuntimeService/Version']);
   assert.ok(f(p));
   assert.ok(f('/runtime.v1.RuntimeService/Version'));
