@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { CallRecord } from '../call.js';
-import { decodeMessage } from '../cri/codec.js';
+import { decodeMessage, encodeMessage } from '../cri/codec.js';
 import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import type { Logger } from '../log.js';
@@ -149,7 +149,29 @@ export class Replayer {
     return { kind: r.differences.length > 0 ? 'nearest' : 'exact', call: r.value, index: r.index, echo: r.echo, differences: r.differences, why: r.explanation };
   }
 
-  private decide(path: string, bytes: Buffer): { info?: MethodInfo; view: Json; answer?: Answer; miss?: Miss } {
+  /** A stream of the client's own container events: open until the client leaves (or its deadline). */
+  private liveEvents(call: ServerCall, info: MethodInfo): void {
+    const unsubscribe = this.opts.chooser!.subscribe((event) => {
+      if (call.closed) return;
+      try {
+        call.sendMessage(encodeMessage(info.responseType, event));
+      } catch (err) {
+        this.opts.logger.error('replay could not encode a container event', { error: (err as Error).message });
+      }
+    });
+    call.sendHeaders(fromMetadata(undefined));
+    const done = () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+    const timer = call.deadline === undefined ? undefined : setTimeout(() => {
+      done();
+      if (!call.closed) call.end({ code: DEADLINE_EXCEEDED, message: 'critap replay: deadline exceeded (an event stream stays open until the client leaves)' });
+    }, Math.max(0, call.deadline - performance.now()));
+    call.signal.addEventListener('abort', done, { once: true });
+  }
+
+  private decide(path: string, bytes: Buffer): { info?: MethodInfo; view: Json; answer?: Answer; miss?: Miss; live?: boolean } {
     const info = lookupMethod(path);
     const view = requestView(info, bytes, this.opts.redaction);
     let c = this.choose(path, info, view);
@@ -160,6 +182,7 @@ export class Replayer {
       this.answered++;
       this.counts[c.kind]++;
       if (c.kind !== 'exact') this.guessed(path, c);
+      if (c.live) return { info, view, live: true };
       let answer: Answer;
       if (c.made) answer = this.madeAnswer(path, info!, c.made, c.echo);
       else if (c.echo.size === 0 && !c.edit) answer = this.plainAnswer(c.call!, info);
@@ -203,6 +226,10 @@ export class Replayer {
       d = this.decide(call.path, call.request);
     } catch (err) {
       this.internalError(call, err);
+      return;
+    }
+    if (d.live) {
+      this.liveEvents(call, d.info!);
       return;
     }
     // The common case answers synchronously: no timers, no promise, no abort machinery.

@@ -294,3 +294,32 @@ test('CRI-O pulls answer a digest reference: the image is still known by its lis
   assert.deepEqual(answer('ListImages', listed).json, { images: [item] });
   assert.deepEqual(answer('ImageStatus', choose('ImageStatus', { image: { image: APP } })).json, { image: item });
 });
+
+test('GetContainerEvents follows the client: its own containers\' events, as its calls make them', () => {
+  const events = rec('GetContainerEvents', {}, { containerId: C1, containerEventType: 'CONTAINER_STARTED_EVENT', createdAt: '9', containersStatuses: [status('CONTAINER_RUNNING').status] });
+  const { chooser, choose } = setup([...RECORDING, events]);
+  const stream = choose('GetContainerEvents');
+  assert.equal(kind(stream), 'state-chosen');
+  assert.equal(stream.kind !== 'miss' && stream.live, true);
+  const got: Json[] = [];
+  const unsubscribe = chooser.subscribe((e) => got.push(e));
+  choose('RunPodSandbox', { config: podConfig });
+  choose('CreateContainer', { podSandboxId: S1, config: ctrConfig, sandboxConfig: podConfig });
+  choose('StartContainer', { containerId: C1 });
+  choose('StopPodSandbox', { podSandboxId: S1 }); // stops the container with it
+  choose('RemovePodSandbox', { podSandboxId: S1 });
+  unsubscribe();
+  choose('RunPodSandbox', { config: podConfig });
+  assert.deepEqual(got.map((e) => [e.containerId, e.containerEventType ?? 'CONTAINER_CREATED_EVENT']), [
+    [C1, 'CONTAINER_CREATED_EVENT'],
+    [C1, 'CONTAINER_STARTED_EVENT'],
+    [C1, 'CONTAINER_STOPPED_EVENT'],
+    [C1, 'CONTAINER_DELETED_EVENT'],
+  ]);
+  assert.equal(((got[1]!.containersStatuses as Json[])[0]!).state, 'CONTAINER_RUNNING', 'the recorded STARTED event');
+  assert.equal(((got[2]!.containersStatuses as Json[])[0]!).state, 'CONTAINER_EXITED', 'made from the recorded EXITED status');
+  assert.notEqual(got[1]!.createdAt, '9', 'events carry the time they happen');
+  // A stream about containers the recording knows nothing else of is replayed as recorded.
+  const synthetic = setup([rec('GetContainerEvents', {}, { containerId: 'e'.repeat(64), containerEventType: 'CONTAINER_STARTED_EVENT' })]);
+  assert.equal(kind(synthetic.choose('GetContainerEvents')), 'exact');
+});

@@ -71,5 +71,17 @@ export function buildState(calls: readonly CallRecord[], views: readonly Json[],
       identity = { runtimeName: v.runtimeName, runtimeVersion: String(v.runtimeVersion ?? ''), runtimeApiVersion: String(v.runtimeApiVersion ?? 'v1') };
     }
   }
-  return { chooser: new StatefulChooser({ matcher, recorded, world, identity, housekeeping: opts.housekeeping }), recorded, world };
+  const recordedEvents: Json[] = [];
+  calls.forEach((c, i) => {
+    if (inputs[i]!.name !== 'GetContainerEvents') return;
+    const type = lookupMethod(c.method)!.responseType;
+    for (const m of c.responses) {
+      try {
+        if (!m.compressed) recordedEvents.push(decodeMessage(type, m.data));
+      } catch {
+        // an undecodable event is not a template for any
+      }
+    }
+  });
+  return { chooser: new StatefulChooser({ matcher, recorded, world, identity, housekeeping: opts.housekeeping, recordedEvents }), recorded, world };
 }

@@ -16,6 +16,7 @@ import type { Closest, Matcher, MissReason } from '../matcher.js';
 import { housekeepingAnswer, IDEMPOTENT_ON_GONE, notFoundMessage, type RuntimeIdentity } from './housekeeping.js';
 import { buildList, clientListKey, clientValues, entityEcho, setState, visibleEntities, visibleImages } from './lists.js';
 import { CONTAINER_STATE, CREATIONS, LIST_METHODS, SANDBOX_STATE, TRANSITIONS, namedIds, namedImageRef, phaseKey, type EntityKind, type Phase } from './phases.js';
+import { containerEvent, eventsFollowLives, indexEvents } from './events.js';
 import type { RecordedWorld } from './recorded.js';
 import type { ClientEntity, ClientWorld } from './world.js';
 
@@ -35,6 +36,8 @@ export type Choice =
       edit?: (answer: Json) => boolean;
       /** …or an answer made here. */
       made?: { answer: Json; code: number; message: string };
+      /** A stream of the client's own container events (GetContainerEvents): subscribe() delivers them. */
+      live?: true;
       differences: Difference[];
       /** In plain words: why this answer. */
       why: string;
@@ -56,6 +59,8 @@ export interface ChooserOptions {
   identity?: RuntimeIdentity;
   /** Answer the calls every runtime answers when the recording has none (off with a fallback runtime: it answers them). */
   housekeeping?: boolean;
+  /** Every recorded GetContainerEvents message, decoded. */
+  recordedEvents?: readonly Json[];
 }
 
 /** What a call names in the client's world. */
@@ -71,6 +76,9 @@ export class StatefulChooser {
   private readonly world: ClientWorld;
   private readonly identity?: RuntimeIdentity;
   private readonly housekeeping: boolean;
+  private readonly recordedEvents: ReadonlyMap<string, Json>;
+  private readonly followEvents: boolean;
+  private readonly eventListeners = new Set<(event: Json) => void>();
   /** Client id → template id, for the client entities whose ids are not the recorded ones. */
   private readonly toTemplate = new Map<string, string>();
 
@@ -80,6 +88,23 @@ export class StatefulChooser {
     this.world = opts.world;
     this.identity = opts.identity;
     this.housekeeping = opts.housekeeping ?? true;
+    this.recordedEvents = indexEvents(opts.recordedEvents ?? []);
+    this.followEvents = eventsFollowLives(opts.recordedEvents ?? [], opts.recorded);
+  }
+
+  /** Delivers the client's container events to a live GetContainerEvents stream until unsubscribed. */
+  subscribe(listener: (event: Json) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  private emit(moved: readonly ClientEntity[]): void {
+    if (this.eventListeners.size === 0) return;
+    for (const e of moved) {
+      if (e.kind !== 'container') continue;
+      const event = containerEvent(e, this.world, this.recorded, this.recordedEvents);
+      if (event) for (const l of this.eventListeners) l(event);
+    }
   }
 
   choose(path: string, info: MethodInfo, request: Json): Choice {
@@ -122,6 +147,9 @@ export class StatefulChooser {
         }
       }
       return { kind: 'miss', reason: r.reason, code: r.code, message: r.message, closest: r.closest };
+    }
+    if (name === 'GetContainerEvents' && this.followEvents) {
+      return { kind: 'state-chosen', live: true, echo: new Map(), differences: [], why: "GetContainerEvents: the client's own containers' events, as its calls make them" };
     }
     const subject = named.container ?? named.sandbox;
     // A status in a phase the recording never asked about, or the nearest about another entity:
@@ -179,6 +207,7 @@ export class StatefulChooser {
       }
       const e = this.world.create(make.kind, template, request, make.kind === 'container' ? named.sandbox?.id : undefined, equal);
       if (e.id !== e.template) this.toTemplate.set(e.id, e.template);
+      this.emit([e]);
       return e;
     }
     const t = TRANSITIONS[name];
@@ -188,7 +217,7 @@ export class StatefulChooser {
       return undefined;
     }
     const target = t.kind === 'sandbox' ? named.sandbox : named.container;
-    if (target) this.world.move(target, t.to);
+    if (target) this.emit(this.world.move(target, t.to));
     return undefined;
   }
 

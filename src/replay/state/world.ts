@@ -85,12 +85,20 @@ export class ClientWorld {
     return this.add({ kind, id, template, phase: kind === 'sandbox' ? 'ready' : 'created', sandbox, createRequest: request, asRecorded: asRecorded && id === template, seq: this.seq++ });
   }
 
-  /** Moves an entity; a sandbox takes its containers along (stopped with it, removed with it). */
-  move(e: ClientEntity, to: Phase): void {
+  /** Moves an entity; a sandbox takes its containers along (stopped with it, removed with it). Returns every entity that moved. */
+  move(e: ClientEntity, to: Phase): ClientEntity[] {
     this.version++;
+    const moved: ClientEntity[] = [];
+    if (e.phase !== to) moved.push(e);
     e.phase = to;
-    if (e.kind !== 'sandbox') return;
-    for (const c of this.byId.values()) if (c.kind === 'container' && c.sandbox === e.id) c.phase = containerPhaseAfterSandbox(to, c.phase);
+    if (e.kind !== 'sandbox') return moved;
+    for (const c of this.byId.values()) {
+      if (c.kind !== 'container' || c.sandbox !== e.id) continue;
+      const next = containerPhaseAfterSandbox(to, c.phase);
+      if (next !== c.phase) moved.push(c);
+      c.phase = next;
+    }
+    return moved;
   }
 
   /** Live (not removed) sandboxes or containers, in creation order (Map order is insertion order). */
