@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test from 'node:test';
 import { openRecording } from '../../src/record/index.js';
 import { callView } from '../../src/record/call-view.js';
@@ -89,7 +89,9 @@ test('a standalone kubelet runs its static pod through critap proxy --record --o
   const receiver = await startOtlpReceiver();
   t.after(() => receiver.close());
   const recDir = join(root, 'rec');
-  const proxy = await startCliProxy(['--listen', tempSocketPath('critap-kubelet'), '--upstream', rt.endpoint, '--record', recDir, '--otlp-endpoint', receiver.url]);
+  const listen = tempSocketPath('critap-kubelet');
+  t.after(() => rm(dirname(listen), { recursive: true, force: true }));
+  const proxy = await startCliProxy(['--listen', listen, '--upstream', rt.endpoint, '--record', recDir, '--otlp-endpoint', receiver.url]);
   t.after(() => proxy.stop('SIGKILL'));
   const through = await kubeletRun(rt, bins.kubelet, proxy.endpoint, receiver, 'StopPodSandbox');
   assert.equal(await proxy.stop('SIGTERM'), 0, 'critap flushes its recording and spans and exits 0');
