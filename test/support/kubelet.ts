@@ -21,6 +21,7 @@ import {
   CONTAINER_LOG_LINKS, POD_LOG_DIR, cleanupKubeletSync, kubeletPids, readSysctls, type KubeletState,
 } from './kubelet-cleanup.js';
 import { KUBELET_LOCK, acquireKubeletLock } from './kubelet-lock.js';
+import { killAll } from './runtime-cleanup.js';
 import { freePort } from './registry.js';
 import { logTail } from './runtime.js';
 
@@ -233,7 +234,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
           clearTimeout(killer);
         }
         await removePods(opts.cleanupEndpoint ?? opts.endpoint, opts.nodeName);
-        if (wd.pid) process.kill(-wd.pid, 'SIGKILL');
+        if (wd.pid) killAll([-wd.pid], 'SIGKILL');
         cleanupKubeletSync(st);
         live.delete(st);
         lock.release();
@@ -280,7 +281,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     return kubelet;
   } catch (err) {
     if (state && live.has(state)) {
-      if (watchdog?.pid) process.kill(-watchdog.pid, 'SIGKILL');
+      if (watchdog?.pid) killAll([-watchdog.pid], 'SIGKILL');
       cleanupKubeletSync(state);
       live.delete(state);
     }
