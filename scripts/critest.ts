@@ -33,8 +33,8 @@ const CRITEST_TIMEOUT_MS = 20 * 60_000;
 /**
  * Specs that use fixed host ports (critest's 12000-12003: port mapping, the two port-forwards,
  * the host-network web server). Two critests side by side fight over those ports (seen: each
- * side failed one port-forward spec the other passed), so side by side they run afterwards,
- * one runtime after the other.
+ * side failed one port-forward spec the other passed), so side by side those specs run in a
+ * part of their own, one side's after the other's.
  */
 export const HOST_PORT_SPECS = 'portforward|port mapping with host port|HostNetwork is true';
 
@@ -203,10 +203,22 @@ async function main(): Promise<number> {
       }
     } else {
       sides.push(...(await Promise.all([openSide(kind, binary, false), openSide(kind, binary, true)])));
-      await Promise.all(sides.map((s) => s.run('shared-ports', [...focus, `-ginkgo.skip=${HOST_PORT_SPECS}`])));
-      // ginkgo cannot AND two focus patterns: with --focus, this part runs the specs matching both.
+      // ginkgo cannot AND two focus patterns: with --focus, the host-port part runs the specs matching both.
       const hostPorts = values.focus ? `(?:${values.focus}).*(?:${HOST_PORT_SPECS})|(?:${HOST_PORT_SPECS}).*(?:${values.focus})` : HOST_PORT_SPECS;
-      for (const s of sides) await s.run('host-ports', [`-ginkgo.focus=${hostPorts}`]);
+      const shared = [...focus, `-ginkgo.skip=${HOST_PORT_SPECS}`];
+      // The host-port parts take turns (one side's runs while the other side runs its shared part):
+      // direct does its host-port part first, critap's side last.
+      let portsFree: Promise<unknown> = Promise.resolve();
+      const withPorts = (side: Side) => {
+        const turn = portsFree.then(() => side.run('host-ports', [`-ginkgo.focus=${hostPorts}`]));
+        portsFree = turn.catch(() => undefined);
+        return turn;
+      };
+      const [direct, through] = sides as [Side, Side];
+      await Promise.all([
+        withPorts(direct).then(() => direct.run('shared-ports', shared)),
+        through.run('shared-ports', shared).then(() => withPorts(through)),
+      ]);
       proxyExit = (await Promise.all(sides.map((s) => s.close())))[1];
     }
   } finally {

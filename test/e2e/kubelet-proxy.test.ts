@@ -97,6 +97,9 @@ test('a standalone kubelet runs its static pod through critap proxy --record --o
   assert.equal(await proxy.stop('SIGTERM'), 0, 'critap flushes its recording and spans and exits 0');
   assertPodLived(through.life, 'through critap');
 
+  for (const [how, run] of [['direct', direct], ['through critap', through]] as const) {
+    assert.match(run.log, /SyncLoop ADD/, `${how}: the kubelet's log was read (its static pod arrived)`);
+  }
   const extraErrors = criErrorKinds(through.log).filter((k) => !criErrorKinds(direct.log).includes(k));
   assert.deepEqual(extraErrors, [], 'no kind of CRI error the direct run did not log');
 
@@ -139,5 +142,6 @@ test('a standalone kubelet runs its static pod through critap proxy --record --o
   for (const m of ['RunPodSandbox', 'CreateContainer', 'StartContainer', 'StopPodSandbox']) {
     assert.ok(mine.some((s) => methodOf(s.name) === m && theirs.has(`${s.traceId}/${s.parentSpanId}`)), `${m}: the kubelet's span and critap's, parent and child`);
   }
+  t.diagnostic(`CRI error kinds logged: direct ${JSON.stringify(criErrorKinds(direct.log))}, through critap ${JSON.stringify(criErrorKinds(through.log))}`);
   t.diagnostic(`direct: ready ${direct.life.readyMs} ms, stopped ${direct.life.stopMs} ms; through critap: ready ${through.life.readyMs} ms, stopped ${through.life.stopMs} ms; ${calls.length} calls, ${unmatched.length} spans past the kubelet's last flush`);
 });

@@ -61,6 +61,7 @@ export interface RunningKubelet {
   pods(): Promise<KubeletPod[]>;
   /** Polls `probe` every 200 ms until it returns something other than undefined; fails with the log's tail. */
   waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs?: number): Promise<T>;
+  /** The kubelet's log so far; after stop(), all of it (the file itself is gone then). */
   log(): string;
   /** SIGTERM the kubelet, stop and remove its pods on the runtime, undo what it made on the machine. Idempotent. */
   stop(): Promise<void>;
@@ -190,7 +191,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
       await writeFile(config, tracingConfig(opts.tracing.otlpEndpoint));
     }
     const logFile = join(dir, 'kubelet.log');
-    const [port, healthzPort] = [await freePort(), await freePort()];
+    const port = await freePort();
+    let healthzPort = await freePort();
+    while (healthzPort === port) healthzPort = await freePort();
     const args = kubeletArgs({ dir, endpoint: opts.endpoint, nodeName: opts.nodeName, podInfraImage: opts.podInfraImage, port, healthzPort, verbosity: opts.verbosity ?? 4, config });
     const fd = openSync(logFile, 'a');
     const child = spawn(opts.binary, args, { stdio: ['ignore', fd, fd] });
@@ -200,7 +203,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
       child.once('exit', (code, sig) => ((exitNote = `kubelet exited (${sig ?? `code ${code}`})`), resolve()));
       child.once('error', (err) => ((exitNote = `kubelet could not start: ${err.message}`), resolve()));
     });
+    let finalLog: string | undefined;
     const log = () => {
+      if (finalLog !== undefined) return finalLog;
       try {
         return readFileSync(logFile, 'utf8');
       } catch {
@@ -233,6 +238,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
           await exited;
           clearTimeout(killer);
         }
+        finalLog = log(); // the folder, and the log file in it, go below
         await removePods(opts.cleanupEndpoint ?? opts.endpoint, opts.nodeName);
         if (wd.pid) killAll([-wd.pid], 'SIGKILL');
         cleanupKubeletSync(st);
