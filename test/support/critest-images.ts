@@ -6,7 +6,6 @@
  * is the comparison of a direct run with a run through critap on identical images.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { pushArchive } from './registry.js';
 import { writeBusyboxImage, type DockerArchive, type ImageSpec } from './image.js';
 
@@ -86,5 +85,3 @@ export async function prepareCritestImages(tmpDir: string, registry: string, sto
     }
   }
 }
-
-export const critestArchiveDir = (runtimeDir: string): string => join(runtimeDir, 'tmp');

@@ -181,7 +181,7 @@ export function cleanupKubeletSync(state: KubeletState): void {
   }
   rmSync(state.dir, { recursive: true, force: true, maxRetries: 3 });
   try {
-    if (Number(readFileSync(state.lockFile, 'utf8')) === state.ownerPid) rmSync(state.lockFile, { force: true });
+    if (Number(readFileSync(state.lockFile, 'utf8').split('\n')[0]) === state.ownerPid) rmSync(state.lockFile, { force: true });
   } catch {
     // no lock file
   }

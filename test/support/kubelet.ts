@@ -170,6 +170,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     const others = kubeletPids();
     if (others.length) throw new Error(`critap: a kubelet not started by a test runs here (pids ${others.join(', ')}); it would share /var/log/pods with ours`);
     const dir = await mkdtemp('/tmp/critap-kubelet-');
+    lock.noteDir(dir);
     state = {
       dir,
       pods: [],

@@ -35,6 +35,29 @@ test('the lock of a process that is gone is taken over', async (t) => {
   lock.release();
 });
 
+test("a dead owner's lock is taken over only once its kubelet folder is gone (its watchdog cleaned up)", async (t) => {
+  const file = tempLock(t);
+  const ownerDir = mkdtempSync(join(tmpdir(), 'critap-kubelet-dead-'));
+  t.after(() => rmSync(ownerDir, { recursive: true, force: true }));
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  writeFileSync(file, `${dead}\n${ownerDir}`);
+  let taken = false;
+  const lock = acquireKubeletLock(5000, file).then((l) => ((taken = true), l));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(taken, false, 'waits while the dead owner is being cleaned up');
+  rmSync(ownerDir, { recursive: true });
+  (await lock).release();
+  assert.equal(taken, true);
+});
+
+test('the holder names its kubelet folder in the lock', async (t) => {
+  const file = tempLock(t);
+  const lock = await acquireKubeletLock(1000, file);
+  lock.noteDir('/tmp/critap-kubelet-x');
+  assert.equal(readFileSync(file, 'utf8'), `${process.pid}\n/tmp/critap-kubelet-x`);
+  lock.release();
+});
+
 test('waiting has a limit, and says who holds the lock', async (t) => {
   const file = tempLock(t);
   writeFileSync(file, '1'); // pid 1 lives as long as the machine
