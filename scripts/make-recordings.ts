@@ -8,17 +8,25 @@
  *   container's life cycle (created, started, stopped, deleted) with realistic gaps; the
  *   recording is made the same way, through `critap proxy --record`.
  *
- * Usage: npm run build && node dist/scripts/make-recordings.js [--only seed|events] [--out DIR]
- * Needs root and the runtime tools (scripts/setup-runtime.sh) for the seed walkthrough.
+ * - kubelet-static-pod: a private real containerd, `critap proxy --record` in front of it, and a
+ *   real standalone kubelet (../shared/bin/kubelet or CRITAP_TEST_KUBELET) through it running THE
+ *   static pod (test/support/static-pod.ts) for about a minute, then deleting its manifest.
+ *
+ * Usage: npm run build && node dist/scripts/make-recordings.js [--only seed|events|kubelet] [--out DIR]
+ * Needs root and the runtime tools (scripts/setup-runtime.sh) for the seed walkthrough and the kubelet.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as grpc from '@grpc/grpc-js';
 import { encodeMessage } from '../src/cri/codec.js';
 import { startObservedProxy } from '../src/proxy/observed-proxy.js';
+import { findBinary } from '../test/support/binaries.js';
 import { makeCriClient } from '../test/support/cri-client.js';
+import { startKubelet } from '../test/support/kubelet.js';
+import { STATIC_POD } from '../test/support/static-pod.js';
+import { runStaticPodLife } from '../test/support/static-pod-life.js';
 import { rawClient, startFakeUpstream, streamCall, tempSocketPath } from '../test/support/fake-upstream.js';
 import { repoRoot } from '../test/support/paths.js';
 import { startRealRuntime } from '../test/support/runtime.js';
@@ -131,11 +139,55 @@ async function events(out: string): Promise<void> {
   await tidy(dir);
 }
 
+/** How long THE static pod runs in the recording, and how long the kubelet goes on relisting after it stopped. */
+const KUBELET_POD_RUNS_MS = 60_000;
+const KUBELET_AFTER_STOP_MS = 5_000;
+
+async function kubelet(out: string): Promise<void> {
+  const found = findBinary('kubelet');
+  if (!('path' in found)) throw new Error(`critap: cannot record the kubelet: ${found.missing}`);
+  const dir = join(out, 'kubelet-static-pod');
+  await rm(dir, { recursive: true, force: true });
+  const rt = await startRealRuntime();
+  const listen = tempSocketPath('critap');
+  try {
+    const proxy = await startObservedProxy({ listen, upstream: rt.endpoint, record: dir, peerLookup: false });
+    const runtime = makeCriClient(rt.endpoint);
+    try {
+      const k = await startKubelet({
+        binary: found.path,
+        endpoint: proxy.endpoint,
+        cleanupEndpoint: rt.endpoint,
+        nodeName: STATIC_POD.nodeName,
+        podInfraImage: rt.sandboxImage,
+      });
+      try {
+        const life = await runStaticPodLife({ kubelet: k, image: rt.registry.image, runtime, holdMs: KUBELET_POD_RUNS_MS });
+        // A few PLEG relists of the stopped pod: what a replay must answer after the stop too.
+        await new Promise((r) => setTimeout(r, KUBELET_AFTER_STOP_MS));
+        process.stdout.write(`kubelet-static-pod: Ready after ${life.readyMs} ms, ran ${KUBELET_POD_RUNS_MS / 1000} s, stopped ${life.stopMs} ms after its manifest went\n`);
+      } finally {
+        await k.stop();
+      }
+    } finally {
+      runtime.close();
+      await proxy.close();
+    }
+  } finally {
+    await rt.stop();
+    await rm(dirname(listen), { recursive: true, force: true });
+  }
+  await tidy(dir);
+}
+
+const ONLY = ['seed', 'events', 'kubelet'] as const;
 const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string' } } });
 const out = values.out ?? join(repoRoot(), 'recordings');
-if (values.only !== undefined && values.only !== 'seed' && values.only !== 'events') {
-  process.stderr.write(`critap: --only wants seed or events, got "${values.only}"\n`);
+if (values.only !== undefined && !(ONLY as readonly string[]).includes(values.only)) {
+  process.stderr.write(`critap: --only wants ${ONLY.join(', ')}, got "${values.only}"\n`);
   process.exit(2);
 }
-if (values.only !== 'events') await seed(out);
-if (values.only !== 'seed') await events(out);
+const wanted = (what: (typeof ONLY)[number]) => values.only === undefined || values.only === what;
+if (wanted('seed')) await seed(out);
+if (wanted('events')) await events(out);
+if (wanted('kubelet')) await kubelet(out);

@@ -24,6 +24,12 @@ export interface ImageSpec {
   entrypoint?: string[];
   /** Where to find the static busybox binary; defaults to /bin/busybox. */
   busyboxPath?: string;
+  /** Applet links in /bin; default BUSYBOX_APPLETS. */
+  applets?: readonly string[];
+  /** The config's User (`uid`, `name`, `uid:group`, …), for images whose specs check who runs. */
+  user?: string;
+  /** Files of the layer by path (`etc/passwd`, `www/index.html`, `marker`): replace the default ones or add to them, in existing folders. */
+  files?: Record<string, string | Buffer>;
 }
 
 export interface DockerArchive {
@@ -39,11 +45,11 @@ export interface DockerArchive {
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The single layer: a minimal root filesystem around busybox. Same input, same bytes. */
-export function busyboxLayer(busybox: Buffer): Buffer {
-  const entries: TarEntry[] = [
+export function busyboxLayer(busybox: Buffer, files: Record<string, string | Buffer> = {}, applets: readonly string[] = BUSYBOX_APPLETS): Buffer {
+  const base: TarEntry[] = [
     { type: 'dir', name: 'bin', mode: 0o755 },
     { type: 'file', name: 'bin/busybox', mode: 0o755, data: busybox },
-    ...BUSYBOX_APPLETS.map((a): TarEntry => ({ type: 'symlink', name: `bin/${a}`, target: 'busybox' })),
+    ...[...new Set(applets)].filter((a) => a !== 'busybox').map((a): TarEntry => ({ type: 'symlink', name: `bin/${a}`, target: 'busybox' })),
     // Mount points and files runc and the tests expect to exist in a root filesystem.
     { type: 'dir', name: 'dev', mode: 0o755 },
     { type: 'dir', name: 'etc', mode: 0o755 },
@@ -56,6 +62,8 @@ export function busyboxLayer(busybox: Buffer): Buffer {
     { type: 'dir', name: 'var', mode: 0o755 },
     { type: 'dir', name: 'www', mode: 0o755 },
   ];
+  const extra = Object.entries(files).map(([name, data]): TarEntry => ({ type: 'file', name, mode: 0o644, data: Buffer.from(data) }));
+  const entries = [...base.filter((e) => !(e.name in files)), ...extra];
   return tarArchive(entries);
 }
 
@@ -68,6 +76,7 @@ export function imageConfig(spec: ImageSpec, layerDiffId: string): Buffer {
     config: {
       Env: [PATH_ENV],
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+      ...(spec.user ? { User: spec.user } : {}),
       Cmd: spec.cmd ?? ['sh'],
       WorkingDir: '/',
     },
@@ -86,7 +95,7 @@ export async function writeBusyboxImage(dir: string, fileName: string, spec: Ima
   } catch (err) {
     throw new Error(`critap: cannot read ${busyboxPath} (install busybox-static): ${(err as Error).message}`);
   }
-  const layer = busyboxLayer(busybox);
+  const layer = busyboxLayer(busybox, spec.files, spec.applets);
   const layerHex = sha256(layer);
   const config = imageConfig(spec, `sha256:${layerHex}`);
   const configHex = sha256(config);
