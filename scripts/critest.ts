@@ -22,6 +22,7 @@ import { prepareCritestImages, type ImageStore } from '../test/support/critest-i
 import { compareRuns, readSpecStates, type SpecState } from '../test/support/critest-report.js';
 import { tempSocketPath } from '../test/support/fake-upstream.js';
 import { missingTools, startRealRuntime } from '../test/support/runtime.js';
+import { startCrioRuntime } from '../test/support/crio.js';
 
 const run = promisify(execFile);
 const RUNTIMES = ['containerd', 'crio'] as const;
@@ -50,7 +51,22 @@ interface CritestRuntime {
 
 async function startRuntime(kind: RuntimeKind): Promise<CritestRuntime> {
   if (kind === 'crio') {
-    throw new Error('critap: --runtime crio needs the CRI-O harness (test/support/crio.ts), which is not on this branch yet');
+    const found = { crio: findBinary('crio'), pinns: findBinary('pinns') };
+    const missing = Object.values(found).flatMap((f) => ('missing' in f ? [f.missing] : []));
+    if (missing.length) throw new Error(`critap: --runtime crio: ${missing.join('; ')}`);
+    const rt = await startCrioRuntime({ crio: (found.crio as { path: string }).path, pinns: (found.pinns as { path: string }).path });
+    return {
+      endpoint: rt.endpoint,
+      registry: rt.registry.address,
+      dir: rt.dir,
+      store: {
+        // critest creates some containers from the images' original names: put them in CRI-O's own store.
+        async importArchive(archive) {
+          await run('skopeo', ['copy', '--quiet', `docker-archive:${archive.path}`, `containers-storage:${archive.tag}`], { timeout: 120_000, env: rt.env });
+        },
+      },
+      stop: rt.stop,
+    };
   }
   const rt = await startRealRuntime();
   return {
@@ -154,10 +170,10 @@ function sideStates(side: Side): Map<string, SpecState> {
 }
 
 /** Why critest cannot run here, or nothing. */
-function unavailable(): string[] {
-  const critest = findBinary('critest');
+function unavailable(kind: RuntimeKind): string[] {
+  const needed = [findBinary('critest'), ...(kind === 'crio' ? [findBinary('crio'), findBinary('pinns')] : [])];
   return [
-    ...('missing' in critest ? [critest.missing] : []),
+    ...needed.flatMap((b) => ('missing' in b ? [b.missing] : [])),
     ...(process.getuid?.() !== 0 ? ['not running as root'] : []),
     ...missingTools().map((t) => `missing ${t} (scripts/setup-runtime.sh)`),
   ];
@@ -177,7 +193,7 @@ async function main(): Promise<number> {
     process.stderr.write(`critap: --runtime wants ${RUNTIMES.join(' or ')}, got "${values.runtime}"\n`);
     return 2;
   }
-  const why = unavailable();
+  const why = unavailable(kind);
   if (why.length) {
     const bar = '!'.repeat(78);
     process.stderr.write(`\n${bar}\n!! critest cannot run here: ${why.join('; ')}\n${bar}\n`);

@@ -87,7 +87,7 @@ test('crictl against a replay: stop, inspect, ps -a and rm follow crictl; unknow
   assert.deepEqual(runtime.misses, []);
 });
 
-for (const recording of ['seed-walkthrough', 'container-events-synthetic']) {
+for (const recording of ['seed-walkthrough', 'container-events-synthetic', 'kubelet-static-pod']) {
   test(`crictl's usual commands work on the shipped ${recording}`, { timeout: 60_000 }, async (t) => {
     const s = await setup(t, recording);
     if (!s) return;
