@@ -7,12 +7,11 @@
  * runtime.ts: stop() stops the kubelet and, over CRI, its pods; an 'exit'/signal hook and a
  * detached watchdog run the synchronous part (kubelet-cleanup.ts) if the test dies first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -21,7 +20,7 @@ import {
   CONTAINER_LOG_LINKS, POD_LOG_DIR, cleanupKubeletSync, kubeletPids, readSysctls, type KubeletState,
 } from './kubelet-cleanup.js';
 import { KUBELET_LOCK, acquireKubeletLock } from './kubelet-lock.js';
-import { killAll } from './runtime-cleanup.js';
+import { guardUntilExit, type ExitGuard } from './exit-guard.js';
 import { freePort } from './registry.js';
 import { logTail } from './runtime.js';
 
@@ -68,38 +67,6 @@ export interface RunningKubelet {
 }
 
 const HEALTHZ_TIMEOUT_MS = 30_000;
-
-// ---- process-wide safety net (as runtime.ts) -------------------------------------------
-
-const live = new Set<KubeletState>();
-let hooksInstalled = false;
-
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  const cleanAll = (): void => {
-    for (const s of live) cleanupKubeletSync(s);
-    live.clear();
-  };
-  process.on('exit', cleanAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      cleanAll();
-      if (process.listenerCount(sig) === 1) process.exit(128 + osConstants.signals[sig]);
-    });
-  }
-}
-
-function startWatchdog(stateFile: string): ChildProcess {
-  const script = fileURLToPath(new URL('./kubelet-cleanup.js', import.meta.url));
-  const child = spawn(
-    'bash',
-    ['-c', 'tail --pid="$1" -f /dev/null; exec "$2" "$3" "$4"', 'critap-kubelet-watchdog', String(process.pid), process.execPath, script, stateFile],
-    { detached: true, stdio: 'ignore' },
-  );
-  child.unref();
-  return child;
-}
 
 // ---- the kubelet ------------------------------------------------------------------------
 
@@ -162,10 +129,9 @@ function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body
 const MACHINE_DIRS = [POD_LOG_DIR, CONTAINER_LOG_LINKS, '/var/lib/kubelet'];
 
 export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet> {
-  installExitHooks();
   const lock = await acquireKubeletLock();
   let state: KubeletState | undefined;
-  let watchdog: ChildProcess | undefined;
+  let guard: ExitGuard | undefined;
   try {
     const others = kubeletPids();
     if (others.length) throw new Error(`critap: a kubelet not started by a test runs here (pids ${others.join(', ')}); it would share /var/log/pods with ours`);
@@ -182,8 +148,13 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     const stateFile = join(dir, 'kubelet.json');
     const saveState = () => writeFile(stateFile, JSON.stringify(state));
     await saveState();
-    live.add(state);
-    watchdog = startWatchdog(stateFile);
+    const guarded = state;
+    guard = guardUntilExit({
+      name: 'critap-kubelet-watchdog',
+      script: fileURLToPath(new URL('./kubelet-cleanup.js', import.meta.url)),
+      stateFile,
+      cleanupSync: () => cleanupKubeletSync(guarded),
+    });
     const manifestsDir = join(dir, 'manifests');
     await mkdir(manifestsDir);
     let config: string | undefined;
@@ -229,7 +200,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
       }
     };
     const st = state;
-    const wd = watchdog;
+    const g = guard;
     let stopped: Promise<void> | undefined;
     const stop = (): Promise<void> =>
       (stopped ??= (async () => {
@@ -241,9 +212,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
         }
         finalLog = log(); // the folder, and the log file in it, go below
         await removePods(opts.cleanupEndpoint ?? opts.endpoint, opts.nodeName);
-        if (wd.pid) killAll([-wd.pid], 'SIGKILL');
-        cleanupKubeletSync(st);
-        live.delete(st);
+        g.cleanup(); // the synchronous part: the kubelet's folder, logs, cgroups, sysctls
         lock.release();
       })());
     const kubelet: RunningKubelet = {
@@ -287,11 +256,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     }
     return kubelet;
   } catch (err) {
-    if (state && live.has(state)) {
-      if (watchdog?.pid) killAll([-watchdog.pid], 'SIGKILL');
-      cleanupKubeletSync(state);
-      live.delete(state);
-    }
+    guard?.cleanup();
     lock.release();
     throw err;
   }
