@@ -21,8 +21,10 @@ containers and images the client has made, each in the phase the client's calls 
 each call from a call recorded in the same phases. Lists show the client's world. A pod or
 container made again (a second run, a restart) gets new ids and the recorded answers of the
 first. An id replay never handed out is NOT_FOUND; a unique id prefix resolves like containerd.
-Version, Status, ImageFsInfo, ReopenContainerLog, UpdateRuntimeConfig and ContainerStats get an
-answer made from the recording when it has none. --no-state answers by request alone.
+Version, Status, ImageFsInfo, ImageStatus, ReopenContainerLog, UpdateRuntimeConfig,
+UpdateContainerResources, ContainerStats and PodSandboxStats (and stops and removals of known
+entities) get an answer made from the recording when it has none. A GetContainerEvents stream gets
+the client's own container events as its calls make them. --no-state answers by request alone.
 
 Each answer is one of: exact (the recorded answer to an equal request in the same phases),
 nearest (a request that differs; the fields are named), state-chosen (a list from the client's
@@ -70,6 +72,7 @@ Examples:
   critap replay recordings/seed-walkthrough --listen /tmp/cri.sock
   critap call /tmp/cri.sock Version
   critap replay ./rec --listen unix:///run/critap/mock.sock --match exact --misses misses.json
+  critap replay ./rec --listen /tmp/cri.sock --refuse nearest,synthesized
   critap replay recordings/container-events-synthetic --listen /tmp/cri.sock --timing recorded
   critap replay ./rec --listen /tmp/cri.sock --fallback unix:///run/containerd/containerd.sock --record
 `;
