@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   ls: () => import('./ls.js'),
   show: () => import('./show.js'),
   stats: () => import('./stats.js'),
+  report: () => import('./report.js'),
   export: () => import('./export.js'),
   import: () => import('./import.js'),
   replay: () => import('./replay.js'),

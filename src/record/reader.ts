@@ -15,6 +15,8 @@ export interface CallFilter {
   container?: string;
   /** Only calls that started at or after this time (ns since the epoch). */
   sinceNs?: bigint;
+  /** Only calls that started at or before this time (ns since the epoch). */
+  untilNs?: bigint;
   limit?: number;
 }
 
@@ -102,11 +104,14 @@ export class RecordingReader {
     if (limit <= 0) return;
     let n = 0;
     const wanted = (c: StoredCall) => filter.method === undefined || methodMatches(filter.method, c.method);
+    const after = (c: StoredCall) => filter.untilNs !== undefined && c.startNs > filter.untilNs;
     if (filter.pod === undefined && filter.container === undefined) {
       const gte = filter.sinceNs !== undefined ? callKeyFrom(filter.sinceNs) : CALL_PREFIX;
       try {
         for await (const [key, value] of this.store.db.iterator({ gte, lt: CALL_END })) {
           const call = this.decode(key, value);
+          // Keys are in start order: the first call past --until ends the scan.
+          if (after(call)) return;
           if (!wanted(call)) continue;
           yield call;
           if (++n >= limit) return;
@@ -127,6 +132,7 @@ export class RecordingReader {
     for (let i = 0; i < sorted.length; i += FETCH_CHUNK) {
       const chunk = sorted.slice(i, i + FETCH_CHUNK);
       for (const call of await this.fetch(chunk)) {
+        if (after(call)) return;
         if (!wanted(call)) continue;
         yield call;
         if (++n >= limit) return;
