@@ -28,7 +28,7 @@ export interface ReportLimits {
   failed: number;
 }
 
-export const DEFAULT_LIMITS: ReportLimits = { lanes: 200, barsPerLane: 400, sequencePods: 10, sequenceCalls: 200, slowest: 25, failed: 500 };
+export const DEFAULT_LIMITS: ReportLimits = { lanes: 150, barsPerLane: 120, sequencePods: 10, sequenceCalls: 150, slowest: 25, failed: 500 };
 
 /** One row of the slowest/failed tables. */
 export interface CallRow {

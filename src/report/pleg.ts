@@ -28,7 +28,9 @@ export interface RelistBucket {
   toMs: number;
   relists: number;
   maxDurationMs: number;
+  meanDurationMs: number;
   maxGapMs: number;
+  meanGapMs: number;
   slow: number;
 }
 
@@ -96,11 +98,23 @@ export class RelistTracker {
     const from = all[0]!.atMs;
     const width = Math.max(1e-3, (all[all.length - 1]!.atMs - from) / BUCKETS);
     const buckets: RelistBucket[] = [];
+    const sums: { d: number; g: number; gn: number }[] = [];
     for (const r of all) {
       const i = Math.min(BUCKETS - 1, Math.floor((r.atMs - from) / width));
       let b = buckets[i];
-      if (!b) buckets[i] = b = { fromMs: round(from + i * width), toMs: round(from + (i + 1) * width), relists: 0, maxDurationMs: 0, maxGapMs: 0, slow: 0 };
+      if (!b) {
+        buckets[i] = b = { fromMs: round(from + i * width), toMs: round(from + (i + 1) * width), relists: 0, maxDurationMs: 0, meanDurationMs: 0, maxGapMs: 0, meanGapMs: 0, slow: 0 };
+        sums[i] = { d: 0, g: 0, gn: 0 };
+      }
+      const sum = sums[i]!;
+      sum.d += r.durationMs;
+      if (r.gapMs !== undefined) {
+        sum.g += r.gapMs;
+        sum.gn++;
+      }
       b.relists++;
+      b.meanDurationMs = round(sum.d / b.relists);
+      b.meanGapMs = sum.gn > 0 ? round(sum.g / sum.gn) : 0;
       b.maxDurationMs = Math.max(b.maxDurationMs, r.durationMs);
       b.maxGapMs = Math.max(b.maxGapMs, r.gapMs ?? 0);
       if (slowOf(r)) b.slow++;

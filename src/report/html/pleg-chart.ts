@@ -7,17 +7,23 @@ const W = 1000;
 const H = 180;
 const PAD = { left: 60, right: 10, top: 10, bottom: 24 };
 
-interface Point { atMs: number; value: number; slow: boolean; title: string }
+/** A relist, or a bucket of them: a line up to `value`, and with `peak` a dot at the bucket's worst. */
+interface Point { atMs: number; value: number; peak?: number; slow: boolean; title: string }
 
 function chart(points: Point[], thresholdMs: number | undefined, label: string, cls: string): string {
   const from = Math.min(...points.map((p) => p.atMs));
   const to = Math.max(...points.map((p) => p.atMs));
   const span = Math.max(to - from, 1e-3);
-  const top = Math.max(...points.map((p) => p.value), (thresholdMs ?? 0) * 1.15, 1e-3);
+  const top = Math.max(...points.map((p) => Math.max(p.value, p.peak ?? 0)), (thresholdMs ?? 0) * 1.15, 1e-3);
   const x = (ms: number) => PAD.left + ((ms - from) / span) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
   const marks = points
-    .map((p) => `<line class="${p.slow ? 'slow' : 'ok'}" x1="${x(p.atMs).toFixed(1)}" y1="${y(0).toFixed(1)}" x2="${x(p.atMs).toFixed(1)}" y2="${Math.min(y(0) - 2, y(p.value)).toFixed(1)}"><title>${esc(p.title)}</title></line>`)
+    .map((p) => {
+      const px = x(p.atMs).toFixed(1);
+      const bar = `<line class="${p.slow && p.peak === undefined ? 'slow' : 'ok'}" x1="${px}" y1="${y(0).toFixed(1)}" x2="${px}" y2="${Math.min(y(0) - 2, y(p.value)).toFixed(1)}"/>`;
+      const dot = p.peak !== undefined ? `<circle class="${p.slow ? 'slow' : 'peak'}" cx="${px}" cy="${y(p.peak).toFixed(1)}" r="2.2"/>` : '';
+      return `<g><title>${esc(p.title)}</title>${bar}${dot}</g>`;
+    })
     .join('');
   const xt = ticks(span).map((t) => `<text class="tick-label" x="${x(from + t).toFixed(1)}" y="${H - 6}">+${esc(fmtMs(from + t))}</text>`).join('');
   const threshold = thresholdMs !== undefined && thresholdMs <= top
@@ -41,9 +47,9 @@ export function plegSection(d: ReportData): string {
     gaps = p.points.filter((r) => r.gapMs !== undefined).map((r) => ({ atMs: r.atMs, value: r.gapMs!, slow: r.gapMs! > PLEG_UNHEALTHY_MS, title: `${r.client} +${fmtMs(r.atMs)}: ${fmtMs(r.gapMs!)} since the previous relist` }));
   } else {
     const b = p.buckets!;
-    duration = b.map((x) => ({ atMs: x.fromMs, value: x.maxDurationMs, slow: x.maxDurationMs > p.thresholdMs, title: `${x.relists} relists, slowest ${fmtMs(x.maxDurationMs)}` }));
-    gaps = b.map((x) => ({ atMs: x.fromMs, value: x.maxGapMs, slow: x.maxGapMs > PLEG_UNHEALTHY_MS, title: `${x.relists} relists, longest gap ${fmtMs(x.maxGapMs)}` }));
-    note = `<p class="note">${p.relists} relists: drawn as ${b.length} time buckets, each showing its slowest relist and longest gap.</p>`;
+    duration = b.map((x) => ({ atMs: x.fromMs, value: x.meanDurationMs, peak: x.maxDurationMs, slow: x.maxDurationMs > p.thresholdMs, title: `+${fmtMs(x.fromMs)}: ${x.relists} relists, mean ${fmtMs(x.meanDurationMs)}, slowest ${fmtMs(x.maxDurationMs)}${x.slow ? `, ${x.slow} slow` : ''}` }));
+    gaps = b.map((x) => ({ atMs: x.fromMs, value: x.meanGapMs, peak: x.maxGapMs, slow: x.maxGapMs > PLEG_UNHEALTHY_MS, title: `+${fmtMs(x.fromMs)}: ${x.relists} relists, mean gap ${fmtMs(x.meanGapMs)}, longest ${fmtMs(x.maxGapMs)}` }));
+    note = `<p class="note">${p.relists} relists: drawn as ${b.length} time buckets, each a line to its mean and a dot at its worst (red when past the mark).</p>`;
   }
   return `${head}${facts}${chart(duration, p.thresholdMs, 'relist duration', 'pleg-duration')}${gaps.length > 0 ? chart(gaps, undefined, 'time between relists (cadence)', 'pleg-gap') : ''}${note}</section>`;
 }

@@ -72,6 +72,8 @@ figure { margin:8px 0; }
 figcaption { color:var(--muted); font-size:12px; }
 .pleg-duration line.ok, .pleg-gap line.ok { stroke:var(--accent); stroke-width:2; }
 line.slow { stroke:var(--bad); stroke-width:2.5; }
+circle.slow { fill:var(--bad); }
+circle.peak { fill:#9aa6ba; }
 .axis { stroke:#c9d1de; }
 .threshold { stroke:var(--bad); stroke-dasharray:6 4; opacity:.7; }
 .threshold-label { fill:var(--bad); text-anchor:end; font-size:10.5px; }

@@ -8,7 +8,7 @@ function histogramSvg(counts: number[]): string {
   const max = Math.max(1, ...counts);
   const bars = counts
     .map((c, i) => {
-      const bh = c === 0 ? 0 : Math.max(2, Math.round((c / max) * h));
+      const bh = c === 0 ? 0 : Math.max(2, Math.round(Math.sqrt(c / max) * h));
       return `<rect x="${i * (w + 1)}" y="${h - bh}" width="${w}" height="${bh}"><title>${esc(bucketLabel(i))}: ${c}</title></rect>`;
     })
     .join('');
@@ -48,7 +48,7 @@ export function methodsSection(d: ReportData): string {
     })
     .join('\n');
   return `<section id="methods"><h2>Methods</h2>
-<table class="grid"><thead><tr><th>method</th><th class="n">calls</th><th class="n">errors</th><th class="n">p50 ms</th><th class="n">p90 ms</th><th class="n">p99 ms</th><th class="n">max ms</th><th>latency <small>0.1 ms … 10 s, log</small></th><th class="n">in</th><th class="n">out</th></tr></thead>
+<table class="grid"><thead><tr><th>method</th><th class="n">calls</th><th class="n">errors</th><th class="n">p50 ms</th><th class="n">p90 ms</th><th class="n">p99 ms</th><th class="n">max ms</th><th>latency <small>0.1 ms … 10 s; bar height √count</small></th><th class="n">in</th><th class="n">out</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table></section>`;
