@@ -10,9 +10,10 @@
 import { statusName } from '../call.js';
 import { StatsCollector, endedByClientOnPurpose, type MethodStats } from '../record/call-stats.js';
 import { callView, type CallView } from '../record/call-view.js';
+import { humanCallView } from '../record/human-call-view.js';
 import type { StoredCall } from '../record/stored-call.js';
 import { isoNs } from '../record/time.js';
-import { clientName } from './clients.js';
+import { clientName } from '../record/client-name.js';
 import { bucketOf, emptyHistogram } from './histogram.js';
 import { RelistTracker, type PlegView } from './pleg.js';
 import { PodTracker, type Bar, type PodLane } from './pods.js';
@@ -154,7 +155,15 @@ export class ReportBuilder {
     const row = (): CallRow => ({
       call: id, method: name, start: isoNs(call.startNs), atMs, durationMs, status: error ?? 'OK', message: call.status.message, client,
     });
-    if (lane) this.addStep(lane, call, { call: id, client, method: name, atMs, durationMs, ...(error ? { error } : {}), ...(call.ids.containerName || call.ids.containerId ? { container: call.ids.containerName ?? call.ids.containerId!.slice(0, 12) } : {}) });
+    if (lane) {
+      const step: SequenceStep = { call: id, client, method: name, atMs, durationMs };
+      if (error) step.error = error;
+      const cid = call.ids.containerId;
+      // Most container calls name only the id: the name is the one its CreateContainer gave.
+      const container = call.ids.containerName ?? (cid ? (lane.containers.find((c) => c.id === cid)?.name ?? cid.slice(0, 12)) : undefined);
+      if (container) step.container = container;
+      this.addStep(lane, call, step);
+    }
     if (error) {
       this.failedTotal++;
       if (this.failed.length < this.limits.failed) {
@@ -203,7 +212,7 @@ export class ReportBuilder {
 
   private keepDetails(id: number, call: StoredCall, client: string): void {
     if (this.details.has(id)) return;
-    const d: CallDetails = { ...callView(call), client };
+    const d: CallDetails = { ...humanCallView(callView(call)), client };
     const tp = call.requestMetadata.find(([k]) => k === 'traceparent')?.[1];
     if (tp) d.traceparent = tp;
     this.details.set(id, d);

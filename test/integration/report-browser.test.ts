@@ -95,6 +95,11 @@ test('report of the seed walkthrough (real containerd) in Chromium: figures, a c
   assert.match(created, /"envs"/);
   assert.match((await panel.textContent())!, /redacted by the recorder/);
 
+  // Bytes holding text read as text, as in show.
+  await page.locator('.seq:not([hidden]) .step').filter({ hasText: 'ExecSync' }).first().click();
+  const exec = JSON.parse((await panel.locator('h4:text-is("response") + pre').textContent())!) as { stdout: string; exitCode: number };
+  assert.deepEqual(exec, { stdout: 'hi\n', stderr: '*****\n', exitCode: 0 });
+
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'report-seed-walkthrough.png'), fullPage: true });
   assert.deepEqual(problems, []);

@@ -1,4 +1,4 @@
-import type { StoredCall } from '../record/stored-call.js';
+import type { StoredCall } from './stored-call.js';
 
 /**
  * Who made a call, as people name it: the client executable's file name where the proxy learnt
