@@ -1,7 +1,7 @@
 import { decodeCallValue, ValueDecodeError } from './call-codec.js';
 import { RecordingError } from './errors.js';
 import { CALL_END, CALL_PREFIX, callKeyFrom, callKeyOfIndex, indexRange, type IndexKind } from './keys.js';
-import { inspectFolder, MANIFEST_FILE } from './manifest.js';
+import { inspectFolder, MANIFEST_FILE, type Manifest } from './manifest.js';
 import { methodMatches } from './method-filter.js';
 import type { StoredCall } from './stored-call.js';
 import { Store, type Counters } from './store.js';
@@ -45,7 +45,11 @@ export interface OpenOptions {
 }
 
 export class RecordingReader {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** What critap-recording.json says: when, by which critap, on which node. */
+    readonly manifest?: Manifest,
+  ) {}
 
   /** With `salvage`: why this recording is incomplete; undefined for a whole recording. */
   get damage(): string | undefined {
@@ -218,5 +222,5 @@ export async function openRecording(dir: string, options: OpenOptions = {}): Pro
     await store.close();
     throw new RecordingError(dir, store.damage);
   }
-  return new RecordingReader(store);
+  return new RecordingReader(store, state.manifest);
 }
