@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   show: () => import('./show.js'),
   stats: () => import('./stats.js'),
   report: () => import('./report.js'),
+  diff: () => import('./diff.js'),
   export: () => import('./export.js'),
   import: () => import('./import.js'),
   replay: () => import('./replay.js'),

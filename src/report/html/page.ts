@@ -8,7 +8,8 @@ import { STYLE } from './style.js';
 import { methodsSection, slowFailedSection, summarySection } from './tables.js';
 import { timelineSection } from './timeline.js';
 
-export function renderReport(d: ReportData, version: string): string {
+/** `extra`: sections of other commands (diff) placed after the summary. */
+export function renderReport(d: ReportData, version: string, extra = ''): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -20,6 +21,7 @@ export function renderReport(d: ReportData, version: string): string {
 <nav><a href="#methods">methods</a><a href="#timeline">pods</a><a href="#sequence">sequence</a><a href="#pleg">PLEG</a><a href="#slowest">slowest</a><a href="#failed">failed</a></nav></header>
 <main>
 ${summarySection(d)}
+${extra}
 ${methodsSection(d)}
 ${timelineSection(d)}
 ${sequenceSection(d)}

@@ -84,5 +84,9 @@ circle.peak { fill:#9aa6ba; }
 #details h4 { margin:12px 0 4px; font-size:13px; color:var(--muted); font-weight:500; }
 #details pre { background:#f6f8fb; border:1px solid var(--line); border-radius:6px; padding:8px 10px; font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace; white-space:pre-wrap; word-break:break-all; margin:0; }
 #details button { float:right; border:1px solid var(--line); background:#fff; border-radius:6px; padding:2px 10px; cursor:pointer; font:inherit; }
+details { margin:4px 0; }
+details summary { cursor:pointer; padding:3px 0; }
+details table { margin:4px 0 10px; }
+.good { color:var(--ok); }
 footer { color:var(--muted); font-size:12px; padding:0 28px 24px; }
 `;
