@@ -10,7 +10,8 @@ const RULES: [RegExp, string][] = [
   [/sha256:[0-9a-f]{64}/g, 'sha256:<digest>'],
   [/\b[0-9a-f]{64}\b/g, '<id>'],
   [/\b(?:127\.0\.0\.1|localhost|\[::1\]):\d+/g, '127.0.0.1:<port>'],
-  [/\b(?:\d{1,3}\.){3}\d{1,3}\b/g, '<ip>'],
+  // Loopback stays loopback: only its port differs between runs.
+  [/\b(?!127\.0\.0\.1\b)(?:\d{1,3}\.){3}\d{1,3}\b/g, '<ip>'],
   [/\/(exec|attach|portforward)\/[A-Za-z0-9_-]+/g, '/$1/<token>'],
   [/\/tmp\/[^/\s"]+/g, '/tmp/<tmp>'],
 ];
