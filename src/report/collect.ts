@@ -147,7 +147,8 @@ export class ReportBuilder {
       this.errorsByCode[error] = (this.errorsByCode[error] ?? 0) + 1;
     }
     if (name === 'Version' && !error && !this.runtime) this.noteRuntime(call);
-    this.relists.add(name, client, atMs, durationMs, error !== undefined);
+    // The relist lists everything: a List call with a filter (a state, a pod) is some other poll.
+    if ((call.requests[0]?.data.length ?? 0) <= 2) this.relists.add(name, client, atMs, durationMs, error !== undefined);
 
     const bar: Bar = { call: id, method: name, atMs, durationMs };
     if (error) bar.error = error;

@@ -1,6 +1,6 @@
 /**
- * The kubelet's PLEG relist is a ListPodSandbox followed at once by a ListContainers, about
- * once a second. A relist here is one ListPodSandbox plus the ListContainers calls of the same
+ * The kubelet's PLEG relist is an unfiltered ListPodSandbox followed at once by an unfiltered
+ * ListContainers, about once a second (the caller passes only unfiltered ones). A relist here is one ListPodSandbox plus the ListContainers calls of the same
  * client that start before it ends plus a short grace; its duration runs from the first start
  * to the last end. The kubelet reports PLEG unhealthy when a relist has not completed for 3 min.
  */

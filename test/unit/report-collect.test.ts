@@ -88,9 +88,10 @@ test('a pod life: method figures are the stats figures, one lane with its contai
 });
 
 test('PLEG: slow relists are marked, cadence is the gap between starts, many relists become buckets', () => {
-  const calls = [...relist(T0), ...relist(T0 + 1000n * MS, 1_500_000_000), ...relist(T0 + 4000n * MS)];
+  const filtered = makeCall({ method: V1 + 'ListPodSandbox', request: { filter: { state: { state: 0 } } }, startNs: T0 + 2000n * MS, durationNs: 5_000_000_000 });
+  const calls = [...relist(T0), ...relist(T0 + 1000n * MS, 1_500_000_000), filtered, ...relist(T0 + 4000n * MS)];
   const { data } = build(calls);
-  assert.equal(data.pleg.relists, 3);
+  assert.equal(data.pleg.relists, 3, 'a filtered ListPodSandbox is no relist');
   assert.equal(data.pleg.slow, 1);
   assert.deepEqual(data.pleg.points!.map((p) => p.gapMs), [undefined, 1000, 3000]);
 
