@@ -79,6 +79,9 @@ test('report of the seed walkthrough (real containerd) in Chromium: figures, a c
   assert.equal(await page.locator('#timeline .lane').count(), 1);
   assert.match((await page.textContent('#timeline .lane'))!, /critap-e2e\/critap-walk.*ready in/s);
 
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'report-seed-walkthrough.png'), fullPage: true });
+
   const step = page.locator('.seq:not([hidden]) .step').filter({ hasText: 'RunPodSandbox' }).first();
   await step.click();
   const panel = page.locator('#details');
@@ -100,8 +103,7 @@ test('report of the seed walkthrough (real containerd) in Chromium: figures, a c
   const exec = JSON.parse((await panel.locator('h4:text-is("response") + pre').textContent())!) as { stdout: string; exitCode: number };
   assert.deepEqual(exec, { stdout: 'hi\n', stderr: '*****\n', exitCode: 0 });
 
-  await mkdir(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, 'report-seed-walkthrough.png'), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'report-seed-walkthrough-call.png') });
   assert.deepEqual(problems, []);
 });
 
@@ -130,6 +132,15 @@ test('report of a 100 000-call kubelet-like recording in Chromium: aggregate fig
   assert.match((await first.textContent())!, /DEADLINE_EXCEEDED.*web-\d+/s);
   await first.click();
   assert.match((await page.locator('#details h3').textContent())!, /ContainerStatus/);
+  await page.keyboard.press('Escape');
+
+  // Each pod on its own scale: a lane's RunPodSandbox then starts at the lane's left edge.
+  const runX = () => page.locator('#pod-3 rect.m-RunPodSandbox').getAttribute('x');
+  const shared = Number(await runX());
+  await page.check('#lane-scale');
+  assert.equal(Number(await runX()), 230, 'per pod: the pod\'s first call at the lane start');
+  assert.ok(shared > 230, 'shared: a later pod starts further right');
+  await page.locator('#timeline').scrollIntoViewIfNeeded();
 
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'report-100k-calls.png') });

@@ -39,6 +39,7 @@ export function plegSection(d: ReportData): string {
   const head = `<section id="pleg"><h2>PLEG relists <small>ListPodSandbox + ListContainers per client; slower than ${esc(fmtMs(p.thresholdMs))} (--pleg-threshold) or ${esc(fmtMs(PLEG_UNHEALTHY_MS))} apart (the kubelet's PLEG-unhealthy mark) in red</small></h2>`;
   if (p.relists === 0) return `${head}<p class="note">No ListPodSandbox relists in these calls.</p></section>`;
   const facts = `<dl class="facts"><dt>relists</dt><dd data-pleg="relists">${p.relists}</dd><dt>slow</dt><dd data-pleg="slow" class="${p.slow > 0 ? 'bad' : ''}">${p.slow}</dd><dt>slowest</dt><dd>${esc(fmtMs(p.maxDurationMs))}</dd><dt>longest gap</dt><dd>${esc(fmtMs(p.maxGapMs))}</dd></dl>`;
+  if (p.relists < 3) return `${head}${facts}<p class="note">Too few relists for a chart (a kubelet relists about once a second).</p></section>`;
   let duration: Point[];
   let gaps: Point[];
   let note = '';

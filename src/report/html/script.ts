@@ -43,6 +43,32 @@ export const SCRIPT = `
     if (t) open(t.getAttribute('data-call'));
   });
   document.addEventListener('keydown', function (ev) { if (ev.key === 'Escape') panel.hidden = true; });
+  // The timeline's scale: shared by every pod, or each lane from its pod's first call to its last.
+  var scale = document.getElementById('lane-scale');
+  var svg = document.querySelector('svg.timeline');
+  if (scale && svg) scale.addEventListener('change', function () {
+    var labelW = +svg.getAttribute('data-label-w'), plotW = +svg.getAttribute('data-plot-w');
+    svg.classList.toggle('per-pod', scale.checked);
+    svg.querySelectorAll('.lane').forEach(function (lane) {
+      var from = scale.checked ? +lane.getAttribute('data-from') : +svg.getAttribute('data-from');
+      var to = scale.checked ? +lane.getAttribute('data-to') : +svg.getAttribute('data-to');
+      var span = Math.max(to - from, 0.001);
+      function x(ms) { return labelW + ((ms - from) / span) * plotW; }
+      lane.querySelectorAll('rect.bar').forEach(function (r) {
+        var at = +r.getAttribute('data-at'), dur = +r.getAttribute('data-dur');
+        r.setAttribute('x', x(at).toFixed(1));
+        r.setAttribute('width', Math.max(2, x(at + dur) - x(at)).toFixed(1));
+      });
+      lane.querySelectorAll('line.ready').forEach(function (l) {
+        var at = +l.getAttribute('data-at'), dur = +l.getAttribute('data-dur');
+        l.setAttribute('x1', x(at).toFixed(1));
+        l.setAttribute('x2', x(at + dur).toFixed(1));
+      });
+      lane.querySelectorAll('text.ready-label').forEach(function (t) {
+        t.setAttribute('x', Math.min(x(+t.getAttribute('data-at')) + 4, labelW + plotW - 90).toFixed(1));
+      });
+    });
+  });
   var pick = document.getElementById('seq-pod');
   if (pick) pick.addEventListener('change', function () {
     document.querySelectorAll('.seq').forEach(function (s) { s.hidden = s.getAttribute('data-pod') !== pick.value; });

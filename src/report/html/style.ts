@@ -88,5 +88,7 @@ details { margin:4px 0; }
 details summary { cursor:pointer; padding:3px 0; }
 details table { margin:4px 0 10px; }
 .good { color:var(--ok); }
+svg.per-pod .shared { display:none; }
+.toggle { font-size:12.5px; color:var(--muted); display:block; margin:2px 0 6px; }
 footer { color:var(--muted); font-size:12px; padding:0 28px 24px; }
 `;
