@@ -84,7 +84,7 @@ test('ls, show, stats on a recording, as a user runs them', async (t) => {
 test('help, usage errors and broken folders get clear messages and exit codes', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'critap-cli-'));
   t.after(() => rm(root, { recursive: true, force: true }));
-  for (const cmd of ['ls', 'show', 'stats', 'export', 'import']) {
+  for (const cmd of ['ls', 'show', 'stats', 'export', 'import', 'report', 'diff']) {
     const h = await critap(cmd, '--help');
     assert.equal(h.code, 0);
     assert.match(h.stdout, new RegExp(`^Usage: critap ${cmd}`));
