@@ -4,7 +4,7 @@
  * on a call of the sequence diagram shows that call's decoded request. Screenshots go to
  * test-artifacts/ for people to look at.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -30,9 +30,9 @@ async function critap(...args: string[]): Promise<string> {
 interface MethodFigures { method: string; calls: number; errors: number; p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number; bytesIn: number; bytesOut: number }
 
 /** Opens the page, failing the test on any console error, page error or request beyond the file itself. */
-async function openPage(t: TestContext, browser: BrowserContext, file: string): Promise<{ page: Page; problems: string[] }> {
+async function openPage(browser: BrowserContext, file: string): Promise<{ page: Page; problems: string[] }> {
+  // Closed with the browser (chromiumOrSkip).
   const page = await browser.newPage();
-  t.after(() => page.close());
   const url = pathToFileURL(file).href;
   const problems: string[] = [];
   page.on('console', (m) => {
@@ -74,7 +74,7 @@ test('report of the seed walkthrough (real containerd) in Chromium: figures, a c
   await critap('report', SEED, '--out', out);
   const stats = JSON.parse(await critap('stats', SEED, '--json')) as { methods: MethodFigures[] };
 
-  const { page, problems } = await openPage(t, browser, out);
+  const { page, problems } = await openPage(browser, out);
   await checkMethodTable(page, stats.methods);
   assert.equal(await page.locator('#timeline .lane').count(), 1);
   assert.match((await page.textContent('#timeline .lane'))!, /critap-e2e\/critap-walk.*ready in/s);
@@ -119,7 +119,7 @@ test('report of a 100 000-call kubelet-like recording in Chromium: aggregate fig
   await critap('report', rec, '--out', out);
   const stats = JSON.parse(await critap('stats', rec, '--json')) as { methods: MethodFigures[] };
 
-  const { page, problems } = await openPage(t, browser, out);
+  const { page, problems } = await openPage(browser, out);
   await checkMethodTable(page, stats.methods);
   // 300 pods, the first 150 drawn, the rest said.
   assert.equal(await page.locator('#timeline .lane').count(), 150);

@@ -30,9 +30,15 @@ export async function chromiumOrSkip(t: TestContext): Promise<BrowserContext | u
   }
   const { chromium } = await import('playwright-core');
   const profile = await mkdtemp(join(tmpdir(), 'critap-chromium-'));
-  // Registered first so it runs last: the profile goes once the browser has closed.
-  t.after(() => rm(profile, { recursive: true, force: true }));
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: QUIET_FLAGS });
-  t.after(() => browser.close());
+  let browser: BrowserContext | undefined;
+  // One hook, in this order: a profile removed while Chromium runs would be written again.
+  t.after(async () => {
+    try {
+      await browser?.close();
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: QUIET_FLAGS });
   return browser;
 }
