@@ -4,14 +4,15 @@
 # images from, a local OCI registry, skopeo to push to it, htpasswd for its auth, and
 # Prometheus (the telemetry e2e test runs every dashboard query against a real one), and what
 # CRI-O needs beside its own binaries from ../shared/bin (conmon, libseccomp2) plus gVisor's runsc
-# for the second runtime handler.
+# for the second runtime handler, and Chromium (the report test opens `critap report`'s page in a
+# real headless browser).
 # Idempotent: when every tool is already present it only says so and exits.
 set -euo pipefail
 
 say() { printf 'setup-runtime: %s\n' "$*"; }
 die() { printf 'critap: setup-runtime: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils prometheus conmon libseccomp2 runsc)
+PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils prometheus conmon libseccomp2 runsc chromium)
 
 # One probe per package: a file it installs that the harness actually uses.
 declare -A PROBE=(
@@ -26,6 +27,7 @@ declare -A PROBE=(
   [conmon]=/usr/bin/conmon
   [libseccomp2]=/usr/lib/x86_64-linux-gnu/libseccomp.so.2
   [runsc]=/usr/bin/runsc
+  [chromium]=/usr/bin/chromium
 )
 
 missing=()

@@ -24,7 +24,9 @@ const exporters: Record<string, Exporter> = {
 };
 
 /** Flags that only mean something for --format otlp (spans go to a collector, not to a file). */
-const OTLP_ONLY = ['otlp-endpoint', 'service-name', 'upstream'] as const;
+const OTLP_ONLY = ['otlp-endpoint', 'service-name', 'upstream', 'traces', 'host-name'] as const;
+
+const SHAPES = ['pod-life', 'call'] as const;
 
 /**
  * --format otlp: the selected calls as spans with their recorded start times and durations.
@@ -33,9 +35,9 @@ const OTLP_ONLY = ['otlp-endpoint', 'service-name', 'upstream'] as const;
 async function exportOtlp(
   rec: RecordingReader,
   filter: CallFilter,
-  opts: { endpoint: string; serviceName?: string; upstream?: string },
+  opts: { endpoint: string; serviceName?: string; upstream?: string; shape: 'pod-life' | 'call'; hostName: string | null },
   progress: Progress,
-): Promise<number> {
+): Promise<{ spans: number; lives?: { podLives: number; clientWindows: number } }> {
   const { exportRecordingOtlp } = await import('../telemetry/export-recording.js');
   let seen = 0;
   // The reader applies the filter (its indexes make --pod/--container cheap); the count feeds the progress line.
@@ -47,24 +49,29 @@ async function exportOtlp(
       }
     },
   };
-  const { spans } = await exportRecordingOtlp(selected, opts);
-  return spans;
+  return exportRecordingOtlp(selected, opts);
 }
 
 export const command: Command = {
   summary: 'write a recording out as JSONL (one call per line, bytes exact) or send it as OTLP spans',
   help: `Usage: critap export <recording> [--format jsonl] [--out FILE] [flags]
-       critap export <recording> --format otlp --otlp-endpoint URL [--service-name NAME] [--upstream EP] [flags]
+       critap export <recording> --format otlp --otlp-endpoint URL [--traces pod-life|call] [flags]
 
 Writes the calls in start order. jsonl: one JSON object per line with every message
 body and status detail as base64 (exact; 'critap import' rebuilds the same calls), plus
 a "view" object with the decoded request/response for people and for jq.
 
 otlp: each call becomes a span sent over OTLP/gRPC, with the call's recorded start time and
-duration (the same durations 'critap stats' reports) and the attributes, pod links and
-traceparent parents the live proxy gives its spans, so a recording made anywhere can be
-studied in Jaeger or Tempo later. Nothing is sampled or dropped: a collector that refuses
-a batch fails the export (exit code 1).
+duration (the same durations 'critap stats' reports) and the attributes and pod links the
+live proxy gives its spans, so a recording made anywhere can be studied in Jaeger or Tempo
+later. By default (--traces pod-life) each pod life is one trace: a root span "pod ns/name"
+from its first call (RunPodSandbox) to its last (RemovePodSandbox), every call on the pod
+and its containers a child; calls of no pod are grouped per client in 60 s windows ("calls
+of kubelet"); a call that carried the kubelet's traceparent links to the kubelet's span.
+--traces call sends each call as the live proxy does, a child of the kubelet's span.
+host.name is the node the recording was made on (from its manifest; --host-name for
+recordings that predate that, else left out). Says on stderr how many spans it sent.
+Nothing is sampled or dropped: a collector that refuses a batch fails the export (exit 1).
 
 Flags:
   --format F        ${[...Object.keys(exporters), 'otlp'].join(', ')} (default jsonl)
@@ -75,6 +82,8 @@ Flags:
                     otlp: service.name of the spans (default $OTEL_SERVICE_NAME, else critap)
   --upstream EP     otlp: the runtime the recording was made against, for server.address,
                     e.g. unix:///run/containerd/containerd.sock
+  --traces SHAPE    otlp: pod-life (default) or call
+  --host-name NAME  otlp: host.name of the resource, when the recording does not say it
 ${FILTER_HELP}
 ${SALVAGE_HELP}
 
@@ -86,6 +95,7 @@ Examples:
   critap export ./damaged --salvage | critap import - ./damaged-salvaged
   critap export ./rec --format otlp --otlp-endpoint http://tempo.local:4317 \\
       --service-name critap-node-7 --upstream unix:///run/containerd/containerd.sock --since 2h
+  critap export ./rec --format otlp --otlp-endpoint http://127.0.0.1:4317 --traces call
 `,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -96,6 +106,8 @@ Examples:
       'otlp-endpoint': { type: 'string' },
       'service-name': { type: 'string' },
       upstream: { type: 'string' },
+      traces: { type: 'string' },
+      'host-name': { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('wants exactly one recording folder');
     const format = values.format ?? 'jsonl';
@@ -104,13 +116,19 @@ Examples:
       if (!endpoint) throw new UsageError('--format otlp needs --otlp-endpoint, e.g. http://127.0.0.1:4317');
       if (!URL.canParse(endpoint)) throw new UsageError(`--otlp-endpoint wants a URL like http://127.0.0.1:4317, got "${endpoint}"`);
       if (values.out !== undefined) throw new UsageError('--out is for file formats; --format otlp sends spans to --otlp-endpoint');
+      const shape = values.traces ?? 'pod-life';
+      if (!(SHAPES as readonly string[]).includes(shape)) throw new UsageError(`--traces must be one of ${SHAPES.join(', ')}, got "${shape}"`);
       const filter = filterFromFlags(values);
       const rec = await openForCommand(positionals[0]!, values.salvage, 'export');
       try {
+        const hostName = values['host-name']?.trim() || rec.manifest?.host || null;
+        if (hostName === null) process.stderr.write(`critap export: ${positionals[0]!} does not say which node it was recorded on: host.name left out (--host-name sets it)\n`);
         const progress = new Progress('exported');
-        const n = await exportOtlp(rec, filter, { endpoint, serviceName: values['service-name'], upstream: values.upstream }, progress);
-        progress.done(n);
-        noMatchNote('export', positionals[0]!, n, values);
+        const sent = await exportOtlp(rec, filter, { endpoint, serviceName: values['service-name'], upstream: values.upstream, shape: shape as 'pod-life' | 'call', hostName }, progress);
+        progress.done(sent.spans);
+        const lives = sent.lives ? ` in ${sent.lives.podLives + sent.lives.clientWindows} traces (${sent.lives.podLives} pod lives, ${sent.lives.clientWindows} client windows)` : '';
+        process.stderr.write(`critap export: sent ${sent.spans} spans${lives} to ${endpoint}\n`);
+        noMatchNote('export', positionals[0]!, sent.spans, values);
       } finally {
         await rec.close();
       }

@@ -16,6 +16,8 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   ls: () => import('./ls.js'),
   show: () => import('./show.js'),
   stats: () => import('./stats.js'),
+  report: () => import('./report.js'),
+  diff: () => import('./diff.js'),
   export: () => import('./export.js'),
   import: () => import('./import.js'),
   replay: () => import('./replay.js'),

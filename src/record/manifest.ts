@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { VERSION } from '../version.js';
 import { RecordingError } from './errors.js';
@@ -14,6 +15,8 @@ export interface Manifest {
   version: number;
   createdAt: string;
   createdBy: string;
+  /** The node the recording was made on (absent in recordings made before critap wrote it). */
+  host?: string;
 }
 
 export type ManifestState =
@@ -83,6 +86,7 @@ export async function writeManifest(dir: string): Promise<Manifest> {
     version: FORMAT_VERSION,
     createdAt: new Date().toISOString(),
     createdBy: `critap ${VERSION}`,
+    host: hostname(),
   };
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${MANIFEST_FILE}.${process.pid}.tmp`);

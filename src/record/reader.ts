@@ -1,7 +1,7 @@
 import { decodeCallValue, ValueDecodeError } from './call-codec.js';
 import { RecordingError } from './errors.js';
 import { CALL_END, CALL_PREFIX, callKeyFrom, callKeyOfIndex, indexRange, type IndexKind } from './keys.js';
-import { inspectFolder, MANIFEST_FILE } from './manifest.js';
+import { inspectFolder, MANIFEST_FILE, type Manifest } from './manifest.js';
 import { methodMatches } from './method-filter.js';
 import type { StoredCall } from './stored-call.js';
 import { Store, type Counters } from './store.js';
@@ -15,6 +15,8 @@ export interface CallFilter {
   container?: string;
   /** Only calls that started at or after this time (ns since the epoch). */
   sinceNs?: bigint;
+  /** Only calls that started at or before this time (ns since the epoch). */
+  untilNs?: bigint;
   limit?: number;
 }
 
@@ -43,7 +45,11 @@ export interface OpenOptions {
 }
 
 export class RecordingReader {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** What critap-recording.json says: when, by which critap, on which node. */
+    readonly manifest?: Manifest,
+  ) {}
 
   /** With `salvage`: why this recording is incomplete; undefined for a whole recording. */
   get damage(): string | undefined {
@@ -102,11 +108,14 @@ export class RecordingReader {
     if (limit <= 0) return;
     let n = 0;
     const wanted = (c: StoredCall) => filter.method === undefined || methodMatches(filter.method, c.method);
+    const after = (c: StoredCall) => filter.untilNs !== undefined && c.startNs > filter.untilNs;
     if (filter.pod === undefined && filter.container === undefined) {
       const gte = filter.sinceNs !== undefined ? callKeyFrom(filter.sinceNs) : CALL_PREFIX;
       try {
         for await (const [key, value] of this.store.db.iterator({ gte, lt: CALL_END })) {
           const call = this.decode(key, value);
+          // Keys are in start order: the first call past --until ends the scan.
+          if (after(call)) return;
           if (!wanted(call)) continue;
           yield call;
           if (++n >= limit) return;
@@ -127,6 +136,7 @@ export class RecordingReader {
     for (let i = 0; i < sorted.length; i += FETCH_CHUNK) {
       const chunk = sorted.slice(i, i + FETCH_CHUNK);
       for (const call of await this.fetch(chunk)) {
+        if (after(call)) return;
         if (!wanted(call)) continue;
         yield call;
         if (++n >= limit) return;
@@ -212,5 +222,5 @@ export async function openRecording(dir: string, options: OpenOptions = {}): Pro
     await store.close();
     throw new RecordingError(dir, store.damage);
   }
-  return new RecordingReader(store);
+  return new RecordingReader(store, state.manifest);
 }

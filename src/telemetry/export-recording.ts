@@ -19,6 +19,7 @@ import { upstreamAttributes } from './call-attributes.js';
 import { idsOfCall } from './call-ids.js';
 import { buildCallSpan, eventLimitFromEnv, type SpanSource } from './call-span.js';
 import { PodLinker, type PodIds } from './pod-links.js';
+import { PodLifeTraces, type LifeCounts } from './pod-life-traces.js';
 import { serviceNameFrom, telemetryResource } from './resource.js';
 
 /** What the export needs of a recording call: a CallRecord, plus the ids the recorder found if it kept them. */
@@ -40,6 +41,13 @@ export interface RecordingExportOptions<C extends RecordedCall = RecordedCall> {
   upstream?: string;
   /** Spans per OTLP request (default 512). */
   batchSize?: number;
+  /**
+   * 'call' (the default here): each call its own span, parented on the client's traceparent, as
+   * the live proxy sends them. 'pod-life': one trace per pod life (pod-life-traces.ts).
+   */
+  shape?: 'call' | 'pod-life';
+  /** The resource's host.name: the node recorded (a string), or left out (null). Default: this machine. */
+  hostName?: string | null;
 }
 
 class ExportError extends Error {}
@@ -56,12 +64,12 @@ function exportBatch(exporter: SpanExporter, spans: ReadableSpan[], endpoint: st
 export async function exportRecordingOtlp<C extends RecordedCall>(
   reader: RecordedCalls<C>,
   opts: RecordingExportOptions<C>,
-): Promise<{ spans: number }> {
+): Promise<{ spans: number; lives?: LifeCounts }> {
   if (!opts.endpoint?.trim()) throw new ExportError('critap: OTLP export needs an endpoint, e.g. http://127.0.0.1:4317');
   const upstream = opts.upstream ? upstreamAttributes(opts.upstream) : {};
   const batchSize = opts.batchSize ?? 512;
   const source: SpanSource = {
-    resource: telemetryResource(serviceNameFrom(opts.serviceName)),
+    resource: telemetryResource(serviceNameFrom(opts.serviceName), opts.hostName),
     scope: { name: 'critap', version: VERSION },
     // Every recorded call is exported: sampling was for the live path, a recording is already a choice.
     sampler: new AlwaysOnSampler(),
@@ -69,6 +77,7 @@ export async function exportRecordingOtlp<C extends RecordedCall>(
   };
   const exporter = new OTLPTraceExporter({ url: opts.endpoint }) as unknown as SpanExporter;
   const links = new PodLinker();
+  const lives = opts.shape === 'pod-life' ? new PodLifeTraces(source) : undefined;
   let sent = 0;
   let spans: ReadableSpan[] = [];
   const flush = async () => {
@@ -85,18 +94,20 @@ export async function exportRecordingOtlp<C extends RecordedCall>(
       // The recorder's ids are the same extraction; decode only when a recording lacks them.
       const found = call.ids && Object.keys(call.ids).length > 0 ? call.ids : idsOfCall(call, info);
       // A call recorded with --propagate-trace keeps the span id the runtime saw as its parent.
+      const ids = links.link(found);
       const span = buildCallSpan(source, {
         call,
-        ids: links.link(found),
+        ids,
         upstream,
         serverStreaming: info?.serverStreaming ?? call.responses.length > 1,
       });
-      if (span) spans.push(span);
+      if (span) spans.push(...(lives ? lives.add(call, ids, span) : [span]));
       if (spans.length >= batchSize) await flush();
     }
+    if (lives) spans.push(...lives.finish());
     await flush();
   } finally {
     await exporter.shutdown().catch(() => {});
   }
-  return { spans: sent };
+  return lives ? { spans: sent, lives: lives.counts } : { spans: sent };
 }

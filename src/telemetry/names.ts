@@ -33,6 +33,12 @@ export const ATTR = {
   peerExe: 'critap.peer.exe',
   /** The recorder did not keep the bodies (larger than the capture limit). */
   truncated: 'critap.body_truncated',
+  /** Root spans of exported pod lives and client windows (export --format otlp). */
+  client: 'critap.client',
+  lifeCalls: 'critap.calls',
+  lifeErrors: 'critap.errors',
+  /** On a call span's link to the kubelet's span (the traceparent it sent). */
+  linkKind: 'critap.link',
 } as const;
 
 /** Span event per message of a server stream (semantic conventions' `rpc.message`). */

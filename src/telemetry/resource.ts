@@ -12,9 +12,13 @@ export function serviceNameFrom(option: string | undefined): string {
   return option?.trim() || env || 'critap';
 }
 
-/** OTEL_RESOURCE_ATTRIBUTES is honoured; the service name and version are critap's own. */
-export function telemetryResource(serviceName: string): Resource {
-  return resourceFromAttributes({ 'host.name': hostname() })
+/**
+ * OTEL_RESOURCE_ATTRIBUTES is honoured; the service name and version are critap's own.
+ * `hostName`: live spans describe this machine (the default); an exported recording describes
+ * the node it was made on, or leaves host.name out (null) rather than name the wrong one.
+ */
+export function telemetryResource(serviceName: string, hostName: string | null = hostname()): Resource {
+  return resourceFromAttributes(hostName !== null ? { 'host.name': hostName } : {})
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes({ 'service.name': serviceName, 'service.version': VERSION }));
 }

@@ -35,7 +35,7 @@ test('typos are usage errors with a suggestion; method names ignore case; an emp
   await usageError(['export', SEED, '--method', 'PulImage'], /did you mean "PullImage"/);
   const lower = await critap('show', SEED, '--method', 'runpodsandbox');
   assert.equal(lower.code, 0, lower.stderr);
-  assert.match(lower.stdout, /RuntimeService\/RunPodSandbox/);
+  assert.match(lower.stdout, / RunPodSandbox /);
   const none = await critap('show', SEED, '--pod', 'no-such-pod');
   assert.equal(none.code, 0, none.stderr);
   assert.equal(none.stdout, '');

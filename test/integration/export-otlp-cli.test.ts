@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,7 @@ test('critap export --format otlp: spans carry the recorded start and duration, 
 
   const out = await critap(
     'export', dir, '--format', 'otlp', '--otlp-endpoint', receiver.url,
-    '--service-name', 'critap-ci', '--upstream', 'unix:///run/containerd/containerd.sock',
+    '--service-name', 'critap-ci', '--upstream', 'unix:///run/containerd/containerd.sock', '--traces', 'call',
   );
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout, '', 'spans go to the collector, nothing to stdout');
@@ -104,7 +104,7 @@ test('critap export --format otlp: filters select the spans sent', async (t) => 
   const { dir } = await makeRecording(t);
   const receiver = await startOtlpReceiver();
   t.after(() => receiver.close());
-  const out = await critap('export', dir, '--format', 'otlp', '--otlp-endpoint', receiver.url, '--method', 'Version');
+  const out = await critap('export', dir, '--format', 'otlp', '--otlp-endpoint', receiver.url, '--method', 'Version', '--traces', 'call');
   assert.equal(out.code, 0, out.stderr);
   assert.deepEqual(receiver.spans.map((s) => s.name), ['runtime.v1.RuntimeService/Version', 'runtime.v1.RuntimeService/Version']);
   assert.equal(receiver.spans[0]!.resource['service.name'], 'critap', 'default service name');
@@ -147,4 +147,66 @@ test('critap export --format otlp: usage mistakes and a refusing collector give 
   const help = await critap('export', '--help');
   assert.equal(help.code, 0);
   assert.match(help.stdout, /critap export \.\/rec --format otlp --otlp-endpoint http:\/\/127\.0\.0\.1:4317/);
+});
+
+test('critap export --format otlp: one trace per pod life, calls of no pod per client window, traceparent as a link, the recorded node as host.name', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'critap-export-life-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const KUBELET_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const KUBELET_SPAN = '00f067aa0ba902b7';
+  const traced: [string, string][] = [['traceparent', `00-${KUBELET_TRACE}-${KUBELET_SPAN}-01`]];
+  const calls = [
+    makeCall({ method: `${RUNTIME}/Version`, request: { version: 'v1' }, response: { version: '0.1.0' } }),
+    ...podStartCalls(SANDBOX, CONTAINER, traced),
+    makeCall({ method: `${RUNTIME}/ListPodSandbox`, request: {}, response: {} }),
+    makeCall({ method: `${RUNTIME}/ContainerStatus`, request: { container_id: CONTAINER }, response: {} }),
+    makeCall({ method: `${RUNTIME}/StopContainer`, request: { container_id: CONTAINER }, response: {} }),
+    makeCall({ method: `${RUNTIME}/StopPodSandbox`, request: { pod_sandbox_id: SANDBOX }, response: {} }),
+    makeCall({ method: `${RUNTIME}/RemovePodSandbox`, request: { pod_sandbox_id: SANDBOX }, response: {} }),
+  ];
+  const writer = await createRecording(dir);
+  await writer.append(...calls);
+  await writer.close();
+  // As if recorded on another node: the manifest names it.
+  const manifestPath = join(dir, 'critap-recording.json');
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { host?: string };
+  assert.equal(typeof manifest.host, 'string', 'new recordings say which node they were made on');
+  await writeFile(manifestPath, JSON.stringify({ ...manifest, host: 'node-a-recorded' }));
+
+  const receiver = await startOtlpReceiver();
+  t.after(() => receiver.close());
+  const out = await critap('export', dir, '--format', 'otlp', '--otlp-endpoint', receiver.url);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stderr, new RegExp(`sent ${calls.length + 2} spans in 2 traces \\(1 pod lives, 1 client windows\\)`));
+  assert.equal(receiver.spans.length, calls.length + 2);
+  for (const s of receiver.spans) assert.equal(s.resource['host.name'], 'node-a-recorded', `${s.name}: the node recorded`);
+
+  const root = receiver.spans.find((s) => s.name === `pod ${POD.namespace}/${POD.name}`);
+  assert.ok(root, 'a root span for the pod');
+  assert.equal(root.parentSpanId, '');
+  const [run, remove] = [calls[1]!, calls[calls.length - 1]!];
+  assert.equal(root.startNs, run.startNs, 'from RunPodSandbox');
+  assert.equal(root.endNs, remove.startNs + BigInt(remove.durationNs), 'to the end of RemovePodSandbox');
+  assert.equal(root.attributes['k8s.pod.uid'], POD.uid);
+  assert.equal(root.attributes['critap.calls'], 7);
+
+  const podCalls = receiver.spans.filter((s) => s.traceId === root.traceId && s !== root);
+  assert.deepEqual(podCalls.map((s) => s.name.split('/').pop()).sort(), ['ContainerStatus', 'CreateContainer', 'RemovePodSandbox', 'RunPodSandbox', 'StartContainer', 'StopContainer', 'StopPodSandbox']);
+  for (const s of podCalls) assert.equal(s.parentSpanId, root.spanId, `${s.name}: a child of its pod's life`);
+  const started = podCalls.find((s) => s.name.endsWith('/StartContainer'))!;
+  assert.deepEqual(started.links.map((l) => [l.traceId, l.spanId]), [[KUBELET_TRACE, KUBELET_SPAN]], 'the kubelet\'s span, linked');
+  assert.deepEqual(podCalls.find((s) => s.name.endsWith('/StopContainer'))!.links, []);
+
+  const window = receiver.spans.find((s) => s.name === 'calls of kubelet');
+  assert.ok(window, 'calls of no pod grouped per client');
+  const windowCalls = receiver.spans.filter((s) => s.traceId === window.traceId && s !== window).map((s) => s.name.split('/').pop());
+  assert.deepEqual(windowCalls.sort(), ['ListPodSandbox', 'Version']);
+
+  // A recording that predates the host field: said, and host.name left out rather than this machine's.
+  await writeFile(manifestPath, JSON.stringify({ ...manifest, host: undefined }));
+  receiver.spans.length = 0;
+  const old = await critap('export', dir, '--format', 'otlp', '--otlp-endpoint', receiver.url, '--method', 'Version');
+  assert.equal(old.code, 0, old.stderr);
+  assert.match(old.stderr, /does not say which node it was recorded on: host\.name left out \(--host-name sets it\)/);
+  assert.ok(receiver.spans.length > 0 && receiver.spans.every((s) => s.resource['host.name'] === undefined));
 });

@@ -43,7 +43,7 @@ test('ls, show, stats on a recording, as a user runs them', async (t) => {
   assert.equal(ls.code, 0, ls.stderr);
   assert.match(ls.stdout, new RegExp(`${dir}\\s+7\\s+\\S+\\s+2026-09-21T14:13:20Z\\s+6ms\\s+`));
 
-  const show = await critap('show', dir, '--pod', 'nginx');
+  const show = await critap('show', dir, '--pod', 'nginx', '--verbose');
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /^2026-09-21T14:13:20\.125456789Z {2}RuntimeService\/RunPodSandbox {2}0\.412ms {2}OK\n/);
   assert.match(show.stdout, /"podSandboxId": "sb-1"/);
@@ -84,7 +84,7 @@ test('ls, show, stats on a recording, as a user runs them', async (t) => {
 test('help, usage errors and broken folders get clear messages and exit codes', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'critap-cli-'));
   t.after(() => rm(root, { recursive: true, force: true }));
-  for (const cmd of ['ls', 'show', 'stats', 'export', 'import']) {
+  for (const cmd of ['ls', 'show', 'stats', 'export', 'import', 'report', 'diff']) {
     const h = await critap(cmd, '--help');
     assert.equal(h.code, 0);
     assert.match(h.stdout, new RegExp(`^Usage: critap ${cmd}`));

@@ -38,6 +38,7 @@ export interface ReceivedSpan {
   status: { code: number; message: string };
   resource: Record<string, AttrValue>;
   scope: string;
+  links: { traceId: string; spanId: string; attributes: Record<string, AttrValue> }[];
 }
 
 const hex = (b: Buffer | undefined) => (b ? Buffer.from(b).toString('hex') : '');
@@ -68,6 +69,7 @@ export function decodeExportRequest(bytes: Buffer): ReceivedSpan[] {
           status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
           resource,
           scope: ss.scope?.name ?? '',
+          links: ((s.links ?? []) as Obj[]).map((l) => ({ traceId: hex(l.trace_id), spanId: hex(l.span_id), attributes: keyValues(l.attributes) })),
         });
       }
     }

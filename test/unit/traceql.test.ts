@@ -16,6 +16,7 @@ function span(over: Partial<ReceivedSpan> & { durationMs?: number }): ReceivedSp
     endNs: startNs + BigInt(Math.round((over.durationMs ?? 1) * 1e6)),
     attributes: {},
     events: [],
+    links: [],
     status: { code: 0, message: '' },
     resource: { 'service.name': 'critap' },
     scope: 'critap',
