@@ -146,3 +146,22 @@ test('report of a 100 000-call kubelet-like recording in Chromium: aggregate fig
   await page.screenshot({ path: join(ARTIFACTS, 'report-100k-calls.png') });
   assert.deepEqual(problems, []);
 });
+
+test('report of the shipped real-kubelet recording in Chromium: figures match stats, the pod lane, the PLEG relists', async (t) => {
+  const browser = await chromiumOrSkip(t);
+  if (!browser) return;
+  const recording = join(repoRoot(), 'recordings', 'kubelet-static-pod');
+  const root = await mkdtemp(join(tmpdir(), 'critap-report-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const out = join(root, 'kubelet.html');
+  await critap('report', recording, '--out', out);
+  const stats = JSON.parse(await critap('stats', recording, '--json')) as { methods: MethodFigures[] };
+  const { page, problems } = await openPage(browser, out);
+  await checkMethodTable(page, stats.methods);
+  assert.equal(await page.locator('#timeline .lane').count(), 1, 'one pod');
+  assert.match((await page.textContent('#timeline .lane'))!, /default\/critap-web-critap-node.*ready in/s);
+  assert.match((await page.textContent('body'))!, /PLEG/);
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'report-kubelet-static-pod.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
