@@ -29,7 +29,7 @@ export interface ConnectionContext {
   budget?: CaptureBudget;
   logger: Logger;
   onSinkError(err: unknown): void;
-  /** Fills in the client's pid/exe later; the tap reads it when calls end. */
+  /** The client's pid/exe, looked up from accept; the tap holds finished calls until it answers. */
   lookupPeer?(client: net.Socket): Promise<Peer | undefined>;
   /** Replace each request's traceparent with critap's span (`--propagate-trace`). */
   propagation?: TracePropagation;
@@ -65,20 +65,14 @@ export class ProxiedConnection {
       captureLimit: ctx.captureLimit,
       budget: ctx.budget,
       peer,
+      // Started at accept: a short-lived client may be gone a few milliseconds from now.
+      peerLookup: ctx.lookupPeer?.(client),
       onSinkError: ctx.onSinkError,
       ...(this.rewriter && {
         sentTraceparent: (id: number) => this.takeTraceparent(id),
         onRuntimeHeaderTableSize: (n: number) => this.rewriter!.setPeerHeaderTableSize(n),
       }),
     });
-    if (ctx.lookupPeer) {
-      ctx.lookupPeer(client).then(
-        (p) => {
-          if (p) this.tap.peer = { ...this.tap.peer, ...p };
-        },
-        () => {},
-      );
-    }
 
     this.upstream = net.connect(netOptions(ctx.upstream));
     if (ctx.upstream.kind === 'tcp') this.upstream.setNoDelay(true);

@@ -44,7 +44,34 @@ test('calls carry the client process id and executable (kubelet vs crictl)', asy
   );
   const childPid = Number(stdout.trim());
   assert.equal(calls.length, 2);
-  // The lookup runs beside forwarding; by the second call it has answered.
-  assert.equal(calls[1]!.peer?.pid, childPid);
-  assert.equal(calls[1]!.peer?.exe, realpathSync(process.execPath));
+  for (const c of calls) {
+    assert.equal(c.peer?.pid, childPid);
+    assert.equal(c.peer?.exe, realpathSync(process.execPath));
+  }
+});
+
+test('a client that exits right after its answer is named in its calls (found at accept)', async (t) => {
+  const up = await startFakeUpstream({ unary: { '/runtime.v1.RuntimeService/Version': (_c, cb) => cb(null, Buffer.alloc(0)) } });
+  const calls: CallRecord[] = [];
+  const proxy = await startProxy({ listen: tempSocketPath('proxy'), upstream: up.endpoint, sinks: [{ needsBodies: false, onCallEnd: (c) => calls.push(c) }] });
+  t.after(async () => {
+    await proxy.close(100);
+    await up.close();
+  });
+  // Like crictl: connect, one call, exit at once (no close handshake, no lingering).
+  const script = `
+    const { rawClient, unaryCall } = await import(${JSON.stringify(FAKE_UPSTREAM)});
+    const r = await unaryCall(rawClient(${JSON.stringify(proxy.endpoint)}), '/runtime.v1.RuntimeService/Version', Buffer.alloc(0));
+    process.stdout.write(r.error ? 'error ' + r.error.message : String(process.pid), () => process.exit(0));`;
+  const runOne = () =>
+    new Promise<number>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], (err, stdout) => (err ? reject(err) : resolve(Number(stdout.trim())))),
+    );
+  // Several at once, as a burst of crictl commands would come: they share the lookups.
+  const pids = await Promise.all(Array.from({ length: 6 }, runOne));
+  assert.ok(pids.every((p) => p > 0), `every client got its answer: ${pids.join(', ')}`);
+  await proxy.close(100); // the proxy hands over held calls before it closes its sinks
+  assert.equal(calls.length, pids.length);
+  assert.deepEqual(calls.map((c) => c.peer?.pid).sort(), [...pids].sort(), 'each call names its own client process');
+  for (const c of calls) assert.equal(c.peer?.exe, realpathSync(process.execPath));
 });
