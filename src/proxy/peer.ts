@@ -1,107 +1,169 @@
 /**
  * Which process is on the other end of a unix socket (kubelet vs crictl matters when reading a
- * recording). Node has no SO_PEERCRED, so this asks the kernel's socket diagnostics through
- * `ss -xpn`: our end's inode → its peer inode → the process holding that inode.
+ * recording).
  *
- * A short-lived client (crictl) is gone a few milliseconds after its last answer, and once it has
- * exited the kernel no longer names its socket. So the lookup starts at accept, and connections
- * accepted while one `ss` runs share the next run (one `ss` per burst, not per connection, and
- * never one that started before the connection existed). The tap holds the connection's finished
- * calls until the answer is in (see tap.ts), so even a call that ends first is named.
- * Failure just leaves the peer unknown; nothing here is on the forwarding path.
+ * The kernel stores the client's pid in our end of the socket when it connects (SO_PEERCRED),
+ * and keeps it there after the client exits: that is the one answer that does not race a
+ * short-lived client like crictl, gone a few milliseconds after its last answer. Node cannot call
+ * getsockopt, so a small perl (perl-base is part of every Debian-like system) inherits a
+ * duplicate of our end and asks. The duplicate is made when perl is spawned, right after the
+ * accept (connections accepted in the same turn of the event loop share one perl), so the answer
+ * holds however fast the client goes. The client's executable is its /proc/<pid>/exe, which does
+ * disappear with it: perl reads it at once, and a snapshot of every process's exe taken from
+ * accept, newest processes first, covers a client that exited before that.
+ *
+ * The tap holds a connection's finished calls until the answer is in (see tap.ts). Failure just
+ * leaves the peer unknown; nothing here is on the forwarding path.
  */
-import { execFile } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readlink } from 'node:fs/promises';
 import type net from 'node:net';
 import type { Peer } from '../call.js';
 
-/** One more `ss` run for a connection whose peer's owner was not seen in the first one. */
-const MAX_RUNS_PER_LOOKUP = 2;
+/** Sockets handed to one perl (each is one inherited fd). */
+const MAX_PER_PERL = 200;
+/** exe links read at once while taking a snapshot. */
+const SNAPSHOT_WINDOW = 16;
+
+/** For each fd given as an argument: "<fd> <pid> <exe>", or "<fd> -" when it has no peer credentials. */
+const PEERCRED_PERL = String.raw`
+use Socket qw(SOL_SOCKET SO_PEERCRED);
+$| = 1;
+for my $fd (@ARGV) {
+  my $cred;
+  if (open(my $s, '+<&=', $fd)) { $cred = getsockopt($s, SOL_SOCKET, SO_PEERCRED); }
+  if (!$cred) { print "$fd -\n"; next; }
+  my ($pid) = unpack('iii', $cred);
+  my $exe = readlink("/proc/$pid/exe") // '';
+  print "$fd $pid $exe\n";
+}`;
 
 interface Waiting {
-  inode: number;
-  runs: number;
+  socket: net.Socket;
   resolve(p: Peer | undefined): void;
 }
 
 let waiting: Waiting[] = [];
-let running = false;
-let ssMissing = false;
+let scheduled = false;
+let perlMissing = false;
 
-function runSs(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('ss', ['-xpnH'], { maxBuffer: 64 * 1024 * 1024, timeout: 5000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout);
-    });
-  });
-}
-
-/** Parses `ss -xpnH` output into inode → {peerInode, pid}. Exported for tests. */
-export function parseSsUnix(text: string): Map<number, { peer: number; pid?: number }> {
-  const out = new Map<number, { peer: number; pid?: number }>();
+/** Parses the perl helper's lines into fd → {pid, exe}. Exported for tests. */
+export function parsePeerCred(text: string): Map<number, Peer> {
+  const out = new Map<number, Peer>();
   for (const line of text.split('\n')) {
-    // u_str ESTAB 0 0 /run/x.sock 123 * 122 users:(("crictl",pid=42,fd=3))
-    const m = /^\S+\s+\S+\s+\d+\s+\d+\s+(?:\S+\s+)?(\d+)\s+\S+\s+(\d+)(?:\s+users:\(\("[^"]*",pid=(\d+))?/.exec(line.trim());
-    if (!m) continue;
-    const entry: { peer: number; pid?: number } = { peer: Number(m[2]) };
-    if (m[3]) entry.pid = Number(m[3]);
-    out.set(Number(m[1]), entry);
+    const m = /^(\d+) (\d+) ?(.*)$/.exec(line);
+    if (!m || Number(m[2]) <= 0) continue;
+    const peer: Peer = { pid: Number(m[2]) };
+    if (m[3]) peer.exe = m[3];
+    out.set(Number(m[1]), peer);
   }
   return out;
 }
 
-/** The inode of a connected socket's own end, read at once (a readlink, microseconds). */
-function socketInode(socket: net.Socket): number | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return undefined;
-  try {
-    const inode = Number(/socket:\[(\d+)\]/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1]);
-    return inode > 0 ? inode : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function lookupUnixPeer(socket: net.Socket): Promise<Peer | undefined> {
-  if (ssMissing || process.platform !== 'linux') return Promise.resolve(undefined);
-  const inode = socketInode(socket);
-  if (inode === undefined) return Promise.resolve(undefined);
+  if (perlMissing || process.platform !== 'linux') return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    waiting.push({ inode, runs: 0, resolve });
-    if (!running) void runBatch();
+    waiting.push({ socket, resolve });
+    takeExeSnapshot();
+    if (!scheduled) {
+      scheduled = true;
+      // After this turn's accepts and reads (their bytes are forwarded first), before any close:
+      // the client's answer needs at least one more turn, so our end is still open here.
+      setImmediate(askPerl);
+    }
   });
 }
 
-async function runBatch(): Promise<void> {
-  running = true;
-  while (waiting.length > 0) {
-    const batch = waiting;
-    waiting = [];
-    let table: Map<number, { peer: number; pid?: number }> | undefined;
-    try {
-      table = parseSsUnix(await runSs());
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') ssMissing = true;
-    }
-    for (const w of batch) {
-      w.runs++;
-      const peerInode = table?.get(w.inode)?.peer;
-      const pid = peerInode ? table!.get(peerInode)?.pid : undefined;
-      if (pid !== undefined) {
-        void readlink(`/proc/${pid}/exe`).then(
-          (exe) => w.resolve({ pid, exe }),
-          () => w.resolve({ pid }),
-        );
-      } else if (table && peerInode && w.runs < MAX_RUNS_PER_LOOKUP && !ssMissing) {
-        // The peer is still connected but its owner was not listed (it was scanned before it
-        // connected, or passed the socket on): one more look.
-        waiting.push(w);
-      } else {
-        w.resolve(undefined);
-      }
-    }
+function askPerl(): void {
+  scheduled = false;
+  const all = waiting;
+  waiting = [];
+  for (let i = 0; i < all.length; i += MAX_PER_PERL) askPerlFor(all.slice(i, i + MAX_PER_PERL));
+}
+
+function askPerlFor(batch: Waiting[]): void {
+  const open = batch.filter((w) => !w.socket.destroyed && hasFd(w.socket));
+  for (const w of batch) if (!open.includes(w)) w.resolve(undefined);
+  if (open.length === 0) return;
+  // spawn stops reading a stream it hands a child as stdio (so the two never read the same
+  // socket); perl never reads it, so each socket's reading is put back as it was.
+  const flowing = open.map((w) => !w.socket.isPaused());
+  let child;
+  try {
+    child = spawn('perl', ['-e', PEERCRED_PERL, ...open.map((_, i) => String(3 + i))], {
+      stdio: ['ignore', 'pipe', 'ignore', ...open.map((w) => w.socket)],
+    });
+  } catch {
+    for (const w of open) w.resolve(undefined);
+    return;
+  } finally {
+    open.forEach((w, i) => {
+      if (flowing[i]) w.socket.resume();
+    });
   }
-  running = false;
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => (out += d));
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') perlMissing = true;
+  });
+  child.once('close', () => {
+    const found = parsePeerCred(out);
+    open.forEach((w, i) => {
+      const peer = found.get(3 + i);
+      if (!peer?.pid || peer.exe) return w.resolve(peer);
+      // Gone before perl looked: the snapshot from accept knows what it ran.
+      void exeFromSnapshot(peer.pid).then((exe) => w.resolve(exe ? { ...peer, exe } : peer));
+    });
+  });
+}
+
+function hasFd(socket: net.Socket): boolean {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0;
+}
+
+/** pid → exe of every process, read newest first; one snapshot at a time, at most one more queued. */
+let snapshot: Promise<Map<number, string>> | undefined;
+let snapshotRunning = false;
+let snapshotAgain = false;
+
+function takeExeSnapshot(): void {
+  if (snapshotRunning) {
+    // The running one may have listed /proc before this client started: one more after it.
+    snapshotAgain = true;
+    return;
+  }
+  snapshotRunning = true;
+  snapshot = readExes().finally(() => {
+    snapshotRunning = false;
+    if (snapshotAgain) {
+      snapshotAgain = false;
+      takeExeSnapshot();
+    }
+  });
+}
+
+async function readExes(): Promise<Map<number, string>> {
+  const exes = new Map<number, string>();
+  const pids = (await readdir('/proc').catch(() => [] as string[]))
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => b - a);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pids.length) {
+      const pid = pids[next++]!;
+      const exe = await readlink(`/proc/${pid}/exe`).catch(() => undefined);
+      if (exe) exes.set(pid, exe);
+    }
+  };
+  await Promise.all(Array.from({ length: SNAPSHOT_WINDOW }, worker));
+  return exes;
+}
+
+async function exeFromSnapshot(pid: number): Promise<string | undefined> {
+  // Wait for the snapshots taken since this connection's accept.
+  while (snapshotRunning) await snapshot?.catch(() => undefined);
+  return (await snapshot?.catch(() => undefined))?.get(pid);
 }

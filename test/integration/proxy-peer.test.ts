@@ -4,22 +4,18 @@ import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startProxy } from '../../src/proxy/proxy.js';
-import { parseSsUnix } from '../../src/proxy/peer.js';
+import { parsePeerCred } from '../../src/proxy/peer.js';
 import type { CallRecord } from '../../src/call.js';
 import { startFakeUpstream, tempSocketPath } from '../support/fake-upstream.js';
 
 const FAKE_UPSTREAM = fileURLToPath(new URL('../support/fake-upstream.js', import.meta.url));
 
-test('parseSsUnix pairs each socket inode with its peer and owner', () => {
-  const text = [
-    'u_str ESTAB 0 0 /run/critap/critap.sock 4242 * 4241 users:(("node",pid=10,fd=21))',
-    'u_str ESTAB 0 0 * 4241 * 4242 users:(("crictl",pid=77,fd=3))',
-    'u_str ESTAB 0 0 * 999 * 998',
-  ].join('\n');
-  const t = parseSsUnix(text);
-  assert.deepEqual(t.get(4242), { peer: 4241, pid: 10 });
-  assert.deepEqual(t.get(4241), { peer: 4242, pid: 77 });
-  assert.deepEqual(t.get(999), { peer: 998 });
+test('parsePeerCred reads the helper\'s pid and exe per inherited fd', () => {
+  const t = parsePeerCred('3 77 /usr/local/bin/crictl\n4 -\n5 78 \n6 0 \n');
+  assert.deepEqual(t.get(3), { pid: 77, exe: '/usr/local/bin/crictl' });
+  assert.equal(t.has(4), false, 'no peer credentials');
+  assert.deepEqual(t.get(5), { pid: 78 }, 'pid without exe (the client exited before perl looked)');
+  assert.equal(t.has(6), false, 'pid 0 is no process');
 });
 
 test('calls carry the client process id and executable (kubelet vs crictl)', async (t) => {
