@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRecording } from '../../src/record/reader.js';
 import { startCliProxy } from '../support/cli-proxy.js';
+import { layeredCleanup, type AddCleanup } from '../support/layered-cleanup.js';
 import { rawClient, startFakeUpstream, unaryCall } from '../support/fake-upstream.js';
 
 const EXEC_SYNC = '/runtime.v1.RuntimeService/ExecSync';
@@ -20,24 +21,7 @@ const ANSWER_BYTES = 256 * 1024;
 /** Bounds: the disk is full long before this many calls (each stores ~256 KiB into 4 MiB). */
 const MAX_CALLS_TO_FILL = 400;
 
-/** Cleanup in layers, last made first undone; each layer runs even when an earlier one fails. */
-function layeredCleanup(t: TestContext): (undo: () => unknown) => void {
-  const layers: Array<() => unknown> = [];
-  t.after(async () => {
-    const errors: unknown[] = [];
-    for (const undo of layers.reverse()) {
-      try {
-        await undo();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw errors[0];
-  });
-  return (undo) => layers.push(undo);
-}
-
-function mountSmallTmpfs(t: TestContext, cleanup: (undo: () => unknown) => void, dir: string, size: string): boolean {
+function mountSmallTmpfs(t: TestContext, cleanup: AddCleanup, dir: string, size: string): boolean {
   if (process.getuid?.() !== 0) {
     const why = 'mounting a small tmpfs needs root';
     if (process.env['CI'] === 'true') assert.fail(why);
