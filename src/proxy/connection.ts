@@ -251,20 +251,24 @@ export class ProxiedConnection {
   private onUpstreamClose(): void {
     if (this.answeringUnavailable) return; // answerUnavailable owns the client now
     const upstreamName = formatEndpoint(this.ctx.upstream);
-    if (!this.client.destroyed && this.tap.openCalls > 0 && this.tap.serverReader.atFrameBoundary) {
-      // The runtime went away mid-call: tell the client in gRPC terms which endpoint failed.
-      const message = `critap: runtime ${upstreamName} closed the connection during the call`;
-      const open = this.tap.openStreamIds();
-      this.ctx.logger.warn('runtime closed the connection with calls in flight', {
-        upstream: upstreamName,
-        methods: open.map((s) => s.method),
-      });
-      let last = 0;
-      for (const { id, headersSent } of open) {
-        for (const f of grpcErrorFrames(id, 14, message, headersSent)) this.client.write(f);
-        last = Math.max(last, id);
+    if (!this.client.destroyed && this.tap.serverReader.atFrameBoundary) {
+      if (this.tap.openCalls > 0) {
+        // The runtime went away mid-call: tell the client in gRPC terms which endpoint failed.
+        const message = `critap: runtime ${upstreamName} closed the connection during the call`;
+        const open = this.tap.openStreamIds();
+        this.ctx.logger.warn('runtime closed the connection with calls in flight', {
+          upstream: upstreamName,
+          methods: open.map((s) => s.method),
+        });
+        for (const { id, headersSent } of open) {
+          for (const f of grpcErrorFrames(id, 14, message, headersSent)) this.client.write(f);
+        }
       }
+      // GOAWAY naming the last stream critap saw: one the client sent meanwhile is refused, so
+      // the client retries it on a new connection (and the tap records it as refused).
+      const last = this.tap.lastStreamId;
       this.client.write(goawayFrame(last));
+      this.tap.refuseAbove(last);
     }
     this.client.end();
     this.finish(`critap: runtime ${upstreamName} closed the connection`);

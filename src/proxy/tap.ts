@@ -101,6 +101,25 @@ export class ConnectionTap {
     }
   }
 
+  /** critap itself sent the client GOAWAY with this last stream id: later streams are refused. */
+  private refusedAbove: number | undefined;
+  /** The highest stream id the client opened so far (what a GOAWAY from critap names). */
+  lastStreamId = 0;
+
+  /**
+   * critap told the client GOAWAY(lastStreamId) (the runtime went away): a stream above it that
+   * the client sent before it read that ends 'refused', as the client will retry it, exactly
+   * like a stream the runtime's own GOAWAY refused.
+   */
+  refuseAbove(lastStreamId: number): void {
+    this.refusedAbove = lastStreamId;
+    for (const s of [...this.streams.values()]) if (s.id > lastStreamId) this.finishRefusedByCritap(s);
+  }
+
+  private finishRefusedByCritap(s: StreamState): void {
+    this.finish(s, 'refused', { code: 14, message: 'critap refused the call: the runtime closed the connection (GOAWAY); the client may retry it' }, []);
+  }
+
   /** Calls still open on this connection. */
   get openCalls(): number {
     return this.streams.size;
@@ -227,6 +246,11 @@ export class ConnectionTap {
     s.reqAsm = this.assembler(s, s.requests);
     s.resAsm = this.assembler(s, s.responses);
     this.streams.set(id, s);
+    if (id > this.lastStreamId) this.lastStreamId = id;
+    if (this.refusedAbove !== undefined && id > this.refusedAbove) {
+      this.finishRefusedByCritap(s);
+      return;
+    }
     if (this.starters.length > 0) {
       const start: CallStart = { method, startNs: s.startNs, requestMetadata: metadata, peer: this.peer };
       for (const sink of this.starters) {
