@@ -106,6 +106,8 @@ function askPerlFor(batch: Waiting[]): void {
   child.stdout!.on('data', (d: string) => (out += d));
   child.once('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') perlMissing = true;
+    // No perl (or it could not start): the peers stay unknown, and their calls wait no longer.
+    for (const w of open) w.resolve(undefined);
   });
   child.once('close', () => {
     const found = parsePeerCred(out);
