@@ -6,9 +6,9 @@
  * and keeps it there after the client exits: that is the one answer that does not race a
  * short-lived client like crictl, gone a few milliseconds after its last answer. Node cannot call
  * getsockopt, so a small perl (perl-base is part of every Debian-like system) inherits a
- * duplicate of our end and asks. The duplicate is made when perl is spawned, right after the
- * accept (connections accepted in the same turn of the event loop share one perl), so the answer
- * holds however fast the client goes. The client's executable is its /proc/<pid>/exe, which does
+ * duplicate of our end and asks. The duplicate is made when perl is spawned, once the
+ * connection's first answer is on its way (connections that get there in the same turn of the
+ * event loop share one perl), so the answer holds however fast the client goes afterwards. The client's executable is its /proc/<pid>/exe, which does
  * disappear with it: perl reads it at once, and a snapshot of every process's exe taken from
  * accept, newest processes first, covers a client that exited before that.
  *
@@ -60,18 +60,36 @@ export function parsePeerCred(text: string): Map<number, Peer> {
   return out;
 }
 
-export function lookupUnixPeer(socket: net.Socket): Promise<Peer | undefined> {
-  if (perlMissing || process.platform !== 'linux') return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    waiting.push({ socket, resolve });
-    takeExeSnapshot();
-    if (!scheduled) {
-      scheduled = true;
-      // After this turn's accepts and reads (their bytes are forwarded first), before any close:
-      // the client's answer needs at least one more turn, so our end is still open here.
-      setImmediate(askPerl);
-    }
-  });
+export interface PeerLookup {
+  peer: Promise<Peer | undefined>;
+  /**
+   * Ask now. The connection calls it once its first answer is on its way to the client (or
+   * after a moment without one), so perl's spawn never delays the first call: the client cannot
+   * have closed before reading that answer, so our end is still open at the end of this turn.
+   */
+  ask(): void;
+}
+
+export function lookupUnixPeer(socket: net.Socket): PeerLookup {
+  if (perlMissing || process.platform !== 'linux') return { peer: Promise.resolve(undefined), ask: () => {} };
+  // What the client runs is read from accept on (async reads, off the event loop).
+  takeExeSnapshot();
+  let resolve!: (p: Peer | undefined) => void;
+  const peer = new Promise<Peer | undefined>((r) => (resolve = r));
+  let asked = false;
+  return {
+    peer,
+    ask() {
+      if (asked) return;
+      asked = true;
+      waiting.push({ socket, resolve });
+      if (!scheduled) {
+        scheduled = true;
+        // At the end of this turn: every connection that asked in it shares one perl.
+        setImmediate(askPerl);
+      }
+    },
+  };
 }
 
 function askPerl(): void {
@@ -125,8 +143,14 @@ function hasFd(socket: net.Socket): boolean {
   return typeof fd === 'number' && fd >= 0;
 }
 
-/** pid → exe of every process, read newest first; one snapshot at a time, at most one more queued. */
-let snapshot: Promise<Map<number, string>> | undefined;
+/**
+ * pid → exe of the processes seen by recent snapshots (read newest first, one at a time, at most
+ * one more queued). An entry stays for EXE_MEMORY_MS after a snapshot last saw it, so a client
+ * that exited after the snapshot that saw it is still known; a pid is not reused that fast.
+ */
+const knownExes = new Map<number, { exe: string; seenAt: number }>();
+const EXE_MEMORY_MS = 10_000;
+let snapshot: Promise<void> | undefined;
 let snapshotRunning = false;
 let snapshotAgain = false;
 
@@ -146,8 +170,7 @@ function takeExeSnapshot(): void {
   });
 }
 
-async function readExes(): Promise<Map<number, string>> {
-  const exes = new Map<number, string>();
+async function readExes(): Promise<void> {
   const pids = (await readdir('/proc').catch(() => [] as string[]))
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
@@ -157,15 +180,16 @@ async function readExes(): Promise<Map<number, string>> {
     while (next < pids.length) {
       const pid = pids[next++]!;
       const exe = await readlink(`/proc/${pid}/exe`).catch(() => undefined);
-      if (exe) exes.set(pid, exe);
+      if (exe) knownExes.set(pid, { exe, seenAt: Date.now() });
     }
   };
   await Promise.all(Array.from({ length: SNAPSHOT_WINDOW }, worker));
-  return exes;
+  const old = Date.now() - EXE_MEMORY_MS;
+  for (const [pid, e] of knownExes) if (e.seenAt < old) knownExes.delete(pid);
 }
 
 async function exeFromSnapshot(pid: number): Promise<string | undefined> {
   // Wait for the snapshots taken since this connection's accept.
   while (snapshotRunning) await snapshot?.catch(() => undefined);
-  return (await snapshot?.catch(() => undefined))?.get(pid);
+  return knownExes.get(pid)?.exe;
 }

@@ -10,7 +10,7 @@ import type { TracePropagation } from '../telemetry/propagation.js';
 import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 import { ProxiedConnection } from './connection.js';
 import { boundEndpoint, listen, removeSocket } from './listener.js';
-import { lookupUnixPeer } from './peer.js';
+import { lookupUnixPeer, type PeerLookup } from './peer.js';
 
 export { DEFAULT_CAPTURE_BUDGET, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 
@@ -101,7 +101,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
     lookupPeer:
       opts.peerLookup !== false && listenAt.kind === 'unix'
-        ? (s: net.Socket): Promise<Peer | undefined> => lookupUnixPeer(s)
+        ? (s: net.Socket): PeerLookup => lookupUnixPeer(s)
         : undefined,
   };
 

@@ -105,6 +105,8 @@ export class ConnectionTap {
   private refusedAbove: number | undefined;
   /** The highest stream id the client opened so far (what a GOAWAY from critap names). */
   lastStreamId = 0;
+  /** A call on this connection has ended (its whole answer went to the client). */
+  answered = false;
 
   /**
    * critap told the client GOAWAY(lastStreamId) (the runtime went away): a stream above it that
@@ -281,6 +283,7 @@ export class ConnectionTap {
 
   private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {
     this.streams.delete(s.id);
+    this.answered = true;
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,
