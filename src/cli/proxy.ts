@@ -75,7 +75,7 @@ flags win over the environment, which wins over the file):
                              own limit); larger messages are forwarded whole and recorded by size only
   --capture-budget <size>    message bodies held for recording/tracing at once, until written (default
                              32M); past it bodies are forwarded but not kept, so memory stays bounded
-  --no-peer-lookup           do not look up the client's pid/executable (uses 'ss')
+  --no-peer-lookup           do not look up the client's pid/executable (uses perl for SO_PEERCRED)
 
 Examples:
   critap proxy --listen unix:///run/critap/critap.sock --upstream unix:///run/containerd/containerd.sock

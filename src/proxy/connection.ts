@@ -16,8 +16,12 @@ import type { TracePropagation } from '../telemetry/propagation.js';
 import { goawayFrame, grpcErrorFrames } from '../wire/frame-writer.js';
 import { HeaderRewriter } from '../wire/header-rewriter.js';
 import type { CaptureBudget } from './capture-budget.js';
+import type { PeerLookup } from './peer.js';
 import { ConnectionTap } from './tap.js';
 import { answerUnavailable } from './unavailable.js';
+
+/** A connection without an answer by then asks for its peer anyway (a stream that waits long). */
+const PEER_ASK_AT_LATEST_MS = 20;
 
 /** Rewritten pieces of one chunk up to this size are joined into one buffer before writing. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -29,8 +33,8 @@ export interface ConnectionContext {
   budget?: CaptureBudget;
   logger: Logger;
   onSinkError(err: unknown): void;
-  /** Fills in the client's pid/exe later; the tap reads it when calls end. */
-  lookupPeer?(client: net.Socket): Promise<Peer | undefined>;
+  /** The client's pid/exe, looked up from accept; the tap holds finished calls until it answers. */
+  lookupPeer?(client: net.Socket): PeerLookup;
   /** Replace each request's traceparent with critap's span (`--propagate-trace`). */
   propagation?: TracePropagation;
 }
@@ -52,6 +56,9 @@ export class ProxiedConnection {
   private answeringUnavailable = false;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  /** Asks for the client's pid once the first answer is forwarded (see peer.ts); then cleared. */
+  private askPeer: (() => void) | undefined;
+  private askPeerTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly client: net.Socket,
@@ -60,25 +67,23 @@ export class ProxiedConnection {
     this.done = new Promise((r) => (this.resolveDone = r));
     const peer: Peer | undefined = client.remoteAddress ? { address: `${client.remoteAddress}:${client.remotePort}` } : undefined;
     if (ctx.propagation) this.rewriter = new HeaderRewriter(this.editRequestHeaders, { preface: true });
+    const lookup = ctx.lookupPeer?.(client);
+    if (lookup) {
+      this.askPeer = lookup.ask;
+      this.askPeerTimer = setTimeout(() => this.peerNow(), PEER_ASK_AT_LATEST_MS).unref();
+    }
     this.tap = new ConnectionTap({
       sinks: ctx.sinks,
       captureLimit: ctx.captureLimit,
       budget: ctx.budget,
       peer,
+      peerLookup: lookup?.peer,
       onSinkError: ctx.onSinkError,
       ...(this.rewriter && {
         sentTraceparent: (id: number) => this.takeTraceparent(id),
         onRuntimeHeaderTableSize: (n: number) => this.rewriter!.setPeerHeaderTableSize(n),
       }),
     });
-    if (ctx.lookupPeer) {
-      ctx.lookupPeer(client).then(
-        (p) => {
-          if (p) this.tap.peer = { ...this.tap.peer, ...p };
-        },
-        () => {},
-      );
-    }
 
     this.upstream = net.connect(netOptions(ctx.upstream));
     if (ctx.upstream.kind === 'tcp') this.upstream.setNoDelay(true);
@@ -168,6 +173,13 @@ export class ProxiedConnection {
     return out;
   };
 
+  private peerNow(): void {
+    const ask = this.askPeer;
+    this.askPeer = undefined;
+    clearTimeout(this.askPeerTimer);
+    ask?.();
+  }
+
   private takeTraceparent(streamId: number): string | undefined {
     const v = this.sentTraceparents.get(streamId);
     if (v !== undefined) this.sentTraceparents.delete(streamId);
@@ -181,6 +193,9 @@ export class ProxiedConnection {
     } catch (err) {
       this.protocolError('runtime', err);
     }
+    // The first call's whole answer is on its way to the client: the lookup cannot delay it now,
+    // and the client cannot have closed before reading it, so our end is open for this turn.
+    if (this.askPeer && this.tap.answered) this.peerNow();
   };
 
   private readonly onUpstreamConnect = (): void => {
@@ -257,20 +272,24 @@ export class ProxiedConnection {
   private onUpstreamClose(): void {
     if (this.answeringUnavailable) return; // answerUnavailable owns the client now
     const upstreamName = formatEndpoint(this.ctx.upstream);
-    if (!this.client.destroyed && this.tap.openCalls > 0 && this.tap.serverReader.atFrameBoundary) {
-      // The runtime went away mid-call: tell the client in gRPC terms which endpoint failed.
-      const message = `critap: runtime ${upstreamName} closed the connection during the call`;
-      const open = this.tap.openStreamIds();
-      this.ctx.logger.warn('runtime closed the connection with calls in flight', {
-        upstream: upstreamName,
-        methods: open.map((s) => s.method),
-      });
-      let last = 0;
-      for (const { id, headersSent } of open) {
-        for (const f of grpcErrorFrames(id, 14, message, headersSent)) this.client.write(f);
-        last = Math.max(last, id);
+    if (!this.client.destroyed && this.tap.serverReader.atFrameBoundary) {
+      if (this.tap.openCalls > 0) {
+        // The runtime went away mid-call: tell the client in gRPC terms which endpoint failed.
+        const message = `critap: runtime ${upstreamName} closed the connection during the call`;
+        const open = this.tap.openStreamIds();
+        this.ctx.logger.warn('runtime closed the connection with calls in flight', {
+          upstream: upstreamName,
+          methods: open.map((s) => s.method),
+        });
+        for (const { id, headersSent } of open) {
+          for (const f of grpcErrorFrames(id, 14, message, headersSent)) this.client.write(f);
+        }
       }
+      // GOAWAY naming the last stream critap saw: one the client sent meanwhile is refused, so
+      // the client retries it on a new connection (and the tap records it as refused).
+      const last = this.tap.lastStreamId;
       this.client.write(goawayFrame(last));
+      this.tap.refuseAbove(last);
     }
     this.client.end();
     this.finish(`critap: runtime ${upstreamName} closed the connection`);

@@ -38,13 +38,20 @@ async function prepareUnixPath(path: string): Promise<void> {
   await unlink(path); // stale socket left by a process that died
 }
 
+/**
+ * Connections the kernel queues before critap accepts them. Node's default (511) makes a burst
+ * of clients connecting at once (a node's many agents after a restart) fail with EAGAIN on a
+ * unix socket; the kernel caps this at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 4096;
+
 function bind(server: net.Server, endpoint: Endpoint, at: { path: string } | { host: string; port: number }): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(new ListenError(`critap: cannot listen on ${formatEndpoint(endpoint)}: ${err.code ?? ''} ${err.message}`.trim()));
     };
     server.once('error', onError);
-    server.listen(at, () => {
+    server.listen({ ...at, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });

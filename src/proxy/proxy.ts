@@ -10,7 +10,7 @@ import type { TracePropagation } from '../telemetry/propagation.js';
 import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 import { ProxiedConnection } from './connection.js';
 import { boundEndpoint, listen, removeSocket } from './listener.js';
-import { lookupUnixPeer } from './peer.js';
+import { lookupUnixPeer, type PeerLookup } from './peer.js';
 
 export { DEFAULT_CAPTURE_BUDGET, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 
@@ -71,6 +71,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const logger = opts.logger ?? silentLogger;
   const sinks = opts.sinks ?? [];
   const connections = new Set<ProxiedConnection>();
+  /** Taps still holding finished calls for their peer lookup: the sinks close only after these. */
+  const holding = new Set<Promise<void>>();
   let accepted = 0;
   let sinkErrors = 0;
   let lastSinkErrorLog = 0;
@@ -99,7 +101,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
     lookupPeer:
       opts.peerLookup !== false && listenAt.kind === 'unix'
-        ? (s: net.Socket): Promise<Peer | undefined> => lookupUnixPeer(s)
+        ? (s: net.Socket): PeerLookup => lookupUnixPeer(s)
         : undefined,
   };
 
@@ -107,6 +109,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     accepted++;
     const conn = new ProxiedConnection(client, ctx);
     connections.add(conn);
+    const settled = conn.tap.settled;
+    holding.add(settled);
+    void settled.then(() => holding.delete(settled));
     void conn.done.then(() => connections.delete(conn));
   });
   server.on('error', (err) => logger.error('listener error', { error: err.message }));
@@ -135,6 +140,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         for (const c of connections) c.destroy();
         await serverClosed;
         await removeSocket(bound);
+        await Promise.all([...holding]);
         for (const sink of sinks) {
           try {
             await sink.close?.();

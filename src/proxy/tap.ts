@@ -17,6 +17,8 @@ import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-stat
 /** Headers that describe one hop, not the call; they are not part of a call's metadata. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 const SETTINGS_HEADER_TABLE_SIZE = 1;
+/** Finished calls wait at most this long for the client's pid before going to the sinks without it. */
+export const PEER_HOLD_LIMIT_MS = 3000;
 /**
  * A client reset this close to the call's grpc-timeout counts as the deadline. The client starts
  * its clock before the request reaches critap and fires its reset on that clock, so the reset can
@@ -31,6 +33,12 @@ export interface TapOptions {
   /** Shared bound on bodies held at once for sinks (all connections). */
   budget?: CaptureBudget;
   peer?: Peer;
+  /**
+   * The client's pid/exe, being looked up since accept. Until it settles (or PEER_HOLD_LIMIT_MS
+   * passes), finished calls are held here rather than handed to the sinks, so a client that is
+   * gone before the lookup answers is still named in every call. Forwarding never waits for it.
+   */
+  peerLookup?: Promise<Peer | undefined>;
   /** Called when a sink throws: sinks must not break forwarding, but their bugs must be seen. */
   onSinkError?(err: unknown): void;
   /** With `--propagate-trace`: the traceparent critap sent the runtime on this stream. */
@@ -68,6 +76,10 @@ export class ConnectionTap {
   /** A sink gives the budget back once done with the bodies (CallSink.releasesBudget). */
   private readonly sinkReleases: boolean;
   peer: Peer | undefined;
+  /** Finished calls waiting for the peer lookup; null once it settled. */
+  private held: CallRecord[] | null = null;
+  /** Resolves once no finished call waits for the peer lookup any more. */
+  readonly settled: Promise<void>;
 
   constructor(private readonly opts: TapOptions) {
     this.capture = opts.sinks.some((s) => s.needsBodies);
@@ -76,6 +88,38 @@ export class ConnectionTap {
     this.peer = opts.peer;
     this.clientReader = new FrameReader(this.clientEvents(), { preface: true });
     this.serverReader = new FrameReader(this.serverEvents(), { preface: false });
+    if (opts.peerLookup) {
+      this.held = [];
+      this.settled = withinLimit(opts.peerLookup, PEER_HOLD_LIMIT_MS).then((p) => {
+        if (p) this.peer = { ...this.peer, ...p };
+        const held = this.held ?? [];
+        this.held = null;
+        for (const record of held) this.deliver(record);
+      });
+    } else {
+      this.settled = Promise.resolve();
+    }
+  }
+
+  /** critap itself sent the client GOAWAY with this last stream id: later streams are refused. */
+  private refusedAbove: number | undefined;
+  /** The highest stream id the client opened so far (what a GOAWAY from critap names). */
+  lastStreamId = 0;
+  /** A call on this connection has ended (its whole answer went to the client). */
+  answered = false;
+
+  /**
+   * critap told the client GOAWAY(lastStreamId) (the runtime went away): a stream above it that
+   * the client sent before it read that ends 'refused', as the client will retry it, exactly
+   * like a stream the runtime's own GOAWAY refused.
+   */
+  refuseAbove(lastStreamId: number): void {
+    this.refusedAbove = lastStreamId;
+    for (const s of [...this.streams.values()]) if (s.id > lastStreamId) this.finishRefusedByCritap(s);
+  }
+
+  private finishRefusedByCritap(s: StreamState): void {
+    this.finish(s, 'refused', { code: 14, message: 'critap refused the call: the runtime closed the connection (GOAWAY); the client may retry it' }, []);
   }
 
   /** Calls still open on this connection. */
@@ -204,6 +248,11 @@ export class ConnectionTap {
     s.reqAsm = this.assembler(s, s.requests);
     s.resAsm = this.assembler(s, s.responses);
     this.streams.set(id, s);
+    if (id > this.lastStreamId) this.lastStreamId = id;
+    if (this.refusedAbove !== undefined && id > this.refusedAbove) {
+      this.finishRefusedByCritap(s);
+      return;
+    }
     if (this.starters.length > 0) {
       const start: CallStart = { method, startNs: s.startNs, requestMetadata: metadata, peer: this.peer };
       for (const sink of this.starters) {
@@ -234,6 +283,7 @@ export class ConnectionTap {
 
   private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {
     this.streams.delete(s.id);
+    this.answered = true;
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,
@@ -249,7 +299,6 @@ export class ConnectionTap {
       responseBytes: s.resAsm.totalBytes,
     };
     if (s.truncated || s.reqAsm.partial || s.resAsm.partial) record.truncated = true;
-    if (this.peer) record.peer = this.peer;
     if (s.authority !== undefined) record.authority = s.authority;
     if (s.propagatedTraceparent !== undefined) record.propagatedTraceparent = s.propagatedTraceparent;
     if (this.opts.budget) {
@@ -259,6 +308,12 @@ export class ConnectionTap {
       const reserved = s.reqAsm.reserved + s.resAsm.reserved;
       this.opts.budget.give(this.sinkReleases ? reserved - bodyBytes(record) : reserved);
     }
+    if (this.held !== null) this.held.push(record);
+    else this.deliver(record);
+  }
+
+  private deliver(record: CallRecord): void {
+    if (this.peer) record.peer = this.peer;
     for (const sink of this.opts.sinks) {
       try {
         sink.onCallEnd(record);
@@ -267,6 +322,23 @@ export class ConnectionTap {
       }
     }
   }
+}
+
+/** The lookup's answer, or undefined once `ms` passed (a lookup that fails is an unknown peer). */
+function withinLimit(lookup: Promise<Peer | undefined>, ms: number): Promise<Peer | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    lookup.then(
+      (p) => {
+        clearTimeout(timer);
+        resolve(p);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
+  });
 }
 
 function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage {

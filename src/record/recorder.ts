@@ -5,7 +5,8 @@ import { validateRedactionRules } from '../cri/redact.js';
 import { SecretMemory } from './secret-memory.js';
 import { checkMethodPattern } from '../cri/method-pattern.js';
 import { prepareCall, redactionRules, type RedactionRules } from './prepare.js';
-import type { PreparedCall, RetentionLimits, Store } from './store.js';
+import { Store, type PreparedCall, type RetentionLimits } from './store.js';
+import { isDiskFull } from './disk-full.js';
 import { nowNs } from './time.js';
 import { openStoreForWriting } from './writer.js';
 
@@ -65,6 +66,8 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 /** Calls removed per retention pass, so a large cleanup cannot delay queued writes for long. */
 const EVICT_PER_PASS = 5000;
 const DROP_LOG_INTERVAL_MS = 5000;
+/** While the disk is full, how often the recorder tries to write again. */
+const DISK_FULL_RETRY_MS = 1000;
 
 /**
  * The recording sink. onCallEnd only filters and queues (O(1), never throws, never waits); a
@@ -98,8 +101,16 @@ export class Recorder implements CallSink {
   private readonly release: ((bytes: number) => void) | undefined;
   private flushSoon = false;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
+  /**
+   * Set while the disk is full: nothing is queued (every call is counted as dropped), and a timer
+   * reopens the recording until a write succeeds. LevelDB keeps failing every write after its
+   * first failed one, even with space back, so resuming means reopening it.
+   */
+  private diskFull: { since: number; dropped: number; retry: NodeJS.Timeout } | undefined;
+  /** Calls of the batch whose write found the disk full (counted as dropped already). */
+  private failedForDiskFull = 0;
 
-  constructor(private readonly store: Store, opts: RecorderOptions) {
+  constructor(private store: Store, opts: RecorderOptions) {
     this.wanted = makeMethodFilter(opts.methods, opts.exclude);
     this.queueLimit = opts.queueLimit ?? 50_000;
     this.queueBytesLimit = opts.queueBytesLimit ?? 32 * 1024 * 1024;
@@ -120,6 +131,13 @@ export class Recorder implements CallSink {
     const bytes = bodyBytes(call);
     if (!this.wanted(call.method)) {
       this.release?.(bytes);
+      return;
+    }
+    if (this.diskFull) {
+      this.release?.(bytes);
+      this.diskFull.dropped++;
+      this.dropped++;
+      this.droppedUnsaved++;
       return;
     }
     const full = this.queue.length >= this.queueLimit || (this.queuedBytes + bytes > this.queueBytesLimit && this.queue.length > 0);
@@ -157,6 +175,16 @@ export class Recorder implements CallSink {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.serial(async () => {
       try {
+        // A last try to store what was counted; if the disk is still full, say what is lost.
+        if (this.diskFull && !(await this.tryResume())) {
+          this.logger.error('recorder closed while the disk was full; the recording holds the calls written before it filled', {
+            dir: this.store.dir,
+            droppedUncounted: this.droppedUnsaved,
+            hint: `the recording's counters miss these ${this.droppedUnsaved} dropped calls`,
+          });
+          this.droppedUnsaved = 0;
+          return;
+        }
         await this.drain();
         await this.retain(Infinity);
       } finally {
@@ -166,9 +194,11 @@ export class Recorder implements CallSink {
     });
   }
 
-  private countDrop(n: number): void {
+  /** `slow`: dropped because the writer fell behind (said in a warning); otherwise the caller says why. */
+  private countDrop(n: number, slow = true): void {
     this.dropped += n;
     this.droppedUnsaved += n;
+    if (!slow) return;
     this.droppedUnlogged += n;
     this.logDrops(false);
   }
@@ -203,6 +233,7 @@ export class Recorder implements CallSink {
   }
 
   private tick(): void {
+    if (this.diskFull) return;
     if (this.busy || (this.queue.length === 0 && this.droppedUnsaved === 0)) return;
     void this.flush();
   }
@@ -214,7 +245,8 @@ export class Recorder implements CallSink {
       try {
         await fn();
       } catch (err) {
-        this.logWriteError(err);
+        if (isDiskFull(err)) this.stopForDiskFull(err);
+        else this.logWriteError(err);
       } finally {
         this.busy = false;
       }
@@ -262,9 +294,65 @@ export class Recorder implements CallSink {
       this.recorded += prepared.length;
     } catch (err) {
       this.droppedUnsaved += drops;
-      this.countDrop(prepared.length);
+      const diskFull = isDiskFull(err);
+      this.countDrop(prepared.length, !diskFull);
+      if (diskFull) this.failedForDiskFull = prepared.length;
       throw err;
     }
+  }
+
+  /** The disk is full: say so once, count what is queued as dropped, and try again later. */
+  private stopForDiskFull(err: unknown): void {
+    if (this.diskFull) return;
+    let queuedBytes = 0;
+    for (const call of this.queue) queuedBytes += bodyBytes(call);
+    const queued = this.queue.length;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.release?.(queuedBytes);
+    this.dropped += queued;
+    this.droppedUnsaved += queued;
+    const retry = setInterval(() => {
+      if (!this.busy && !this.closed) void this.serial(async () => void (await this.tryResume()));
+    }, DISK_FULL_RETRY_MS).unref();
+    this.diskFull = { since: Date.now(), dropped: queued + this.failedForDiskFull, retry };
+    this.failedForDiskFull = 0;
+    this.logger.error('recorder stopped: the disk is full', {
+      dir: this.store.dir,
+      error: (err as Error).message,
+      hint: 'forwarding goes on; every call is counted as dropped until there is space again; the recorder checks every second and resumes by itself',
+    });
+  }
+
+  /** Reopens the recording and stores the drop count; true once that worked (recording resumed). */
+  private async tryResume(): Promise<boolean> {
+    const full = this.diskFull;
+    if (!full) return true;
+    const dir = this.store.dir;
+    try {
+      await this.store.close().catch(() => {});
+      this.store = await Store.open(dir, 'write');
+      const drops = this.droppedUnsaved;
+      this.droppedUnsaved = 0;
+      try {
+        await this.store.putCalls([], drops);
+      } catch (err) {
+        this.droppedUnsaved += drops;
+        throw err;
+      }
+    } catch (err) {
+      if (!isDiskFull(err)) this.logWriteError(err);
+      return false;
+    }
+    clearInterval(full.retry);
+    this.diskFull = undefined;
+    this.logger.warn('recorder resumed', {
+      dir,
+      dropped: full.dropped,
+      fullForMs: Date.now() - full.since,
+      hint: `${full.dropped} calls made while the disk was full are not in the recording (counted as dropped)`,
+    });
+    return true;
   }
 
   private async retain(maxRemove: number): Promise<void> {

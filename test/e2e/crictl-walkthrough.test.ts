@@ -8,8 +8,9 @@
  * streaming server and whose one-time token the recorded run already used.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import test, { type TestContext } from 'node:test';
+import { openRecording } from '../../src/record/reader.js';
 import { binariesOrSkip } from '../support/binaries.js';
 import { startCliProxy, startCliReplay } from '../support/cli-proxy.js';
 import { comparable, crictlWalk, differences, makeCrictl, type CrictlStep } from '../support/crictl.js';
@@ -30,6 +31,23 @@ function assertWalkWorked(steps: CrictlStep[], what: string): void {
   // crictl 1.26 prints the ExecSync answer's stdout, then its stderr, both to its stdout, each with a newline added.
   assert.match(execSync.stdout, /^hi\n+hello\n+$/, 'ran in the container, with the env the config gave it');
   assert.equal(steps.find((s) => s.name === 'exec')!.stdout, 'hi from the stream\n');
+}
+
+/** Each crictl command lives a few milliseconds: its calls must still name it (found at accept). */
+async function assertEveryCallNamesCrictl(recDir: string, crictl: string, kind: string): Promise<void> {
+  const r = await openRecording(recDir);
+  const unnamed: string[] = [];
+  let n = 0;
+  try {
+    for await (const c of r.calls()) {
+      n++;
+      if (c.peer?.pid === undefined || basename(c.peer.exe ?? '') !== basename(crictl)) unnamed.push(`${c.method} ${JSON.stringify(c.peer ?? null)}`);
+    }
+  } finally {
+    await r.close();
+  }
+  assert.ok(n >= 16, `${kind}: the recording holds the walk's calls (${n})`);
+  assert.deepEqual(unnamed, [], `${kind}: every recorded call names the crictl process (${n - unnamed.length} of ${n} do)`);
 }
 
 async function walkOn(t: TestContext, kind: RuntimeKind): Promise<void> {
@@ -62,6 +80,7 @@ async function walkOn(t: TestContext, kind: RuntimeKind): Promise<void> {
   assertWalkWorked(live, `${kind} through critap --record`);
   assertSameSteps(straight, live, `${kind}: through critap --record vs direct`, comparable);
   assert.equal(await recorder.stop(), 0, 'the recording proxy flushes and exits 0');
+  await assertEveryCallNamesCrictl(recDir, bins.crictl, kind);
 
   const replay = await startCliReplay(recDir, ['--listen', join(rt.dir, 'replay.sock')]);
   t.after(() => replay.stop('SIGKILL'));

@@ -24,6 +24,8 @@ export interface FakeUpstreamOptions {
   unary?: Record<string, UnaryHandler>;
   stream?: Record<string, StreamHandler>;
   socketPath?: string;
+  /** Listen on tcp://127.0.0.1:<free port> instead of a unix socket (socketPath is then ''). */
+  tcp?: boolean;
   options?: grpc.ServerOptions;
 }
 
@@ -40,12 +42,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
   });
   for (const [path, h] of Object.entries(opts.unary ?? {})) server.register(path, h, identity, identity, 'unary');
   for (const [path, h] of Object.entries(opts.stream ?? {})) server.register(path, h, identity, identity, 'serverStream');
-  const socketPath = opts.socketPath ?? tempSocketPath('upstream');
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  const socketPath = opts.tcp ? '' : (opts.socketPath ?? tempSocketPath('upstream'));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(opts.tcp ? '127.0.0.1:0' : `unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
-    endpoint: `unix://${socketPath}`,
+    endpoint: opts.tcp ? `tcp://127.0.0.1:${port}` : `unix://${socketPath}`,
     socketPath,
     server,
     close: () =>
@@ -59,9 +61,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
   };
 }
 
-/** A grpc-js client that sends and receives raw bytes on any path. */
+/** A grpc-js client that sends and receives raw bytes on any path (critap's tcp://h:p is grpc-js's h:p). */
 export function rawClient(endpoint: string, options: grpc.ClientOptions = {}): grpc.Client {
-  return new grpc.Client(endpoint, grpc.credentials.createInsecure(), {
+  return new grpc.Client(endpoint.replace(/^tcp:\/\//, ''), grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
     ...options,
