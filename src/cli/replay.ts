@@ -9,6 +9,7 @@ import { checkWritableFile } from '../writable-file.js';
 import { parseTiming } from '../replay/timing.js';
 import { parseEndpoint } from '../endpoint.js';
 import { runUntilSignal } from './until-signal.js';
+import { parseFaultRule } from '../fault/rule.js';
 
 const HELP = `Usage: critap replay <recording> --listen <endpoint> [flags]
 
@@ -64,6 +65,8 @@ Flags:
   --record-env             the recording was made with --record-env (env values compared as they are)
   --redact <path>          the recording was made with this --redact (repeatable)
   --socket-mode <octal>    mode of the listening socket (default 0660)
+  --fault <rule>           inject a fault, repeatable, e.g. method=RunPodSandbox,error=UNAVAILABLE,count=2
+                           or method=Version,delay=1500ms (see critap proxy --help for the rule keys)
   --grace <duration>       on SIGTERM/SIGINT, how long calls in flight may finish (default 5s)
   --log-level <level>      debug, info, warn or error (default info; debug explains each match)
   --log-json               JSON log lines
@@ -91,6 +94,7 @@ const FLAGS = {
   'record-env': { type: 'boolean' },
   redact: { type: 'string', multiple: true },
   'socket-mode': { type: 'string' },
+  fault: { type: 'string', multiple: true },
   grace: { type: 'string' },
   'log-level': { type: 'string' },
   'log-json': { type: 'boolean' },
@@ -148,6 +152,7 @@ export const command: Command = {
     const logger = createLogger({ level, json: v['log-json'] === true });
     const refuse = (v.refuse ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
     usage(() => parseRefuse(refuse));
+    for (const rule of v.fault ?? []) usage(() => parseFaultRule(rule));
     const redactPaths = (v.redact ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
     const runtime = await replay({
@@ -164,6 +169,7 @@ export const command: Command = {
       state: v['no-state'] !== true,
       refuse: refuse as ReplayOptions['refuse'],
       socketMode: Number.parseInt(modeText, 8),
+      faults: v.fault,
       logger,
     });
     logger.info('critap replay started', {

@@ -94,6 +94,16 @@ export class FaultSet {
     return this.rules.map((r) => ({ id: r.id, rule: r.rule.text, matched: r.matched, fired: r.fired, spent: r.rule.count !== undefined && r.fired >= r.rule.count }));
   }
 
+  /** Whether some live rule names this method (its other conditions are decided later). */
+  mayMatch(path: string): boolean {
+    if (this.rules.length === 0) return false;
+    for (const r of this.rules) {
+      if (r.rule.count !== undefined && r.fired >= r.rule.count) continue;
+      if (methodMatches(r.rule.method, path)) return true;
+    }
+    return false;
+  }
+
   /** The first rule (in the order added) that matches the call and whose conditions let it fire. */
   decide(path: string, ids?: CallIds): Injection | undefined {
     if (this.rules.length === 0) return undefined;
