@@ -10,6 +10,7 @@ import { parseTiming } from '../replay/timing.js';
 import { parseEndpoint } from '../endpoint.js';
 import { runUntilSignal } from './until-signal.js';
 import { parseFaultRule } from '../fault/rule.js';
+import { startAdmin, type AdminServer } from '../fault/admin.js';
 
 const HELP = `Usage: critap replay <recording> --listen <endpoint> [flags]
 
@@ -67,6 +68,7 @@ Flags:
   --socket-mode <octal>    mode of the listening socket (default 0660)
   --fault <rule>           inject a fault, repeatable, e.g. method=RunPodSandbox,error=UNAVAILABLE,count=2
                            or method=Version,delay=1500ms (see critap proxy --help for the rule keys)
+  --admin <endpoint>       control socket (mode 0600) for critap fault list|add|remove|clear
   --grace <duration>       on SIGTERM/SIGINT, how long calls in flight may finish (default 5s)
   --log-level <level>      debug, info, warn or error (default info; debug explains each match)
   --log-json               JSON log lines
@@ -95,6 +97,7 @@ const FLAGS = {
   redact: { type: 'string', multiple: true },
   'socket-mode': { type: 'string' },
   fault: { type: 'string', multiple: true },
+  admin: { type: 'string' },
   grace: { type: 'string' },
   'log-level': { type: 'string' },
   'log-json': { type: 'boolean' },
@@ -138,6 +141,7 @@ export const command: Command = {
     if (!v.listen) throw new UsageError('--listen is required, e.g. --listen /tmp/cri.sock');
     usage(() => parseEndpoint(v.listen!));
     if (v.fallback) usage(() => parseEndpoint(v.fallback!));
+    if (v.admin !== undefined) usage(() => parseEndpoint(v.admin!));
     if (v.record && !v.fallback) throw new UsageError('--record needs --fallback: only calls the fallback runtime answers are added');
     const match = choice('match', v.match, ['nearest', 'exact', 'sequence'] as const);
     const onExhausted = choice('on-exhausted', v['on-exhausted'], ['repeat', 'error'] as const);
@@ -172,6 +176,13 @@ export const command: Command = {
       faults: v.fault,
       logger,
     });
+    let admin: AdminServer | undefined;
+    try {
+      if (v.admin !== undefined) admin = await startAdmin(v.admin, runtime.faults, logger);
+    } catch (err) {
+      await runtime.close(0);
+      throw err;
+    }
     logger.info('critap replay started', {
       listen: runtime.endpoint,
       recording: positionals[0],
@@ -186,6 +197,7 @@ export const command: Command = {
       logger,
       graceMs,
       async () => {
+        await admin?.close();
         await runtime.close(graceMs);
         const counts = runtime.counts();
         return { answered: runtime.answered(), misses: runtime.misses.length, ...withoutMiss(counts), missesFile: v.misses };
