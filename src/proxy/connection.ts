@@ -77,7 +77,7 @@ export class ProxiedConnection {
     this.done = new Promise((r) => (this.resolveDone = r));
     const peer: Peer | undefined = client.remoteAddress ? { address: `${client.remoteAddress}:${client.remotePort}` } : undefined;
     if (ctx.faults) {
-      this.faults = new ConnectionFaults(ctx.faults, (frames) => this.writeOwn(frames));
+      this.faults = new ConnectionFaults(ctx.faults, (frames) => this.writeOwn(frames), (id, fault) => this.tap.markInjected(id, fault));
       this.rewriter = new HeaderRewriter(this.editWithFaults, { preface: true, divert: this.faults });
     } else if (ctx.propagation) {
       this.rewriter = new HeaderRewriter(this.editRequestHeaders, { preface: true });

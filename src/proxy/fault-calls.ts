@@ -154,6 +154,8 @@ export class ConnectionFaults {
     private readonly faults: ProxyFaults,
     /** Writes critap's own frames to the client (at a frame boundary of the runtime's stream). */
     readonly write: (frames: Buffer[]) => void,
+    /** Tells the tap a rule fired on this stream, so its record and span say so. */
+    private readonly mark: (streamId: number, fault: { ruleId: number; rule: string; actions: string[] }) => void,
   ) {}
 
   /** A new request: taken when some rule may match its method (the rule decides once the request is in). */
@@ -243,7 +245,10 @@ export class ConnectionFaults {
     const ids = set.wantsIds ? this.faults.ids.ofRequest(call.path, request) : undefined;
     const injection: Injection | undefined = set.decide(call.path, ids);
     const rule = injection?.rule;
-    if (injection) this.faults.logger.info('injected a fault', { method: call.path, rule: injection.ruleId, fault: injection.rule.text });
+    if (injection) {
+      this.faults.logger.info('injected a fault', { method: call.path, rule: injection.ruleId, fault: injection.rule.text });
+      this.mark(call.id, { ruleId: injection.ruleId, rule: injection.rule.text, actions: [...injection.actions] });
+    }
     if (rule?.delayMs !== undefined && !(await waitOrDeadline(call, rule.delayMs))) return;
     if (rule?.error !== undefined) {
       if (rule.delayResponseMs !== undefined && !(await waitOrDeadline(call, rule.delayResponseMs))) return;

@@ -25,7 +25,9 @@ export async function loadRecordingCalls(dir: string): Promise<StoredCall[]> {
     const reader = await openRecording(copy);
     const calls: StoredCall[] = [];
     try {
-      for await (const c of reader.calls()) calls.push(c);
+      // A call a fault rule answered (error, hang, reset) holds critap's answer, not the runtime's:
+      // replay serves real answers only. Delayed calls carry the runtime's answer and stay.
+      for await (const c of reader.calls()) if (!c.fault?.actions.some((a) => a === 'error' || a === 'hang' || a === 'reset')) calls.push(c);
     } finally {
       await reader.close();
     }
