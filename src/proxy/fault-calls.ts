@@ -22,6 +22,7 @@ import { Flag, FrameType } from '../wire/h2.js';
 import { parseGrpcTimeout } from './grpc-status.js';
 
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+const TEACHES_IDS = /\/(RunPodSandbox|CreateContainer)$/;
 const MAX_FRAME = 16384;
 const DEADLINE_EXCEEDED = 4;
 const INTERNAL = 13;
@@ -160,7 +161,10 @@ export class ConnectionFaults {
 
   /** A new request: taken when some rule may match its method (the rule decides once the request is in). */
   take(streamId: number, path: string, headers: Header[], endStream: boolean): boolean {
-    if (!this.faults.set.mayMatch(path)) return false;
+    const set = this.faults.set;
+    // While a rule names a pod or container, the calls that tell which pod a new id belongs to
+    // go through critap's side connection too, so their answers are learnt.
+    if (!set.mayMatch(path) && !(set.wantsIds && TEACHES_IDS.test(path))) return false;
     const call = new TakenCall(streamId, path, headers.filter(([k]) => !k.startsWith(':')), this.clientWindow, this);
     this.calls.set(streamId, call);
     this.ended.add(streamId);
