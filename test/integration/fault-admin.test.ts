@@ -84,3 +84,39 @@ test('a bad --fault is a usage error naming the key, before the proxy starts', a
   assert.equal((r as { code: number }).code, 2);
   assert.match((r as { stderr: string }).stderr, /did you mean "RunPodSandbox"/);
 });
+
+test('critap replay --admin and a fault: list in the proxy\'s YAML config', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { startCliReplay } = await import('../support/cli-proxy.js');
+  const { SEED } = await import('./replay-helpers.js');
+  const dir = await mkdtemp(join(tmpdir(), 'critap-fault-admin-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const admin = join(dir, 'replay-admin.sock');
+  const listen = join(dir, 'replay.sock');
+  const r = await startCliReplay(SEED, ['--listen', listen, '--admin', admin, '--fault', 'method=Status,error=NOT_FOUND']);
+  t.after(() => r.stop());
+  assert.equal((await stat(admin)).mode & 0o777, 0o600);
+  const client = rawClient(`unix://${listen}`);
+  t.after(() => client.close());
+  assert.equal((await unaryCall(client, '/runtime.v1.RuntimeService/Status', Buffer.alloc(0))).error?.code, grpc.status.NOT_FOUND);
+  assert.equal((await fault('add', 'method=Version,error=ABORTED', '--admin', admin)).code, 0);
+  assert.equal((await unaryCall(client, V, Buffer.from([0x0a, 0x02, 0x76, 0x31]))).error?.code, grpc.status.ABORTED);
+  assert.equal((await fault('clear', '--admin', admin)).code, 0);
+  assert.ok((await unaryCall(client, V, Buffer.from([0x0a, 0x02, 0x76, 0x31]))).response);
+  assert.equal(await r.stop(), 0);
+
+  // The proxy's YAML config: fault is a list of whole rules (their commas are not list separators).
+  const up = await startFakeUpstream({ unary: { [V]: (_c, cb) => cb(null, Buffer.from('runtime')) } });
+  t.after(() => up.close());
+  const config = join(dir, 'critap.yaml');
+  await writeFile(config, `listen: ${join(dir, 'p.sock')}\nupstream: ${up.endpoint}\nfault:\n  - method=Version,error=RESOURCE_EXHAUSTED,message=from yaml,count=1\n`);
+  const p = await startCliProxy(['--config', config, '--no-peer-lookup']);
+  t.after(() => p.stop());
+  const pc = rawClient(`unix://${join(dir, 'p.sock')}`);
+  t.after(() => pc.close());
+  const first = await unaryCall(pc, V, Buffer.alloc(0));
+  assert.equal(first.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+  assert.equal(first.error?.details, 'from yaml');
+  assert.equal((await unaryCall(pc, V, Buffer.alloc(0))).response?.toString(), 'runtime');
+});

@@ -10,6 +10,8 @@ import * as grpc from '@grpc/grpc-js';
 import { startSetup, within } from './proxy-harness.js';
 import { tempSocketPath, unaryCall, type UnaryHandler } from '../support/fake-upstream.js';
 import { startProxy } from '../../src/proxy/proxy.js';
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 const V = '/runtime.v1.RuntimeService/Version';
 const S = '/runtime.v1.RuntimeService/Status';
@@ -94,6 +96,8 @@ test('many streams with faults mixed on one connection: headers decode and windo
   assert.ok(!seen.some((p) => p === V) || seen.filter((p) => p === V).length === 75 - listed[0]!.fired);
 });
 
-test('a bad rule fails startProxy with a suggestion, before it listens', async () => {
-  await assert.rejects(startProxy({ listen: tempSocketPath('proxy'), upstream: 'unix:///nonexistent.sock', faults: ['method=Verison,delay=1s'] }), /did you mean "Version"/);
+test('a bad rule fails startProxy with a suggestion, before it listens', async (t) => {
+  const listen = tempSocketPath('proxy');
+  t.after(() => rm(dirname(listen), { recursive: true, force: true }));
+  await assert.rejects(startProxy({ listen, upstream: 'unix:///nonexistent.sock', faults: ['method=Verison,delay=1s'] }), /did you mean "Version"/);
 });
