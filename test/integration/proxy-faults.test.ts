@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { startSetup, within } from './proxy-harness.js';
-import { tempSocketPath, unaryCall, type UnaryHandler } from '../support/fake-upstream.js';
+import { streamCall, tempSocketPath, unaryCall, type UnaryHandler } from '../support/fake-upstream.js';
 import { startProxy } from '../../src/proxy/proxy.js';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -100,4 +100,37 @@ test('a bad rule fails startProxy with a suggestion, before it listens', async (
   const listen = tempSocketPath('proxy');
   t.after(() => rm(dirname(listen), { recursive: true, force: true }));
   await assert.rejects(startProxy({ listen, upstream: 'unix:///nonexistent.sock', faults: ['method=Verison,delay=1s'] }), /did you mean "Version"/);
+});
+
+test('a delayed server stream relays the runtime\'s messages as they come; a hung one ends when the client cancels', async (t) => {
+  const EVENTS = '/runtime.v1.RuntimeService/GetContainerEvents';
+  let opened = 0;
+  const s = await startSetup(t, {
+    stream: {
+      [EVENTS]: (call) => {
+        opened++;
+        call.write(Buffer.from('one'));
+        setTimeout(() => { call.write(Buffer.from('two')); call.end(); }, 100);
+      },
+    },
+  }, { faults: ['method=GetContainerEvents,delay=200ms,count=1', 'method=GetContainerEvents,hang'] });
+  const c = s.client();
+  const got: string[] = [];
+  const status = await within(new Promise<grpc.StatusObject>((resolve) => {
+    const st = streamCall(c, EVENTS, Buffer.alloc(0));
+    st.on('data', (d: Buffer) => got.push(d.toString()));
+    st.on('error', () => {});
+    st.on('status', resolve);
+  }), 5000, 'delayed stream');
+  assert.equal(status.code, grpc.status.OK);
+  assert.deepEqual(got, ['one', 'two']);
+  assert.equal(opened, 1);
+  const hung = streamCall(c, EVENTS, Buffer.alloc(0));
+  hung.on('error', () => {});
+  const ended = new Promise<grpc.StatusObject>((resolve) => hung.on('status', resolve));
+  setTimeout(() => hung.cancel(), 200);
+  assert.equal((await within(ended, 5000, 'hung stream cancelled')).code, grpc.status.CANCELLED);
+  assert.equal(opened, 1, 'the hung stream never reached the runtime');
+  const records = await s.sink.waitFor(2);
+  assert.deepEqual(records.map((r) => [r.end, r.fault?.actions]), [['trailers', ['delay']], ['client-reset', ['hang']]]);
 });
