@@ -69,6 +69,8 @@ Flags:
   --fault <rule>           inject a fault, repeatable, e.g. method=RunPodSandbox,error=UNAVAILABLE,count=2
                            or method=Version,delay=1500ms (see critap proxy --help for the rule keys)
   --admin <endpoint>       control socket (mode 0600) for critap fault list|add|remove|clear
+  --replay-injected        also serve recorded calls a proxy fault rule answered (default: left out,
+                           so an injected error is never replayed as the runtime's answer)
   --grace <duration>       on SIGTERM/SIGINT, how long calls in flight may finish (default 5s)
   --log-level <level>      debug, info, warn or error (default info; debug explains each match)
   --log-json               JSON log lines
@@ -98,6 +100,7 @@ const FLAGS = {
   'socket-mode': { type: 'string' },
   fault: { type: 'string', multiple: true },
   admin: { type: 'string' },
+  'replay-injected': { type: 'boolean' },
   grace: { type: 'string' },
   'log-level': { type: 'string' },
   'log-json': { type: 'boolean' },
@@ -174,6 +177,7 @@ export const command: Command = {
       refuse: refuse as ReplayOptions['refuse'],
       socketMode: Number.parseInt(modeText, 8),
       faults: v.fault,
+      injected: v['replay-injected'] === true,
       logger,
     });
     let admin: AdminServer | undefined;

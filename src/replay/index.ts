@@ -62,6 +62,11 @@ export interface ReplayOptions {
   refuse?: Array<Exclude<AnswerKind, 'exact' | 'miss'>>;
   /** File mode of a unix socket (default 0o660). */
   socketMode?: number;
+  /**
+   * Also answer from calls a fault rule answered when they were recorded (injected errors, hangs,
+   * resets); by default replay serves only the runtime's real answers.
+   */
+  injected?: boolean;
   /** Fault rules (`method=Version,delay=1s`; see src/fault/rule.ts), checked before anything starts. */
   faults?: string[];
   logger?: Logger;
@@ -120,7 +125,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
 
   const refuse = parseRefuse(opts.refuse ?? []);
   const faults = new FaultSet(opts.faults ?? []);
-  const calls = await loadRecordingCalls(opts.recording);
+  const calls = await loadRecordingCalls(opts.recording, { injected: opts.injected === true });
   const { matcher, chooser } = prepareAnswers(calls, { mode, onExhausted, ignore, redaction: opts.redaction, state: opts.state !== false, housekeeping: !opts.fallback });
 
   let writer: RecordingWriter | undefined;

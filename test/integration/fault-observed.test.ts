@@ -52,4 +52,9 @@ test('recorded with the rule, counted by rule/method/action, never replayed as t
   t.after(() => rc.close());
   const first = await unaryCall(rc, V, Buffer.alloc(0));
   assert.equal(first.error, undefined, 'the injected UNAVAILABLE is not served as a recorded answer');
+  const asked = await replay({ recording: join(dir, 'rec'), match: 'sequence', state: false, injected: true });
+  t.after(() => asked.close(0));
+  const ac = rawClient(asked.endpoint);
+  t.after(() => ac.close());
+  assert.equal((await unaryCall(ac, V, Buffer.alloc(0))).error?.code, grpc.status.UNAVAILABLE, 'unless asked: injected: true serves it');
 });
