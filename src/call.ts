@@ -71,6 +71,17 @@ export interface CallRecord {
    * (its own span's). The call's span carries these ids, so the runtime's span nests under it.
    */
   propagatedTraceparent?: string;
+  /**
+   * A fault rule fired on this call (critap proxy --fault): which one and what it did. An
+   * error, hang or reset was critap's own answer, never the runtime's.
+   */
+  fault?: CallFault;
+}
+
+export interface CallFault {
+  ruleId: number;
+  rule: string;
+  actions: string[];
 }
 
 /** What a sink learns when a call begins (for in-flight gauges and live spans). */

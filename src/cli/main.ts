@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   import: () => import('./import.js'),
   replay: () => import('./replay.js'),
   call: () => import('./call.js'),
+  fault: () => import('./fault.js'),
 };
 
 function topHelp(summaries: Record<string, string>): string {

@@ -6,6 +6,8 @@ import { loadConfigFile, mergeSettings, settingsFromEnv, type SettingSpec, type 
 import { createLogger, isLogLevel } from '../log.js';
 import { startObservedProxy } from '../proxy/observed-proxy.js';
 import { runUntilSignal } from './until-signal.js';
+import { parseFaultRule } from '../fault/rule.js';
+import { startAdmin, type AdminServer } from '../fault/admin.js';
 
 /** Every proxy setting: its flag, its CRITAP_* variable and its config-file key share one name. */
 const SETTINGS: Record<string, SettingSpec> = {
@@ -30,6 +32,9 @@ const SETTINGS: Record<string, SettingSpec> = {
   'capture-limit': { kind: 'string', env: 'CRITAP_CAPTURE_LIMIT' },
   'capture-budget': { kind: 'string', env: 'CRITAP_CAPTURE_BUDGET' },
   'no-peer-lookup': { kind: 'boolean', env: 'CRITAP_NO_PEER_LOOKUP' },
+  // Rules hold commas themselves: a list in YAML or repeated flags, never split (no env variable).
+  fault: { kind: 'list' },
+  admin: { kind: 'string', env: 'CRITAP_ADMIN' },
 };
 
 const FLAGS = {
@@ -76,6 +81,12 @@ flags win over the environment, which wins over the file):
   --capture-budget <size>    message bodies held for recording/tracing at once, until written (default
                              32M); past it bodies are forwarded but not kept, so memory stays bounded
   --no-peer-lookup           do not look up the client's pid/executable (uses perl for SO_PEERCRED)
+  --fault <rule>             inject a fault, repeatable (fault: list in YAML); a rule is key=value,…:
+                             method=<Method> (required), optional pod= namespace= container= image=;
+                             then one or more of error=<code>[,message=<text>], delay=<duration>,
+                             delay-response=<duration>, hang, reset; when: percent= count= after=
+                             (with any --fault or --admin, request header blocks are re-encoded)
+  --admin <endpoint>         control socket (unix, mode 0600) for critap fault list|add|remove|clear
 
 Examples:
   critap proxy --listen unix:///run/critap/critap.sock --upstream unix:///run/containerd/containerd.sock
@@ -84,6 +95,8 @@ Examples:
   critap proxy --config /etc/critap/config.yaml --metrics-listen 127.0.0.1:9464 \\
       --otlp-endpoint http://127.0.0.1:4317
   CRITAP_UPSTREAM=unix:///run/containerd/containerd.sock critap proxy --listen /tmp/critap.sock
+  critap proxy --listen /tmp/critap.sock --upstream /run/containerd/containerd.sock \
+      --fault 'method=RunPodSandbox,error=UNAVAILABLE,message=injected,count=2' --admin /tmp/critap-admin.sock
 `;
 
 function flagSettings(values: Record<string, unknown>): Settings {
@@ -91,7 +104,8 @@ function flagSettings(values: Record<string, unknown>): Settings {
   for (const [key, spec] of Object.entries(SETTINGS)) {
     const v = values[key];
     if (v === undefined) continue;
-    if (spec.kind === 'list') out[key] = (v as string[]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    if (key === 'fault') out[key] = (v as string[]).map((r) => r.trim()).filter(Boolean);
+    else if (spec.kind === 'list') out[key] = (v as string[]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
     else out[key] = v as string | boolean;
   }
   return out;
@@ -128,6 +142,16 @@ export const command: Command = {
     for (const key of ['record-methods', 'record-exclude']) {
       for (const m of (s[key] as string[] | undefined) ?? []) checkMethodPattern(m, `--${key}`);
     }
+    const faultRules = (s['fault'] as string[] | undefined) ?? [];
+    for (const rule of faultRules) {
+      try {
+        parseFaultRule(rule);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }
+    const adminAt = str(s, 'admin');
+    if (adminAt !== undefined) parseEndpoint(adminAt);
     const logger = createLogger({ level, json: s['log-json'] === true });
 
     const proxy = await startObservedProxy({
@@ -152,7 +176,15 @@ export const command: Command = {
       metricsListen: str(s, 'metrics-listen'),
       otlpMetrics: s['otlp-metrics'] === true,
       propagateTrace: s['propagate-trace'] === true,
+      faults: faultRules.length > 0 || adminAt !== undefined ? faultRules : undefined,
     });
+    let admin: AdminServer | undefined;
+    try {
+      if (adminAt !== undefined) admin = await startAdmin(adminAt, proxy.faults!, logger);
+    } catch (err) {
+      await proxy.close(0);
+      throw err;
+    }
     logger.info('critap proxy started', {
       listen: proxy.endpoint,
       upstream: proxy.upstream,
@@ -160,6 +192,8 @@ export const command: Command = {
       tracing: proxy.tracing ? (str(s, 'otlp-endpoint') ?? 'OTEL_* environment') : 'off',
       metrics: [proxy.metricsUrl, s['otlp-metrics'] === true ? 'OTLP push' : undefined].filter(Boolean).join(', ') || 'off',
       propagateTrace: s['propagate-trace'] === true,
+      faults: faultRules.length,
+      admin: adminAt ?? 'off',
       pid: process.pid,
     });
 
@@ -167,6 +201,7 @@ export const command: Command = {
       logger,
       graceMs,
       async () => {
+        await admin?.close();
         await proxy.close(graceMs);
         return { ...(await proxy.observerStats()) };
       },

@@ -9,6 +9,8 @@ import { checkWritableFile } from '../writable-file.js';
 import { parseTiming } from '../replay/timing.js';
 import { parseEndpoint } from '../endpoint.js';
 import { runUntilSignal } from './until-signal.js';
+import { parseFaultRule } from '../fault/rule.js';
+import { startAdmin, type AdminServer } from '../fault/admin.js';
 
 const HELP = `Usage: critap replay <recording> --listen <endpoint> [flags]
 
@@ -64,6 +66,11 @@ Flags:
   --record-env             the recording was made with --record-env (env values compared as they are)
   --redact <path>          the recording was made with this --redact (repeatable)
   --socket-mode <octal>    mode of the listening socket (default 0660)
+  --fault <rule>           inject a fault, repeatable, e.g. method=RunPodSandbox,error=UNAVAILABLE,count=2
+                           or method=Version,delay=1500ms (see critap proxy --help for the rule keys)
+  --admin <endpoint>       control socket (mode 0600) for critap fault list|add|remove|clear
+  --replay-injected        also serve recorded calls a proxy fault rule answered (default: left out,
+                           so an injected error is never replayed as the runtime's answer)
   --grace <duration>       on SIGTERM/SIGINT, how long calls in flight may finish (default 5s)
   --log-level <level>      debug, info, warn or error (default info; debug explains each match)
   --log-json               JSON log lines
@@ -91,6 +98,9 @@ const FLAGS = {
   'record-env': { type: 'boolean' },
   redact: { type: 'string', multiple: true },
   'socket-mode': { type: 'string' },
+  fault: { type: 'string', multiple: true },
+  admin: { type: 'string' },
+  'replay-injected': { type: 'boolean' },
   grace: { type: 'string' },
   'log-level': { type: 'string' },
   'log-json': { type: 'boolean' },
@@ -134,6 +144,7 @@ export const command: Command = {
     if (!v.listen) throw new UsageError('--listen is required, e.g. --listen /tmp/cri.sock');
     usage(() => parseEndpoint(v.listen!));
     if (v.fallback) usage(() => parseEndpoint(v.fallback!));
+    if (v.admin !== undefined) usage(() => parseEndpoint(v.admin!));
     if (v.record && !v.fallback) throw new UsageError('--record needs --fallback: only calls the fallback runtime answers are added');
     const match = choice('match', v.match, ['nearest', 'exact', 'sequence'] as const);
     const onExhausted = choice('on-exhausted', v['on-exhausted'], ['repeat', 'error'] as const);
@@ -148,6 +159,7 @@ export const command: Command = {
     const logger = createLogger({ level, json: v['log-json'] === true });
     const refuse = (v.refuse ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
     usage(() => parseRefuse(refuse));
+    for (const rule of v.fault ?? []) usage(() => parseFaultRule(rule));
     const redactPaths = (v.redact ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
     const runtime = await replay({
@@ -164,8 +176,17 @@ export const command: Command = {
       state: v['no-state'] !== true,
       refuse: refuse as ReplayOptions['refuse'],
       socketMode: Number.parseInt(modeText, 8),
+      faults: v.fault,
+      injected: v['replay-injected'] === true,
       logger,
     });
+    let admin: AdminServer | undefined;
+    try {
+      if (v.admin !== undefined) admin = await startAdmin(v.admin, runtime.faults, logger);
+    } catch (err) {
+      await runtime.close(0);
+      throw err;
+    }
     logger.info('critap replay started', {
       listen: runtime.endpoint,
       recording: positionals[0],
@@ -180,6 +201,7 @@ export const command: Command = {
       logger,
       graceMs,
       async () => {
+        await admin?.close();
         await runtime.close(graceMs);
         const counts = runtime.counts();
         return { answered: runtime.answered(), misses: runtime.misses.length, ...withoutMiss(counts), missesFile: v.misses };

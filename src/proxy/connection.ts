@@ -19,6 +19,7 @@ import type { CaptureBudget } from './capture-budget.js';
 import type { PeerLookup } from './peer.js';
 import { ConnectionTap } from './tap.js';
 import { answerUnavailable } from './unavailable.js';
+import { ConnectionFaults, type ProxyFaults } from './fault-calls.js';
 
 /** A connection without an answer by then asks for its peer anyway (a stream that waits long). */
 const PEER_ASK_AT_LATEST_MS = 20;
@@ -37,6 +38,11 @@ export interface ConnectionContext {
   lookupPeer?(client: net.Socket): PeerLookup;
   /** Replace each request's traceparent with critap's span (`--propagate-trace`). */
   propagation?: TracePropagation;
+  /**
+   * Fault injection (`--fault`, `--admin`): request header blocks are then re-encoded, as with
+   * propagation, so that calls critap answers itself can be left out. Absent: a byte pipe.
+   */
+  faults?: ProxyFaults;
 }
 
 export class ProxiedConnection {
@@ -48,6 +54,10 @@ export class ProxiedConnection {
   /** With propagation: what to send the runtime once connected (the rewritten `pending`). */
   private pendingOut: Buffer[] = [];
   private readonly rewriter: HeaderRewriter | null = null;
+  private readonly faults: ConnectionFaults | null = null;
+  /** critap's own frames for the client, waiting for the runtime's bytes to reach a frame boundary. */
+  private ownFrames: Buffer[] = [];
+  private upstreamSpoke = false;
   /** Traceparents sent to the runtime, by stream, until the tap takes them into the call's record. */
   private readonly sentTraceparents = new Map<number, string>();
   private lastRequestStream = 0;
@@ -66,7 +76,12 @@ export class ProxiedConnection {
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     const peer: Peer | undefined = client.remoteAddress ? { address: `${client.remoteAddress}:${client.remotePort}` } : undefined;
-    if (ctx.propagation) this.rewriter = new HeaderRewriter(this.editRequestHeaders, { preface: true });
+    if (ctx.faults) {
+      this.faults = new ConnectionFaults(ctx.faults, (frames) => this.writeOwn(frames), (id, fault) => this.tap.markInjected(id, fault));
+      this.rewriter = new HeaderRewriter(this.editWithFaults, { preface: true, divert: this.faults });
+    } else if (ctx.propagation) {
+      this.rewriter = new HeaderRewriter(this.editRequestHeaders, { preface: true });
+    }
     const lookup = ctx.lookupPeer?.(client);
     if (lookup) {
       this.askPeer = lookup.ask;
@@ -173,6 +188,45 @@ export class ProxiedConnection {
     return out;
   };
 
+  /** With faults: a new call some rule may match is kept from the runtime; the rest as without. */
+  private readonly editWithFaults = (streamId: number, headers: Header[], endStream: boolean): Header[] | null => {
+    const faults = this.faults!;
+    if (streamId <= this.lastRequestStream) return faults.dropsBlock(streamId) ? null : headers;
+    let path = '';
+    for (const h of headers) if (h[0] === ':path') path = h[1];
+    if (faults.take(streamId, path, headers, endStream)) {
+      this.lastRequestStream = streamId;
+      return null;
+    }
+    if (this.ctx.propagation) return this.editRequestHeaders(streamId, headers);
+    this.lastRequestStream = streamId;
+    return headers;
+  };
+
+  /**
+   * critap's own answer frames: written (and shown to the tap, which records them like the
+   * runtime's) only between the runtime's frames, never inside one.
+   */
+  private writeOwn(frames: Buffer[]): void {
+    if (this.closed || this.client.destroyed) return;
+    // Nothing of critap's may precede the runtime's SETTINGS, the server's connection preface.
+    if (this.ownFrames.length > 0 || !this.upstreamSpoke || !this.tap.serverReader.atFrameBoundary) {
+      this.ownFrames.push(...frames);
+      return;
+    }
+    for (const f of frames) {
+      this.client.write(f);
+      this.observeOwnAnswer(f);
+    }
+  }
+
+  private flushOwn(): void {
+    if (this.ownFrames.length === 0 || !this.tap.serverReader.atFrameBoundary) return;
+    const frames = this.ownFrames;
+    this.ownFrames = [];
+    this.writeOwn(frames);
+  }
+
   private peerNow(): void {
     const ask = this.askPeer;
     this.askPeer = undefined;
@@ -187,12 +241,14 @@ export class ProxiedConnection {
   }
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
+    this.upstreamSpoke = true;
     if (!this.client.write(chunk)) this.upstream.pause();
     try {
       this.tap.serverReader.push(chunk);
     } catch (err) {
       this.protocolError('runtime', err);
     }
+    if (this.ownFrames.length > 0) this.flushOwn();
     // The first call's whole answer is on its way to the client: the lookup cannot delay it now,
     // and the client cannot have closed before reading it, so our end is open for this turn.
     if (this.askPeer && this.tap.answered) this.peerNow();
@@ -298,6 +354,7 @@ export class ProxiedConnection {
   private finish(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.faults?.closeAll();
     this.tap.closeAll(reason);
     this.resolveDone();
   }

@@ -14,6 +14,7 @@ import { SpanContextPropagation } from '../telemetry/propagation.js';
 import { samplerFromEnv } from '../telemetry/sampler.js';
 import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 import { startProxy, type RunningProxy } from './proxy.js';
+import type { FaultSet } from '../fault/set.js';
 
 export interface ObservedProxyOptions extends Omit<ObserverOptions, 'upstream' | 'logLevel' | 'logJson'> {
   listen: string;
@@ -33,6 +34,8 @@ export interface ObservedProxyOptions extends Omit<ObserverOptions, 'upstream' |
    * traceparent passes unchanged). Needs tracing on.
    */
   propagateTrace?: boolean;
+  /** Fault rules (see src/fault/rule.ts); given at all, the proxy can take rules live (see startProxy). */
+  faults?: readonly string[] | FaultSet;
 }
 
 export interface ObservedProxy extends RunningProxy {
@@ -57,6 +60,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   }
   const observerOpts: ObserverOptions = { ...opts, upstream };
   delete (observerOpts as { logger?: unknown }).logger;
+  delete (observerOpts as { faults?: unknown }).faults;
 
   // One budget for the bodies, from capture until the observers are done with them (the
   // recorder: until written), whichever thread they are on.
@@ -107,6 +111,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
       peerLookup: opts.peerLookup,
       logger,
       propagation: opts.propagateTrace ? new SpanContextPropagation(samplerFromEnv(process.env, (m) => logger.warn(m))) : undefined,
+      faults: opts.faults,
     });
   } catch (err) {
     await closeObservers().catch(() => {});
@@ -117,6 +122,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
     endpoint: proxy.endpoint,
     upstream: proxy.upstream,
     stats: () => proxy.stats(),
+    faults: proxy.faults,
     tracing,
     observerStats: stats,
     close(graceMs?: number) {

@@ -11,6 +11,10 @@ import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capt
 import { ProxiedConnection } from './connection.js';
 import { boundEndpoint, listen, removeSocket } from './listener.js';
 import { lookupUnixPeer, type PeerLookup } from './peer.js';
+import { FaultSet } from '../fault/set.js';
+import { FaultIds } from '../fault/call-ids.js';
+import { Fallback } from '../replay/fallback.js';
+import type { ProxyFaults } from './fault-calls.js';
 
 export { DEFAULT_CAPTURE_BUDGET, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 
@@ -41,6 +45,12 @@ export interface ProxyOptions {
    * rewritten; see src/telemetry/propagation.ts). Default: none, every byte passes unchanged.
    */
   propagation?: TracePropagation;
+  /**
+   * Fault rules (`method=RunPodSandbox,error=UNAVAILABLE`; see src/fault/rule.ts), or a live
+   * FaultSet. Given at all (even empty), each connection re-encodes request header blocks so
+   * rules added later apply to connections already open; absent, forwarding is a byte pipe.
+   */
+  faults?: readonly string[] | FaultSet;
 }
 
 export interface ProxyStats {
@@ -58,6 +68,8 @@ export interface RunningProxy {
   readonly endpoint: string;
   readonly upstream: string;
   stats(): ProxyStats;
+  /** The live fault rules, when started with `faults`. */
+  readonly faults: FaultSet | undefined;
   /**
    * Stop accepting, let in-flight calls finish for up to `graceMs`, then close every connection
    * and remove the socket file. Sinks are closed (flushed) last.
@@ -84,8 +96,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   if (sinks.some((s) => s.releasesBudget) && sinks.length > 1) {
     throw new Error('critap: a sink that releases the capture budget itself must be the proxy\'s only sink');
   }
+  const faultSet = opts.faults === undefined ? undefined : opts.faults instanceof FaultSet ? opts.faults : new FaultSet(opts.faults);
+  const faults: ProxyFaults | undefined = faultSet && { set: faultSet, ids: new FaultIds(), side: new Fallback(formatEndpoint(upstream)), logger };
   const ctx = {
     upstream,
+    faults,
     sinks,
     captureLimit,
     budget,
@@ -128,6 +143,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     endpoint: formatEndpoint(bound),
     upstream: formatEndpoint(upstream),
+    faults: faultSet,
     stats: () => ({ connections: connections.size, openCalls: openCalls(), acceptedConnections: accepted, bodiesNotCaptured: budget.refused, captureBytesHeld: budget.inUse }),
     close(graceMs = 10_000) {
       closing ??= (async () => {
@@ -140,6 +156,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         for (const c of connections) c.destroy();
         await serverClosed;
         await removeSocket(bound);
+        faults?.side.close();
         await Promise.all([...holding]);
         for (const sink of sinks) {
           try {

@@ -63,6 +63,7 @@ interface StreamState {
   responseHeaders: Header[] | null;
   truncated: boolean;
   propagatedTraceparent: string | undefined;
+  fault?: CallRecord['fault'];
 }
 
 export class ConnectionTap {
@@ -120,6 +121,12 @@ export class ConnectionTap {
 
   private finishRefusedByCritap(s: StreamState): void {
     this.finish(s, 'refused', { code: 14, message: 'critap refused the call: the runtime closed the connection (GOAWAY); the client may retry it' }, []);
+  }
+
+  /** A fault rule fired on this open call: its record says so. */
+  markInjected(streamId: number, fault: NonNullable<CallRecord['fault']>): void {
+    const s = this.streams.get(streamId);
+    if (s) s.fault = fault;
   }
 
   /** Calls still open on this connection. */
@@ -301,6 +308,7 @@ export class ConnectionTap {
     if (s.truncated || s.reqAsm.partial || s.resAsm.partial) record.truncated = true;
     if (s.authority !== undefined) record.authority = s.authority;
     if (s.propagatedTraceparent !== undefined) record.propagatedTraceparent = s.propagatedTraceparent;
+    if (s.fault !== undefined) record.fault = s.fault;
     if (this.opts.budget) {
       // Without a releasing sink the bodies leave the budget here (sinks bound their own queues);
       // with one, it gives back the bodies it was handed, and only bytes reserved for a message

@@ -34,6 +34,7 @@ export interface ValueHeader {
   peer?: CallRecord['peer'];
   authority?: string;
   propagatedTraceparent?: string;
+  fault?: CallRecord['fault'];
   ids: CallIds;
   redacted?: string[];
 }
@@ -69,6 +70,7 @@ export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string
   if (call.peer) header.peer = call.peer;
   if (call.authority !== undefined) header.authority = call.authority;
   if (call.propagatedTraceparent !== undefined) header.propagatedTraceparent = call.propagatedTraceparent;
+  if (call.fault !== undefined) header.fault = call.fault;
   if (redacted && redacted.length > 0) header.redacted = redacted;
 
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -146,6 +148,7 @@ export function decodeCallValue(key: string, value: Uint8Array): StoredCall {
   if (h.peer) call.peer = h.peer;
   if (h.authority !== undefined) call.authority = h.authority;
   if (typeof h.propagatedTraceparent === 'string') call.propagatedTraceparent = h.propagatedTraceparent;
+  if (h.fault && typeof h.fault === 'object') call.fault = h.fault;
   if (h.redacted) call.redacted = h.redacted;
   return call;
 }

@@ -17,6 +17,8 @@ export interface CallView {
   status: { code: number; codeName: string; message: string; details?: RpcStatusView | { undecodable: string } };
   ids: StoredCall['ids'];
   peer?: StoredCall['peer'];
+  /** A fault rule fired on the call: an error/hang/reset status is critap's, not the runtime's. */
+  fault?: StoredCall['fault'];
   /** Unary calls. */
   request?: unknown;
   response?: unknown;
@@ -58,6 +60,7 @@ export function callView(call: StoredCall): CallView {
     responseBytes: call.responseBytes,
   };
   if (call.peer) view.peer = call.peer;
+  if (call.fault) view.fault = call.fault;
   const request = decodeBody(info?.requestType, call.requests[0]);
   if (request !== undefined) view.request = request;
   // An unknown method with several answers is most likely a stream: show them all.

@@ -25,6 +25,7 @@ export interface JsonlCall {
   peer?: CallRecord['peer'];
   authority?: string;
   propagatedTraceparent?: string;
+  fault?: CallRecord['fault'];
   ids: CallIds;
   redacted?: string[];
   view?: CallView;
@@ -65,6 +66,7 @@ export function callToJsonl(call: StoredCall, withView = true): string {
   if (call.peer) line.peer = call.peer;
   if (call.authority !== undefined) line.authority = call.authority;
   if (call.propagatedTraceparent !== undefined) line.propagatedTraceparent = call.propagatedTraceparent;
+  if (call.fault !== undefined) line.fault = call.fault;
   if (call.redacted) line.redacted = call.redacted;
   if (withView) line.view = callView(call);
   return JSON.stringify(line);
@@ -148,6 +150,11 @@ export function callFromJsonl(text: string, lineNo: number): CallRecord & { ids:
   if (o['authority'] !== undefined) {
     if (typeof o['authority'] !== 'string') fail(lineNo, '"authority" must be a string');
     call.authority = o['authority'];
+  }
+  if (o['fault'] !== undefined) {
+    const f = o['fault'] as Record<string, unknown> | null;
+    if (typeof f !== 'object' || f === null || typeof f['rule'] !== 'string' || typeof f['ruleId'] !== 'number' || !Array.isArray(f['actions'])) fail(lineNo, '"fault" must be {ruleId, rule, actions}');
+    call.fault = { ruleId: f['ruleId'] as number, rule: f['rule'] as string, actions: (f['actions'] as unknown[]).map(String) };
   }
   if (o['propagatedTraceparent'] !== undefined) {
     if (typeof o['propagatedTraceparent'] !== 'string') fail(lineNo, '"propagatedTraceparent" must be a string');

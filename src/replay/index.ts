@@ -25,6 +25,7 @@ import { parseRefuse } from './state/build.js';
 import { prepareAnswers } from './answering.js';
 import { startGrpcServer, type GrpcServer } from './h2/server.js';
 import { parseTiming, type Timing } from './timing.js';
+import { FaultSet } from '../fault/set.js';
 
 export type { Miss, Guess, AnswerKind } from './replayer.js';
 export type { MatchMode, OnExhausted } from './matcher.js';
@@ -61,6 +62,13 @@ export interface ReplayOptions {
   refuse?: Array<Exclude<AnswerKind, 'exact' | 'miss'>>;
   /** File mode of a unix socket (default 0o660). */
   socketMode?: number;
+  /**
+   * Also answer from calls a fault rule answered when they were recorded (injected errors, hangs,
+   * resets); by default replay serves only the runtime's real answers.
+   */
+  injected?: boolean;
+  /** Fault rules (`method=Version,delay=1s`; see src/fault/rule.ts), checked before anything starts. */
+  faults?: string[];
   logger?: Logger;
 }
 
@@ -75,6 +83,8 @@ export interface ReplayRuntime {
   counts(): Record<AnswerKind, number>;
   /** Every answer that was not exact, in order (live; at most 10,000 kept). */
   readonly guesses: Guess[];
+  /** The live fault rules: add, remove, clear and list them while clients are connected. */
+  readonly faults: FaultSet;
   /** Stops accepting, lets calls in flight finish for `graceMs` (default 5 s), closes everything. */
   close(graceMs?: number): Promise<void>;
 }
@@ -114,7 +124,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
   }
 
   const refuse = parseRefuse(opts.refuse ?? []);
-  const calls = await loadRecordingCalls(opts.recording);
+  const faults = new FaultSet(opts.faults ?? []);
+  const calls = await loadRecordingCalls(opts.recording, { injected: opts.injected === true });
   const { matcher, chooser } = prepareAnswers(calls, { mode, onExhausted, ignore, redaction: opts.redaction, state: opts.state !== false, housekeeping: !opts.fallback });
 
   let writer: RecordingWriter | undefined;
@@ -123,7 +134,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
   try {
     if (opts.fallback) fallback = new Fallback(opts.fallback);
     if (opts.record) writer = await createRecording(opts.recording);
-    const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger, chooser, refuse });
+    const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger, chooser, refuse, faults });
     replayer.serve(calls, allMethods());
     server = await startGrpcServer({ listen: listenAt, handler: replayer.handle, socketMode: opts.socketMode ?? 0o660, logger });
     const running = server;
@@ -136,6 +147,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
       answered: () => replayer.answered,
       counts: () => ({ ...replayer.counts }),
       guesses: replayer.guesses,
+      faults,
       close(graceMs = 5000) {
         closing ??= (async () => {
           await running.close(graceMs);

@@ -14,7 +14,8 @@ import { openRecording } from '../record/reader.js';
 import { inspectFolder, MANIFEST_FILE } from '../record/manifest.js';
 import { RecordingError } from '../record/errors.js';
 
-export async function loadRecordingCalls(dir: string): Promise<StoredCall[]> {
+/** `injected`: also the calls critap answered itself (fault rules), as if the runtime had. */
+export async function loadRecordingCalls(dir: string, opts: { injected?: boolean } = {}): Promise<StoredCall[]> {
   const state = await inspectFolder(dir);
   if (state.kind === 'missing-folder') throw new RecordingError(dir, `recording ${dir} does not exist`);
   if (state.kind === 'not-recording') throw new RecordingError(dir, `${dir} is not a critap recording (no ${MANIFEST_FILE})`);
@@ -25,7 +26,9 @@ export async function loadRecordingCalls(dir: string): Promise<StoredCall[]> {
     const reader = await openRecording(copy);
     const calls: StoredCall[] = [];
     try {
-      for await (const c of reader.calls()) calls.push(c);
+      // A call a fault rule answered (error, hang, reset) holds critap's answer, not the runtime's:
+      // replay serves real answers only. Delayed calls carry the runtime's answer and stay.
+      for await (const c of reader.calls()) if (opts.injected || !c.fault?.actions.some((a) => a === 'error' || a === 'hang' || a === 'reset')) calls.push(c);
     } finally {
       await reader.close();
     }

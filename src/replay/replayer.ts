@@ -18,6 +18,8 @@ import type { Json } from './json-diff.js';
 import type { Closest, Matcher, MissReason } from './matcher.js';
 import { scaledMs, waitUntil, type Timing } from './timing.js';
 import { ANSWER_KINDS, type AnswerKind, type Choice, type StatefulChooser } from './state/chooser.js';
+import type { FaultSet, Injection } from '../fault/set.js';
+import { FaultIds, injectedMessage, RST_INTERNAL_ERROR } from '../fault/call-ids.js';
 
 export type { AnswerKind } from './state/chooser.js';
 
@@ -63,6 +65,8 @@ export interface ReplayerOptions {
   chooser?: StatefulChooser;
   /** Kinds of answer to refuse: such a call is a miss instead. */
   refuse?: ReadonlySet<AnswerKind>;
+  /** Injected faults (--fault, the admin socket): consulted before each call is answered. */
+  faults?: FaultSet;
 }
 
 /** A request in the matcher's terms: the redacted, decoded JSON view (raw base64 when it does not decode). */
@@ -95,6 +99,9 @@ export class Replayer {
   private readonly loggedGuesses = new Set<string>();
   /** Paths served, and whether each is server-streaming. */
   private readonly methods = new Map<string, boolean>();
+
+  /** Pod names of sandboxes and containers seen, for rules with pod=/container=/…; fed only while such rules exist. */
+  private readonly faultIds = new FaultIds();
 
   constructor(private readonly opts: ReplayerOptions) {}
 
@@ -221,13 +228,87 @@ export class Replayer {
       call.end({ code: UNIMPLEMENTED, message: `critap replay: unknown method ${call.path}: neither the CRI schema nor the recording has it` });
       return;
     }
-    let d: ReturnType<Replayer['decide']>;
-    try {
-      d = this.decide(call.path, call.request);
-    } catch (err) {
-      this.internalError(call, err);
+    const faults = this.opts.faults;
+    if (faults !== undefined && faults.size > 0) {
+      let injection: Injection | undefined;
+      try {
+        const ids = faults.wantsIds ? this.faultIds.ofRequest(call.path, call.request) : undefined;
+        injection = faults.decide(call.path, ids);
+      } catch (err) {
+        this.internalError(call, err);
+        return;
+      }
+      if (injection) {
+        this.injected(call, streaming, injection).catch((err: unknown) => this.internalError(call, err));
+        return;
+      }
+    }
+    this.answer(call, streaming);
+  };
+
+  /** A call a fault rule fired on: delayed, failed, hung, reset or answered late, as the rule says. */
+  private async injected(call: ServerCall, streaming: boolean, injection: Injection): Promise<void> {
+    const rule = injection.rule;
+    this.opts.logger.info('injected a fault', { method: call.path, rule: injection.ruleId, fault: rule.text });
+    if (rule.delayMs !== undefined && !(await this.waitOrDeadline(call, rule.delayMs, 'a delay'))) return;
+    if (rule.error !== undefined) {
+      const end = () => call.end({ code: rule.error!, message: rule.message ?? injectedMessage(injection) });
+      if (rule.delayResponseMs === undefined) end();
+      else if (await this.waitOrDeadline(call, rule.delayResponseMs, 'a delayed answer')) end();
       return;
     }
+    if (rule.hang) {
+      await this.waitOrDeadline(call, Number.POSITIVE_INFINITY, 'a hang');
+      return;
+    }
+    if (rule.reset) {
+      call.reset(RST_INTERNAL_ERROR);
+      return;
+    }
+    if (rule.delayResponseMs === undefined) {
+      this.answer(call, streaming);
+      return;
+    }
+    // Decided now (the state moves as if the runtime did the work), delivered later.
+    const d = this.decideFor(call);
+    if (d && (await this.waitOrDeadline(call, rule.delayResponseMs, 'a delayed answer'))) this.answerDecided(call, streaming, d);
+  }
+
+  /**
+   * Waits `ms` (Infinity: for ever); false when the call ended first. The client's deadline
+   * coming first is answered DEADLINE_EXCEEDED then, as a real runtime's would be.
+   */
+  private async waitOrDeadline(call: ServerCall, ms: number, what: string): Promise<boolean> {
+    const start = performance.now();
+    const deadline = call.deadline;
+    if (deadline !== undefined && start + ms >= deadline) {
+      await waitUntil(start, deadline - start, call.signal);
+      if (!call.closed) call.end({ code: DEADLINE_EXCEEDED, message: `critap: deadline exceeded during ${what} (injected fault)` });
+      return false;
+    }
+    if (Number.isFinite(ms)) await waitUntil(start, ms, call.signal);
+    else if (!call.signal.aborted) await new Promise((resolve) => call.signal.addEventListener('abort', resolve, { once: true }));
+    return !call.closed;
+  }
+
+  /** Answers from the recording (or the fallback), synchronously when it can. */
+  private answer(call: ServerCall, streaming: boolean): void {
+    const d = this.decideFor(call);
+    if (d) this.answerDecided(call, streaming, d);
+  }
+
+  private decideFor(call: ServerCall): ReturnType<Replayer['decide']> | undefined {
+    try {
+      const d = this.decide(call.path, call.request);
+      if (this.opts.faults?.wantsIds && d.answer) this.faultIds.learnAnswer(call.path, call.request, d.answer.messages[0]?.data);
+      return d;
+    } catch (err) {
+      this.internalError(call, err);
+      return undefined;
+    }
+  }
+
+  private answerDecided(call: ServerCall, streaming: boolean, d: ReturnType<Replayer['decide']>): void {
     if (d.live) {
       this.liveEvents(call, d.info!);
       return;
@@ -239,7 +320,7 @@ export class Replayer {
     }
     const work = d.answer ? this.paced(call, d.answer, streaming) : this.fromFallback(call, streaming, d);
     work.catch((err: unknown) => this.internalError(call, err));
-  };
+  }
 
   /** The whole answer at once: its frames leave in the connection's next write. */
   private sendAll(call: ServerCall, answer: Answer): void {

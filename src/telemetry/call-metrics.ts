@@ -28,6 +28,7 @@ export class CallMetrics {
   private readonly requestBytes: Counter;
   private readonly responseBytes: Counter;
   private readonly recordingDropped: Counter;
+  private readonly faultsInjected: Counter;
   private readonly methods = new Map<string, MethodLabels>();
 
   constructor(meter: Meter, spansDropped: () => number) {
@@ -46,6 +47,9 @@ export class CallMetrics {
     });
     this.recordingDropped = meter.createCounter(METRIC.recordingDropped, {
       description: 'Calls the recorder could not store (queue full or store error)',
+    });
+    this.faultsInjected = meter.createCounter(METRIC.faultsInjected, {
+      description: 'Calls a fault rule (critap proxy --fault) acted on, by rule, method and action',
     });
     this.recordingDropped.add(0); // present at 0 from the start, so alerts on it have a series to watch
     meter
@@ -76,6 +80,10 @@ export class CallMetrics {
     this.duration.record(call.durationNs / 1e9, withCode);
     this.requestBytes.add(call.requestBytes, labels.base);
     this.responseBytes.add(call.responseBytes, labels.base);
+    if (call.fault) {
+      const method = call.method.slice(call.method.lastIndexOf('/') + 1);
+      for (const action of call.fault.actions) this.faultsInjected.add(1, { rule: call.fault.rule, method, action });
+    }
   }
 
   recordDropped(n: number): void {

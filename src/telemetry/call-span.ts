@@ -21,7 +21,7 @@ import type { Resource } from '@opentelemetry/resources';
 import { SamplingDecision, type ReadableSpan, type Sampler, type TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { statusName, type CallRecord } from '../call.js';
 import { callAttributes, spanName } from './call-attributes.js';
-import { EVENT_ATTR, MESSAGE_EVENT } from './names.js';
+import { ATTR, EVENT_ATTR, FAULT_EVENT, MESSAGE_EVENT } from './names.js';
 import type { PodIds } from './pod-links.js';
 import { parseTraceparent, randomSpanId, randomTraceId } from './trace-ids.js';
 import { parentContext } from './trace-parent.js';
@@ -94,6 +94,17 @@ export function buildCallSpan(source: SpanSource, input: SpanInput): ReadableSpa
         droppedAttributesCount: 0,
       });
     }
+  }
+  if (call.fault) {
+    // The span must never pass critap's injected answer off as the runtime's.
+    attributes[ATTR.faultRule] = call.fault.rule;
+    attributes[ATTR.faultActions] = call.fault.actions;
+    events.push({
+      name: FAULT_EVENT,
+      time: nsToHrTime(call.startNs),
+      attributes: { 'critap.fault.rule_id': call.fault.ruleId, [ATTR.faultRule]: call.fault.rule, [ATTR.faultActions]: call.fault.actions },
+      droppedAttributesCount: 0,
+    });
   }
   // Every non-OK code is an error here: a CRI caller (the kubelet) treats them all as a failed operation.
   const status: SpanStatus =

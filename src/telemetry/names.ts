@@ -39,7 +39,13 @@ export const ATTR = {
   lifeErrors: 'critap.errors',
   /** On a call span's link to the kubelet's span (the traceparent it sent). */
   linkKind: 'critap.link',
+  /** A fault rule fired on the call (critap proxy --fault): the rule's text, and what it did. */
+  faultRule: 'critap.fault.rule',
+  faultActions: 'critap.fault.actions',
 } as const;
+
+/** Span event on a call a fault rule fired on. */
+export const FAULT_EVENT = 'critap.fault.injected';
 
 /** Span event per message of a server stream (semantic conventions' `rpc.message`). */
 export const MESSAGE_EVENT = 'rpc.message';
@@ -62,6 +68,7 @@ export const METRIC = {
   responseBytes: 'critap_rpc_response_bytes_total',
   recordingDropped: 'critap_recording_dropped_calls_total',
   spansDropped: 'critap_spans_dropped_total',
+  faultsInjected: 'critap_faults_injected_total',
 } as const;
 
 /**

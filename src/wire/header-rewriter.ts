@@ -21,14 +21,25 @@ import { HpackDecoder } from './hpack.js';
 
 const HEADER_LEN = 9;
 
-/** Returns the headers to send in place of a decoded block (the same array when unchanged). */
-export type HeaderBlockEdit = (streamId: number, headers: Header[], endStream: boolean) => Header[];
+/** Returns the headers to send in place of a decoded block (the same array when unchanged); null sends nothing. */
+export type HeaderBlockEdit = (streamId: number, headers: Header[], endStream: boolean) => Header[] | null;
+
+/**
+ * Takes frames out of the forwarded stream (fault injection: calls critap answers itself).
+ * `takes` is asked at each non-header frame's start; a taken frame's whole payload goes to
+ * `frame`, whose return value (if any) is forwarded in its place.
+ */
+export interface FrameDivert {
+  takes(type: number, streamId: number): boolean;
+  frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer | undefined;
+}
 
 export interface HeaderRewriterOptions {
   /** Expect (and pass through) the client connection preface first. */
   preface: boolean;
   /** Upper bound for one header block, as in FrameReader. */
   maxHeaderBlock?: number;
+  divert?: FrameDivert;
 }
 
 export class HeaderRewriter {
@@ -47,6 +58,9 @@ export class HeaderRewriter {
   /** Joins a header block across CONTINUATION frames, exactly as the tap's FrameReader does. */
   private readonly joiner: HeaderBlockJoiner;
   private readonly maxHeaderBlock: number;
+  private readonly divert: FrameDivert | undefined;
+  /** The current frame goes to `divert` rather than on. */
+  private diverted = false;
 
   constructor(
     private readonly edit: HeaderBlockEdit,
@@ -55,6 +69,7 @@ export class HeaderRewriter {
     this.prefaceLeft = opts.preface ? PREFACE.length : 0;
     this.maxHeaderBlock = opts.maxHeaderBlock ?? 16 * 1024 * 1024;
     this.joiner = new HeaderBlockJoiner(this.maxHeaderBlock);
+    this.divert = opts.divert;
   }
 
   /** The server's SETTINGS_HEADER_TABLE_SIZE bounds the client's encoder, so the mirror too. */
@@ -74,7 +89,7 @@ export class HeaderRewriter {
      * Start of the run of pass-through bytes in this chunk, or -1 when none is open. A chunk opens
      * with one when it continues the preface or a frame that passes through.
      */
-    let passFrom = this.prefaceLeft > 0 || (this.inFrame && !this.rewritten()) ? 0 : -1;
+    let passFrom = this.prefaceLeft > 0 || (this.inFrame && !this.held()) ? 0 : -1;
     if (this.prefaceLeft > 0) {
       // The tap's reader validates the preface; here it is only counted and passed on.
       const n = Math.min(this.prefaceLeft, end);
@@ -104,7 +119,7 @@ export class HeaderRewriter {
           this.startFrame(this.hdr, 0);
           split = true;
         }
-        if (this.rewritten()) {
+        if (this.held()) {
           closePass(frameStart);
         } else if (split) {
           out.push(Buffer.from(this.hdr));
@@ -132,6 +147,11 @@ export class HeaderRewriter {
     return this.type === FrameType.HEADERS || this.type === FrameType.CONTINUATION;
   }
 
+  /** Not passed through as it came: a header frame (re-encoded) or a diverted one. */
+  private held(): boolean {
+    return this.diverted || this.rewritten();
+  }
+
   private startFrame(buf: Buffer, at: number): void {
     this.length = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
     this.type = buf[at + 3]!;
@@ -140,7 +160,8 @@ export class HeaderRewriter {
     this.consumed = 0;
     this.inFrame = true;
     this.joiner.checkNext(this.type);
-    if (this.rewritten()) {
+    this.diverted = this.divert !== undefined && !this.rewritten() && this.divert.takes(this.type, this.streamId);
+    if (this.held()) {
       if (this.length > this.maxHeaderBlock) throw new WireError(`frame of type ${this.type} claims ${this.length} bytes`);
       this.payload = Buffer.allocUnsafe(this.length);
     } else {
@@ -152,6 +173,12 @@ export class HeaderRewriter {
     this.inFrame = false;
     const payload = this.payload;
     this.payload = null;
+    if (this.diverted) {
+      this.diverted = false;
+      const instead = this.divert!.frame(this.type, this.flags, this.streamId, payload!);
+      if (instead) out.push(instead);
+      return;
+    }
     if (!this.rewritten()) return;
     // Priority information is dropped: RFC 9113 deprecates it and no gRPC server acts on it.
     const done =
@@ -160,6 +187,7 @@ export class HeaderRewriter {
         : this.joiner.continuation(this.streamId, payload, this.flags);
     if (!done) return;
     const headers = this.edit(done.streamId, this.decoder.decode(done.block), done.endStream);
+    if (headers === null) return;
     // 16 KiB frames: the smallest SETTINGS_MAX_FRAME_SIZE a server may announce, so always allowed.
     for (const f of headersFrames(done.streamId, encodeHeaderBlock(headers), done.endStream)) out.push(f);
   }

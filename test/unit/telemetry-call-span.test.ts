@@ -70,3 +70,17 @@ test('a long event stream keeps the last events up to the limit and counts the r
   assert.equal(eventLimitFromEnv({ OTEL_SPAN_EVENT_COUNT_LIMIT: '16' }), 16);
   assert.equal(eventLimitFromEnv({ OTEL_SPAN_EVENT_COUNT_LIMIT: 'many' }), 128);
 });
+
+test('a call a fault rule fired on says so: attributes and a critap.fault.injected event', () => {
+  const call = makeCall({ method: `${RUNTIME}/RunPodSandbox`, request: {}, status: { code: 14, message: 'injected' } });
+  call.fault = { ruleId: 3, rule: 'method=RunPodSandbox,error=UNAVAILABLE', actions: ['error'] };
+  const span = buildCallSpan(source(), { call, ids: {}, upstream: {}, serverStreaming: false })!;
+  assert.equal(span.attributes['critap.fault.rule'], 'method=RunPodSandbox,error=UNAVAILABLE');
+  assert.deepEqual(span.attributes['critap.fault.actions'], ['error']);
+  const event = span.events.find((e) => e.name === 'critap.fault.injected');
+  assert.ok(event);
+  assert.equal(event.attributes?.['critap.fault.rule_id'], 3);
+  assert.equal(span.status.code, SpanStatusCode.ERROR);
+  const plain = buildCallSpan(source(), { call: makeCall({ method: `${RUNTIME}/Version`, request: {}, response: {} }), ids: {}, upstream: {}, serverStreaming: false })!;
+  assert.equal(plain.attributes['critap.fault.rule'], undefined);
+});

@@ -34,6 +34,8 @@ export interface ServerCall {
   end(status: GrpcStatus, trailers?: readonly Header[]): void;
   /** The same with the status pre-encoded (encodeEnd), for answers sent many times. */
   endEncoded(end: EncodedEnd): void;
+  /** Ends the stream with RST_STREAM (an HTTP/2 error code) and no gRPC status. */
+  reset(code: number): void;
 }
 
 /** What a stream needs from its connection. */
