@@ -112,6 +112,12 @@ test('every Prometheus query of the dashboard returns data from a real Prometheu
   await failingCalls(cri);
   for (let i = 0; i < WALKTHROUGH_RUNS; i++) {
     await seedWalkthrough(cri, { image: rt.registry.image, logDir: rt.dir, podName: `critap-prom-${i}` });
+    // A scrape between runs: every method's counter then has several samples that differ, so
+    // rate() draws it even when the machine is slow (runs landing between two scrapes drew nothing).
+    await prom.waitFor(
+      'sum(critap_rpc_duration_seconds_count{rpc_method="RemoveImage"})',
+      (r) => resultHasSeries(r) && Number((r.result as PromSeries[])[0]!.value![1]) >= i + 1,
+    );
   }
   await failingCalls(cri);
   // Prometheus has scraped everything once RemoveImage of the last run shows up.
