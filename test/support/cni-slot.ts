@@ -34,7 +34,8 @@ export function releaseCniSlot(slot: CniSlot): void {
   rmSync(slot.file, { force: true });
 }
 
-function tryCreate(file: string): boolean {
+/** Creates `file` exclusively, holding this process's pid; false when it exists already. */
+export function tryCreate(file: string): boolean {
   try {
     const fd = openSync(file, 'wx');
     writeSync(fd, String(process.pid));

@@ -7,21 +7,11 @@
  * the owner's kubelet folder, which that cleanup removes last). A second caller waits rather
  * than failing.
  */
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+import { tryCreate } from './cni-slot.js';
 
 export const KUBELET_LOCK = '/tmp/critap-kubelet.lock';
-
-function tryCreate(file: string): boolean {
-  try {
-    const fd = openSync(file, 'wx');
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-}
 
 /** The lock file's lines: the owner's pid, then (once it made it) its kubelet folder. */
 function readLock(file: string): { pid?: number; dir?: string } {
