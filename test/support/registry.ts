@@ -93,8 +93,28 @@ async function waitHttp(address: string, child: ChildProcess, ms: number): Promi
   return exited ?? `no answer on http://${address}/v2/ within ${ms} ms`;
 }
 
-/** Pushes a docker-archive tarball to `reference` ('127.0.0.1:PORT/name:tag'). */
-export async function pushArchive(archive: string, reference: string, tmpDir: string, auth?: RegistryAuth): Promise<void> {
+/**
+ * Pushes to one registry, one at a time. distribution's filesystem driver answers 500
+ * ("failed to read from destination repository") when two uploads of the same blob race, which
+ * happens when one archive is pushed under several tags at once (seen in CI with critest's
+ * test-image-tags:1,2,3,latest). Different registries still push side by side.
+ */
+const pushQueues = new Map<string, Promise<void>>();
+
+/** Pushes a docker-archive tarball to `reference` ('127.0.0.1:PORT/name:tag'); pushes to the same registry wait for each other. */
+export function pushArchive(archive: string, reference: string, tmpDir: string, auth?: RegistryAuth): Promise<void> {
+  const registry = reference.split('/')[0]!;
+  const previous = pushQueues.get(registry) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(() => pushNow(archive, reference, tmpDir, auth));
+  const tail = mine.catch(() => undefined);
+  pushQueues.set(registry, tail);
+  void tail.then(() => {
+    if (pushQueues.get(registry) === tail) pushQueues.delete(registry);
+  });
+  return mine;
+}
+
+async function pushNow(archive: string, reference: string, tmpDir: string, auth?: RegistryAuth): Promise<void> {
   const args = ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false'];
   if (auth) args.push('--dest-creds', `${auth.username}:${auth.password}`);
   args.push(`docker-archive:${archive}`, `docker://${reference}`);
