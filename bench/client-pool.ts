@@ -13,10 +13,20 @@
 import { startChild, type Child } from './children.js';
 import type { LoadJob, LoadResult } from './load.js';
 
+/** Called around the measured part of a run (after warm-up): the CPU readings of bench/cpu.ts. */
+export interface RoundHooks {
+  /** Just before the workers are told `go`. */
+  beforeGo?(): void;
+  /** Just after the last worker's result arrived. */
+  afterResults?(): void;
+}
+
 export interface ClientPool {
   readonly size: number;
+  /** The worker processes' pids (for their CPU time). */
+  readonly pids: number[];
   /** Runs the job split over `workers` processes (lanes and calls divided between them). */
-  run(job: LoadJob, workers: number): Promise<LoadResult>;
+  run(job: LoadJob, workers: number, hooks?: RoundHooks): Promise<LoadResult>;
   close(): Promise<void>;
 }
 
@@ -61,14 +71,17 @@ export async function startClientPool(size: number): Promise<ClientPool> {
   }
   return {
     size,
-    async run(job, count) {
+    pids: workers.map((w) => w.pid),
+    async run(job, count, hooks) {
       const used = workers.slice(0, Math.max(1, Math.min(count, size)));
       const parts = used.map((w, i) => ({ w, job: splitJob(job, used.length, i) })).filter((p, i) => i === 0 || (p.job.kind === 'unary' ? p.job.calls : p.job.streams) > 0);
       for (const p of parts) p.w.send({ type: 'job', job: p.job });
       const warm = await Promise.all(parts.map((p) => p.w.next<{ errors: number; firstError?: string }>('warm')));
       const warmErrors = warm.find((w) => w.errors > 0);
+      hooks?.beforeGo?.();
       for (const p of parts) p.w.send({ type: 'go' });
       const results = await Promise.all(parts.map((p) => p.w.next<{ result: LoadResult }>('result')));
+      hooks?.afterResults?.();
       const merged = mergeResults(results.map((r) => r.result));
       if (warmErrors && merged.errors === 0 && merged.ok === 0) merged.firstError = `warm-up failed: ${warmErrors.firstError}`;
       return merged;

@@ -44,7 +44,9 @@ async function main(): Promise<void> {
     // Give IPC a moment to deliver before exiting (--cpu-prof writes its profile on exit).
     setTimeout(() => process.exit(0), 20);
   });
-  tell({ type: 'ready', endpoint: proxy.endpoint });
+  // Asked once at start: which OS thread the observers run on, for per-thread CPU (bench/cpu.ts).
+  const observerTid = (await proxy.observerStats()).observerTid;
+  tell({ type: 'ready', endpoint: proxy.endpoint, observerTid });
 }
 
 main().catch(failChild);

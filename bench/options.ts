@@ -17,9 +17,11 @@ export const HELP = `critap benchmark: critap's cost beside a direct runtime con
 
 Usage: npm run bench -- [flags]      (or: node dist/bench/run.js [flags])
 
-Every scenario is run against each variant in turn (direct, critap bare, + recording,
-+ recording + tracing, replay), interleaved over several rounds; the table shows medians and
-the median of the per-round ratios to direct. Targets are reported as met / not met; the
+Every scenario is run against each variant in turn (direct, socat as the floor, critap bare,
++ recording, + recording + tracing, replay), interleaved over several rounds; the table shows
+medians, the median of the per-round ratios to direct and to the floor (socat, a byte pipe no
+proxy can beat), and µs of CPU per call of the proxy (critap by thread), the runtime and the
+clients, read from /proc over each measured round. Targets are reported as met / not met; the
 benchmark itself never fails because the machine is slow.
 
 Flags:
@@ -27,7 +29,7 @@ Flags:
   --rounds N         rounds of interleaved variants (default 5; 1 with --smoke)
   --clients N        client worker processes for the in-flight scenarios (default 2)
   --json FILE        also write every figure, per round, with machine info
-  --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder,replay-choice)
+  --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder,replay-choice,idle-rss)
   --variants IDS     comma-separated subset of: ${ALL_VARIANTS.join(', ')}
                      (default: ${DEFAULT_VARIANTS.join(', ')})
   --no-containerd    skip the real-runtime scenarios

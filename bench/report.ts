@@ -2,6 +2,7 @@
  * Turns per-round measurements into medians, per-round ratios to direct, the stdout table,
  * the target verdicts and the JSON document.
  */
+import type { IdleFigures, IdleRun } from './idle-rss.js';
 import type { RecorderFigures } from './recorder-main.js';
 import type { ReplayChoiceFigures } from './replay-choice-main.js';
 import type { MetricDef } from './scenarios.js';
@@ -12,6 +13,12 @@ export interface Measurement {
   round: number;
   figures?: Record<string, number | undefined>;
   observers?: VariantFigures;
+  /**
+   * µs of CPU per call (per message for streams) over the measured part of the round, by part:
+   * proxy (what sits between client and runtime, all threads), critapMain / critapObserver /
+   * critapOther (critap's threads), runtime, client (all client workers). From bench/cpu.ts.
+   */
+  cpuUsPerCall?: Record<string, number>;
   ok?: number;
   errors?: number;
   firstError?: string;
@@ -36,14 +43,27 @@ export interface MetricSummary {
   median: number;
   ratiosToDirect: number[];
   medianRatio: number;
+  /** The same against the floor variant (socat) of the same rounds; empty / NaN without it. */
+  ratiosToFloor: number[];
+  medianRatioToFloor: number;
 }
 
 export function summarize(run: ScenarioRun, variant: VariantId, metric: string): MetricSummary {
-  const values = (run.rounds[variant] ?? []).map((m) => m.figures?.[metric]);
-  const direct = (run.rounds.direct ?? []).map((m) => m.figures?.[metric]);
-  const ratios = roundRatios(values, direct);
+  const valuesOf = (v: VariantId) => (run.rounds[v] ?? []).map((m) => (m.failure ? undefined : m.figures?.[metric]));
+  const values = valuesOf(variant);
+  const ratios = roundRatios(values, valuesOf('direct'));
+  const toFloor = run.missing.floor ? [] : roundRatios(values, valuesOf('floor'));
   const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-  return { values, median: median(present), ratiosToDirect: ratios, medianRatio: median(ratios) };
+  return { values, median: median(present), ratiosToDirect: ratios, medianRatio: median(ratios), ratiosToFloor: toFloor, medianRatioToFloor: median(toFloor) };
+}
+
+/** Median µs of CPU per call of each part (see Measurement.cpuUsPerCall) over the rounds. */
+export function summarizeCpu(run: ScenarioRun, variant: VariantId): Record<string, number> {
+  const byPart = new Map<string, number[]>();
+  for (const m of run.rounds[variant] ?? []) {
+    for (const [part, us] of Object.entries(m.cpuUsPerCall ?? {})) byPart.set(part, [...(byPart.get(part) ?? []), us]);
+  }
+  return Object.fromEntries([...byPart].map(([part, list]) => [part, median(list)]));
 }
 
 export interface RecorderRun {
@@ -82,26 +102,45 @@ const fmtRatio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '');
 const pad = (s: string, w: number) => (s.length >= w ? s : s + ' '.repeat(w - s.length));
 const padL = (s: string, w: number) => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
 
+const CPU_LABELS: Record<string, string> = { proxy: 'in between, all threads', runtime: 'runtime', client: 'client workers' };
+
 export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefined, variants: VariantId[]): string {
   const labelW = 58;
   const cellW = 19;
   const lines: string[] = [];
+  const row = (label: string, cells: string[]) => lines.push(pad(label, labelW) + cells.map((c) => padL(c, cellW)).join(''));
   lines.push(pad('scenario / figure (median; ×direct = median of per-round ratios)', labelW) + variants.map((v) => padL(VARIANT_LABELS[v], cellW)).join(''));
   lines.push('-'.repeat(labelW + cellW * variants.length));
   for (const run of runs) {
     lines.push(run.title + (run.skipped ? `: SKIPPED (${run.skipped})` : ''));
     if (run.skipped) continue;
+    /** The cell when a variant has no figures at all, or undefined when it has some. */
+    const absent = (v: VariantId): string | undefined => {
+      if (!run.variants.includes(v)) return '—';
+      if (run.missing[v]) return 'missing';
+      const ms = run.rounds[v] ?? [];
+      return ms.length && ms.every((m) => m.failure) ? 'FAILED' : undefined;
+    };
+    const withFloor = run.variants.includes('floor') && !absent('floor');
     for (const metric of run.metrics) {
-      const cells = variants.map((v) => {
-        if (!run.variants.includes(v)) return padL('—', cellW);
-        if (run.missing[v]) return padL('missing', cellW);
-        const ms = run.rounds[v] ?? [];
-        if (ms.length && ms.every((m) => m.failure)) return padL('FAILED', cellW);
-        const s = summarize(run, v, metric.id);
-        const ratio = v === 'direct' ? '' : ` ${fmtRatio(s.medianRatio)}`;
-        return padL(`${formatCount(s.median)}${ratio}`, cellW);
-      });
-      lines.push(pad(`  ${metric.label === metric.unit ? metric.label : `${metric.label} (${metric.unit})`}`, labelW) + cells.join(''));
+      const summaries = variants.map((v) => (absent(v) ? undefined : summarize(run, v, metric.id)));
+      row(
+        `  ${metric.label === metric.unit ? metric.label : `${metric.label} (${metric.unit})`}`,
+        variants.map((v, i) => absent(v) ?? `${formatCount(summaries[i]!.median)}${v === 'direct' ? '' : ` ${fmtRatio(summaries[i]!.medianRatio)}`}`),
+      );
+      if (withFloor) {
+        row('    × floor (socat, same rounds)', variants.map((v, i) => (v === 'direct' || v === 'floor' || !summaries[i] ? '' : fmtRatio(summaries[i]!.medianRatioToFloor))));
+      }
+    }
+    const cpu = variants.map((v) => (absent(v) ? undefined : summarizeCpu(run, v)));
+    if (cpu.some((c) => c && Object.keys(c).length > 0)) {
+      const us = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
+      for (const part of ['proxy', 'runtime', 'client']) {
+        row(`  CPU µs/call: ${CPU_LABELS[part]}`, cpu.map((c) => us(c?.[part])));
+        if (part === 'proxy' && cpu.some((c) => c?.critapMain !== undefined)) {
+          row('    critap main / observer / other thread', cpu.map((c) => (c?.critapMain === undefined ? '' : `${us(c.critapMain)}/${us(c.critapObserver) || '—'}/${us(c.critapOther)}`)));
+        }
+      }
     }
     const notes = noteLines(run);
     for (const n of notes) lines.push(`    ! ${n}`);
@@ -116,6 +155,14 @@ export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefin
     }
   }
   return lines.join('\n');
+}
+
+/** critap idle with recording and tracing on (bench/idle-rss.ts), medians over the rounds. */
+export function renderIdle(run: IdleRun): string {
+  const head = 'critap idle, recording + tracing on';
+  if (run.failure && run.rounds.length === 0) return `${head}: FAILED (${run.failure})`;
+  const med = (k: keyof IdleFigures) => median(run.rounds.map((r) => r[k]));
+  return `${head}: ${med('rssMB').toFixed(1)} MB resident after ${formatCount(med('calls'))} calls and ${(med('idleMs') / 1000).toFixed(0)} s idle (peak ${med('peakMB').toFixed(1)} MB; ${run.rounds.length} rounds)${run.failure ? `; then FAILED (${run.failure})` : ''}`;
 }
 
 /** Failures, errors and observer losses worth a line under the scenario. */

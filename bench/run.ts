@@ -12,11 +12,14 @@ import { join } from 'node:path';
 import { HelpRequested, UsageError } from '../src/cli/args.js';
 import { startChild, type Child } from './children.js';
 import { startClientPool, type ClientPool } from './client-pool.js';
+import { clockTicksPerSecond, findContainerdPid, perCallUs, processCpuSeconds, type CpuReading } from './cpu.js';
+import { floorMissing } from './floor.js';
+import { measureIdle, type IdleRun } from './idle-rss.js';
 import { HELP, parseBenchArgs, type BenchOptions } from './options.js';
 import { startContainerdOrReason } from './real-runtime.js';
 import type { RecorderArgs, RecorderFigures } from './recorder-main.js';
 import type { ReplayChoiceArgs, ReplayChoiceFigures } from './replay-choice-main.js';
-import { renderReplayChoice, renderTable, renderTargets, summarize, type Measurement, type RecorderRun, type ReplayChoiceRun, type ScenarioRun } from './report.js';
+import { renderIdle, renderReplayChoice, renderTable, renderTargets, summarize, summarizeCpu, type Measurement, type RecorderRun, type ReplayChoiceRun, type ScenarioRun } from './report.js';
 import { BIG_SIZES, FAKE_LIST_CONTAINERS, scenarios, type Scenario } from './scenarios.js';
 import { rotate } from './stats.js';
 import { judgeTargets } from './targets.js';
@@ -26,7 +29,10 @@ const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 interface Upstreams {
   fake?: string;
+  fakePid?: number;
   containerd?: string;
+  /** containerd's own process (its shims are not counted: Version runs no container). */
+  containerdPid?: number;
   containerdSkipped?: string;
 }
 
@@ -48,15 +54,30 @@ class Bench {
     };
   }
 
-  async measure(def: Scenario, v: VariantId, round: number, upstream: string): Promise<Measurement> {
+  /** Cumulative CPU of every process of a measurement: the variant's, the runtime's, the clients'. */
+  private cpuReading(running: Awaited<ReturnType<typeof startVariant>>, runtimePid: number | undefined): CpuReading {
+    const reading: CpuReading = { ...running.cpu?.() };
+    if (runtimePid) reading.runtime = processCpuSeconds(runtimePid);
+    reading.client = this.pool.pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+    return reading;
+  }
+
+  async measure(def: Scenario, v: VariantId, round: number, upstream: string, runtimePid: number | undefined): Promise<Measurement> {
     this.label = `${def.id}-r${round}`;
     let running: Awaited<ReturnType<typeof startVariant>> | undefined;
     try {
-      running = await startVariant(v, this.ctx, upstream);
-      const result = await this.pool.run(def.job(running.endpoint), def.workers);
+      const started = (running = await startVariant(v, this.ctx, upstream));
+      let before: CpuReading = {};
+      let after: CpuReading = {};
+      const result = await this.pool.run(def.job(running.endpoint), def.workers, {
+        beforeGo: () => (before = this.cpuReading(started, runtimePid)),
+        afterResults: () => (after = this.cpuReading(started, runtimePid)),
+      });
       const observers = await running.stop();
       running = undefined;
-      return { round, figures: def.figures(result, observers), observers, ok: result.ok, errors: result.errors, firstError: result.firstError };
+      // Per call for unary scenarios (one answer each), per message for streams.
+      const cpuUsPerCall = perCallUs(before, after, result.messages);
+      return { round, figures: def.figures(result, observers), observers, cpuUsPerCall, ok: result.ok, errors: result.errors, firstError: result.firstError };
     } catch (err) {
       await running?.stop().catch(() => undefined);
       return { round, failure: (err as Error).message.split('\n')[0] };
@@ -82,6 +103,7 @@ class Bench {
     const variants = def.variants.filter((v) => this.opts.variants.includes(v));
     const run: ScenarioRun = { id: def.id, title: def.title, upstream: def.upstream, metrics: def.metrics, variants, missing: {}, rounds: {} };
     const upstream = def.upstream === 'fake' ? ups.fake : ups.containerd;
+    const runtimePid = def.upstream === 'fake' ? ups.fakePid : ups.containerdPid;
     if (!upstream) {
       run.skipped = ups.containerdSkipped ?? 'no runtime';
       log(`${def.id}: skipped (${run.skipped})`);
@@ -99,11 +121,13 @@ class Bench {
       }
       if (why) for (const v of replays) run.missing[v] = why;
     }
+    const noFloor = variants.includes('floor') ? floorMissing() : undefined;
+    if (noFloor) run.missing.floor = noFloor;
     const active = variants.filter((v) => !run.missing[v]);
     for (let r = 1; r <= this.opts.rounds; r++) {
       // A B C … then B C … A: every variant takes every position, so drift and warm-up order cancel.
       for (const v of rotate(active, r - 1)) {
-        const m = await this.measure(def, v, r, upstream);
+        const m = await this.measure(def, v, r, upstream, runtimePid);
         (run.rounds[v] ??= []).push(m);
         const shown = m.failure ? `FAILED ${m.failure}` : def.metrics.map((k) => `${k.id}=${fmt(m.figures?.[k.id])}`).join(' ');
         log(`${def.id} round ${r}/${this.opts.rounds} ${VARIANT_LABELS[v]}: ${shown}${m.errors ? ` (${m.errors} errors: ${m.firstError})` : ''}`);
@@ -112,6 +136,25 @@ class Bench {
     if (this.ctx.replayRecording) await rm(this.ctx.replayRecording, { recursive: true, force: true });
     this.ctx.replayRecording = undefined;
     return run;
+  }
+
+  async runIdle(upstream: string | undefined): Promise<IdleRun> {
+    const out: IdleRun = { rounds: [] };
+    if (!upstream) return { rounds: [], failure: 'no runtime to call' };
+    if (!this.ctx.otlpUrl) return { rounds: [], failure: 'no OTLP receiver' };
+    const opts = { calls: this.opts.smoke ? 20 : 200, idleMs: this.opts.smoke ? 1000 : 5000 };
+    for (let r = 1; r <= this.opts.rounds; r++) {
+      this.label = `idle-rss-r${r}`;
+      try {
+        const f = await measureIdle(this.pool, this.ctx, upstream, opts);
+        out.rounds.push(f);
+        log(`idle-rss round ${r}/${this.opts.rounds}: ${f.rssMB.toFixed(1)} MB resident after ${f.calls} calls and ${f.idleMs} ms idle (peak ${f.peakMB.toFixed(1)} MB)`);
+      } catch (err) {
+        out.failure = (err as Error).message;
+        break;
+      }
+    }
+    return out;
   }
 
   async runReplayChoice(): Promise<ReplayChoiceRun> {
@@ -182,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const all = scenarios({ smoke: opts.smoke, clients: opts.clients });
-  const known = [...all.map((s) => s.id), 'recorder', 'replay-choice'];
+  const known = [...all.map((s) => s.id), 'recorder', 'replay-choice', 'idle-rss'];
   for (const id of opts.only ?? []) {
     if (!known.includes(id)) {
       process.stderr.write(`critap: bench: unknown scenario "${id}"; scenarios: ${known.join(', ')}\n`);
@@ -192,6 +235,7 @@ async function main(argv: string[]): Promise<number> {
   const chosen = all.filter((s) => !opts.only || opts.only.includes(s.id));
   const runRecorder = !opts.only || opts.only.includes('recorder');
   const runReplayChoice = !opts.only || opts.only.includes('replay-choice');
+  const runIdle = !opts.only || opts.only.includes('idle-rss');
   const machineInfo = machine();
   const workDir = await mkdtemp(join(os.tmpdir(), 'critap-bench-'));
   const children: Child[] = [];
@@ -201,14 +245,15 @@ async function main(argv: string[]): Promise<number> {
     log(`${machineInfo.cores} cores (${machineInfo.model}), node ${machineInfo.node}, ${opts.rounds} round(s)${opts.smoke ? ', smoke counts' : ''}`);
     pool = await startClientPool(opts.clients);
     const ups: Upstreams = {};
-    if (chosen.some((s) => s.upstream === 'fake')) {
+    if (runIdle || chosen.some((s) => s.upstream === 'fake')) {
       const { child, ready } = await startChild('fake-upstream-main.js', { socketPath: join(workDir, 'fake-runtime.sock'), listContainers: FAKE_LIST_CONTAINERS, execSizes: BIG_SIZES }, { label: 'fake runtime' });
       children.push(child);
       ups.fake = String(ready.endpoint);
+      ups.fakePid = child.pid;
     }
     let otlpUrl: string | undefined;
     let otlp: Child | undefined;
-    if (opts.variants.some((v) => TRACING_VARIANTS.includes(v))) {
+    if (runIdle || opts.variants.some((v) => TRACING_VARIANTS.includes(v))) {
       const { child, ready } = await startChild('otlp-sink-main.js', {}, { label: 'OTLP receiver' });
       children.push(child);
       otlp = child;
@@ -219,6 +264,8 @@ async function main(argv: string[]): Promise<number> {
       const rt = await startContainerdOrReason(opts.containerd);
       if (rt.runtime) {
         ups.containerd = rt.runtime.endpoint;
+        ups.containerdPid = findContainerdPid(rt.runtime.dir);
+        if (!ups.containerdPid) log('containerd\'s pid not found: its CPU is not reported');
         stopContainerd = () => rt.runtime!.stop();
       } else ups.containerdSkipped = rt.skipped;
     }
@@ -228,13 +275,15 @@ async function main(argv: string[]): Promise<number> {
     for (const def of chosen) runs.push(await bench.runScenario(def, ups, replayReason));
     const recorder = runRecorder ? await bench.runRecorder() : undefined;
     const replayChoice = runReplayChoice ? await bench.runReplayChoice() : undefined;
+    const idle = runIdle ? await bench.runIdle(ups.fake) : undefined;
     const otlpCounts = otlp ? await (otlp.send({ type: 'counts' }), otlp.next<{ requests: number; bytes: number }>('counts', 5000)).catch(() => undefined) : undefined;
 
-    const targets = judgeTargets(runs, recorder, opts.smoke, replayChoice);
+    const targets = judgeTargets(runs, recorder, opts.smoke, replayChoice, idle);
     const shownVariants = opts.variants.filter((v) => runs.some((r) => r.variants.includes(v)));
     process.stdout.write(`\ncritap benchmark — ${machineInfo.cores} cores ${machineInfo.model}, node ${machineInfo.node}, ${machineInfo.date}, ${opts.rounds} round(s)${opts.smoke ? ' (SMOKE: tiny counts, figures mean nothing)' : ''}\n\n`);
     process.stdout.write(renderTable(runs, recorder, shownVariants) + '\n');
     if (replayChoice) process.stdout.write(renderReplayChoice(replayChoice) + '\n');
+    if (idle) process.stdout.write(renderIdle(idle) + '\n');
     process.stdout.write('\n');
     process.stdout.write('Targets (reported, never failing the run):\n' + renderTargets(targets) + '\n');
     if (otlpCounts) process.stdout.write(`\nOTLP receiver got ${otlpCounts.requests} export requests, ${(otlpCounts.bytes / 1e6).toFixed(1)} MB of spans.\n`);
@@ -246,16 +295,21 @@ async function main(argv: string[]): Promise<number> {
           client: `${opts.clients} client worker processes (grpc-js), 1 connection each; latency scenarios use 1 worker`,
           tracing: 'spans exported over OTLP/gRPC to a running local receiver process that answers OK without decoding',
           critap: 'a new critap process (bench/critap-main.js → startProxy) per measurement',
+          floor: 'socat -b 65536 UNIX-LISTEN:<sock>,fork,reuseaddr UNIX-CONNECT:<runtime> (bench/floor.ts), a new one per measurement',
+          cpu: `µs of CPU per call (per message for streams) from /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat (utime+stime, ${clockTicksPerSecond()} ticks/s), read just before go and just after the last answer: proxy = the process between client and runtime (socat: with its per-connection children), critap split by thread (main, observer, other), runtime = the fake runtime's or containerd's own process (no shims: Version runs no container), client = all client workers`,
           otlpReceiver: otlpCounts,
         },
         scenarios: runs.map((run) => ({
           ...run,
           summary: Object.fromEntries(
-            run.variants.filter((v) => !run.missing[v] && !run.skipped).map((v) => [v, Object.fromEntries(run.metrics.map((m) => [m.id, summarize(run, v, m.id)]))]),
+            run.variants
+              .filter((v) => !run.missing[v] && !run.skipped)
+              .map((v) => [v, { ...Object.fromEntries(run.metrics.map((m) => [m.id, summarize(run, v, m.id)])), cpuUsPerCall: summarizeCpu(run, v) }]),
           ),
         })),
         recorder,
         replayChoice,
+        idle,
         targets,
       };
       await writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');

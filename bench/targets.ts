@@ -1,8 +1,10 @@
 /** The benchmark issue's targets, judged from the figures. A verdict never fails the run. */
-import { summarize, type RecorderRun, type ReplayChoiceRun, type ScenarioRun, type Target } from './report.js';
+import type { IdleRun } from './idle-rss.js';
+import { summarize, summarizeCpu, type RecorderRun, type ReplayChoiceRun, type ScenarioRun, type Target } from './report.js';
+import { median } from './stats.js';
 import { VARIANT_LABELS, type VariantId } from './variants.js';
 
-const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}× direct` : 'nothing');
+const x = (r: number, base = 'direct') => (Number.isFinite(r) ? `${r.toFixed(2)}× ${base}` : 'nothing');
 
 function usable(run: ScenarioRun | undefined, v: VariantId): boolean {
   return Boolean(run && !run.skipped && !run.missing[v] && run.variants.includes(v) && (run.rounds[v] ?? []).some((m) => !m.failure));
@@ -14,9 +16,45 @@ function ratioTarget(run: ScenarioRun | undefined, v: VariantId, metric: string,
   return { name, goal, measured: x(r), status: Number.isFinite(r) && ok(r) ? 'met' : 'not met' };
 }
 
-export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefined, smoke: boolean, replayChoice?: ReplayChoiceRun): Target[] {
+/** The same, against the floor variant (socat) of the same rounds. */
+function floorTarget(run: ScenarioRun | undefined, v: VariantId, metric: string, name: string, goal: string, ok: (r: number) => boolean): Target {
+  for (const need of ['floor', v] as VariantId[]) {
+    if (!usable(run, need)) return { name, goal, measured: run?.skipped ?? run?.missing[need] ?? `${VARIANT_LABELS[need]} not run`, status: 'not measured' };
+  }
+  const r = summarize(run!, v, metric).medianRatioToFloor;
+  return { name, goal, measured: x(r, 'floor'), status: Number.isFinite(r) && ok(r) ? 'met' : 'not met' };
+}
+
+/** critap's CPU per call (all threads) with recording and tracing, beside containerd's own when answered directly. */
+function cpuTarget(run: ScenarioRun | undefined, name: string): Target {
+  const goal = "≤ containerd's own CPU per Version call (direct, same run)";
+  for (const need of ['direct', 'record-trace'] as VariantId[]) {
+    if (!usable(run, need)) return { name, goal, measured: run?.skipped ?? run?.missing[need] ?? `${VARIANT_LABELS[need]} not run`, status: 'not measured' };
+  }
+  const critap = summarizeCpu(run!, 'record-trace').proxy;
+  const containerd = summarizeCpu(run!, 'direct').runtime;
+  if (critap === undefined || containerd === undefined || !(containerd > 0)) return { name, goal, measured: 'CPU not readable', status: 'not measured' };
+  return {
+    name,
+    goal,
+    measured: `critap ${critap.toFixed(1)} µs vs containerd ${containerd.toFixed(1)} µs per call (${(critap / containerd).toFixed(2)}×)`,
+    status: critap <= containerd ? 'met' : 'not met',
+  };
+}
+
+export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefined, smoke: boolean, replayChoice?: ReplayChoiceRun, idle?: IdleRun): Target[] {
   const byId = new Map(runs.map((r) => [r.id, r]));
   const targets: Target[] = [];
+  for (const up of ['containerd', 'fake'] as const) {
+    targets.push(
+      floorTarget(byId.get(`${up}-version-latency`), 'bare', 'p50Us', `bare p50 latency vs socat, 1 in flight (${up})`, '≤ 1.10× floor', (r) => r <= 1.1),
+      floorTarget(byId.get(`${up}-version-throughput`), 'bare', 'callsPerSec', `bare calls/s vs socat, 64 in flight (${up})`, '≥ 0.95× floor', (r) => r >= 0.95),
+    );
+  }
+  targets.push(
+    cpuTarget(byId.get('containerd-version-latency'), 'rec+tracing CPU per call vs containerd, 1 in flight'),
+    cpuTarget(byId.get('containerd-version-throughput'), 'rec+tracing CPU per call vs containerd, 64 in flight'),
+  );
   for (const up of ['containerd', 'fake'] as const) {
     targets.push(
       ratioTarget(byId.get(`${up}-version-latency`), 'record-trace', 'p50Us', `rec+tracing p50 latency, 1 in flight (${up})`, '≤ 1.35× direct', (r) => r <= 1.35, 'scenario not run'),
@@ -72,6 +110,15 @@ export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefi
       const peaks = (run!.rounds[v] ?? []).map((m) => m.figures?.peakRssMB).filter((p): p is number => p !== undefined);
       const peak = Math.max(...peaks);
       targets.push({ name, goal, measured: peaks.length ? `max ${peak.toFixed(0)} MB over ${peaks.length} rounds` : 'RSS unreadable', status: peaks.length === 0 ? 'not measured' : peak <= 150 ? 'met' : 'not met' });
+    }
+  }
+  {
+    const name = 'critap idle RSS, recording + tracing on';
+    const goal = '≤ 80 MB';
+    if (!idle || idle.rounds.length === 0) targets.push({ name, goal, measured: idle?.failure ?? 'not run', status: 'not measured' });
+    else {
+      const rss = median(idle.rounds.map((r) => r.rssMB));
+      targets.push({ name, goal, measured: `${rss.toFixed(1)} MB (median of ${idle.rounds.length} rounds)`, status: rss <= 80 ? 'met' : 'not met' });
     }
   }
   return targets;

@@ -10,12 +10,15 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peakRss, startChild } from './children.js';
+import { processCpuSeconds, threadCpuSeconds, type CpuReading } from './cpu.js';
+import { startFloor } from './floor.js';
 import type { CritapArgs } from './critap-main.js';
 
-export type VariantId = 'direct' | 'bare' | 'record' | 'record-trace' | 'replay' | 'replay-nostate' | 'trace' | 'trace-propagate';
+export type VariantId = 'direct' | 'floor' | 'bare' | 'record' | 'record-trace' | 'replay' | 'replay-nostate' | 'trace' | 'trace-propagate';
 
 export const VARIANT_LABELS: Record<VariantId, string> = {
   direct: 'direct',
+  floor: 'socat (floor)',
   bare: 'critap bare',
   record: '+ recording',
   'record-trace': '+ rec + tracing',
@@ -26,7 +29,7 @@ export const VARIANT_LABELS: Record<VariantId, string> = {
 };
 
 /** What a plain `npm run bench` runs. */
-export const DEFAULT_VARIANTS: VariantId[] = ['direct', 'bare', 'record', 'record-trace', 'replay'];
+export const DEFAULT_VARIANTS: VariantId[] = ['direct', 'floor', 'bare', 'record', 'record-trace', 'replay'];
 /**
  * Also available with --variants: tracing alone, tracing with --propagate-trace (its header
  * rewriting), and replay answering by request alone (what following the life cycle costs).
@@ -50,6 +53,13 @@ export interface VariantFigures {
 
 export interface RunningVariant {
   endpoint: string;
+  /**
+   * Cumulative CPU seconds of what sits between client and runtime (bench/cpu.ts): `proxy` for
+   * the whole process (socat: with its per-connection children), and for critap its threads:
+   * `critapMain` (forwarding), `critapObserver` (recorder and telemetry), `critapOther` (the rest:
+   * GC helpers, LevelDB's background thread, libuv's pool). Absent for direct.
+   */
+  cpu?(): CpuReading;
   stop(): Promise<VariantFigures>;
 }
 
@@ -75,15 +85,18 @@ export async function startCritap(
   ctx: VariantContext,
   upstream: string,
   opts: { record?: boolean; otlp?: boolean; propagateTrace?: boolean; name: string },
-): Promise<RunningVariant & { recordDir?: string }> {
+): Promise<RunningVariant & { recordDir?: string; pid: number }> {
   const listen = join(ctx.workDir, `${uniqueName('critap')}.sock`);
   const recordDir = opts.record ? join(ctx.workDir, uniqueName('recording')) : undefined;
   const args: CritapArgs = { listen: `unix://${listen}`, upstream, recordDir, otlpEndpoint: opts.otlp ? ctx.otlpUrl : undefined, propagateTrace: opts.propagateTrace };
   if (opts.otlp && !ctx.otlpUrl) throw new Error('critap: bench tracing variant needs an OTLP receiver');
   const { child, ready } = await startChild('critap-main.js', args, { label: `critap (${opts.name})`, execArgv: ctx.critapExecArgv(opts.name) });
+  const observerTid = typeof ready.observerTid === 'number' ? ready.observerTid : undefined;
   return {
     endpoint: String(ready.endpoint),
     recordDir,
+    pid: child.pid,
+    cpu: () => critapCpu(child.pid, observerTid),
     async stop() {
       const peakRssBytes = peakRss(child.pid);
       const figures = (await child.stop(120_000)) ?? {};
@@ -96,6 +109,18 @@ export async function startCritap(
       };
     },
   };
+}
+
+/**
+ * A critap process's CPU by thread; the main thread's id is the process id. Without observers
+ * (bare, replay) there is no observer thread and no critapObserver part.
+ */
+function critapCpu(pid: number, observerTid: number | undefined): CpuReading {
+  const proxy = processCpuSeconds(pid);
+  const critapMain = threadCpuSeconds(pid, pid);
+  if (observerTid === undefined) return { proxy, critapMain, critapOther: proxy - critapMain };
+  const critapObserver = threadCpuSeconds(pid, observerTid);
+  return { proxy, critapMain, critapObserver, critapOther: proxy - critapMain - critapObserver };
 }
 
 /** Why `critap replay` cannot be used yet, or undefined when the command exists. */
@@ -145,6 +170,7 @@ async function startReplay(ctx: VariantContext, extraArgs: string[] = []): Promi
   }
   return {
     endpoint: `unix://${listen}`,
+    cpu: () => critapCpu(child.pid ?? 0, undefined),
     async stop() {
       const peakRssBytes = child.pid ? peakRss(child.pid) : undefined;
       child.kill('SIGTERM');
@@ -161,6 +187,8 @@ export async function startVariant(id: VariantId, ctx: VariantContext, upstream:
   switch (id) {
     case 'direct':
       return { endpoint: upstream, stop: async () => ({}) };
+    case 'floor':
+      return startFloor(ctx.workDir, uniqueName('floor'), upstream);
     case 'bare':
     case 'record':
     case 'record-trace':
@@ -174,6 +202,7 @@ export async function startVariant(id: VariantId, ctx: VariantContext, upstream:
       });
       return {
         endpoint: running.endpoint,
+        cpu: running.cpu,
         async stop() {
           const figures = await running.stop();
           // Recordings of 64 × 8 MiB add up: each is deleted once its measurement is done.

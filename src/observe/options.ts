@@ -26,6 +26,8 @@ export interface ObserverStats {
   spansDropped?: number;
   /** Calls the bridge to the observer thread could not hand over (the thread died). */
   handoffDropped?: number;
+  /** The observer thread's OS thread id (Linux; the benchmark reads its CPU from /proc/<pid>/task/<tid>). */
+  observerTid?: number;
 }
 
 export function wantsObservers(o: ObserverOptions): boolean {

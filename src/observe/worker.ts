@@ -2,6 +2,7 @@
  * The observer thread: recorder and telemetry run here, on their own event loop, so LevelDB
  * batches, redaction, span building and OTLP export never delay a forwarded byte.
  */
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../log.js';
 import { CaptureBudget } from '../proxy/capture-budget.js';
@@ -31,6 +32,14 @@ const data = workerData as WorkerData;
 const opts = data.opts;
 const logger = createLogger({ level: opts.logLevel ?? 'info', json: opts.logJson ?? false });
 const send = (m: FromWorker) => port.postMessage(m);
+/** This thread's OS id ('/proc/thread-self' → '<pid>/task/<tid>' on Linux), so the benchmark can read its CPU apart. */
+const osThreadId = (() => {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 let release: ((bytes: number) => void) | undefined;
 if (data.budget) {
@@ -70,7 +79,7 @@ port.on('message', (msg: ToWorker) => {
       }
     }
   } else if (msg.kind === 'stats') {
-    send({ kind: 'stats', id: msg.id, stats: observers.stats() });
+    send({ kind: 'stats', id: msg.id, stats: { ...observers.stats(), observerTid: osThreadId } });
   } else if (msg.kind === 'close') {
     observers.close().then(
       () => send({ kind: 'closed', stats: observers.stats() }),
