@@ -128,9 +128,9 @@ export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefin
         `  ${metric.label === metric.unit ? metric.label : `${metric.label} (${metric.unit})`}`,
         variants.map((v, i) => absent(v) ?? `${formatCount(summaries[i]!.median)}${v === 'direct' ? '' : ` ${fmtRatio(summaries[i]!.medianRatio)}`}`),
       );
-      if (withFloor) {
-        row('    × floor (socat, same rounds)', variants.map((v, i) => (v === 'direct' || v === 'floor' || !summaries[i] ? '' : fmtRatio(summaries[i]!.medianRatioToFloor))));
-      }
+      const toFloor = variants.map((v, i) => (!withFloor || v === 'direct' || v === 'floor' || !summaries[i] ? '' : fmtRatio(summaries[i]!.medianRatioToFloor)));
+      // Figures the floor has no value for (critap's RSS, its bodies not kept) get no such row.
+      if (toFloor.some((c) => c !== '')) row('    × floor (socat, same rounds)', toFloor);
     }
     const cpu = variants.map((v) => (absent(v) ? undefined : summarizeCpu(run, v)));
     if (cpu.some((c) => c && Object.keys(c).length > 0)) {

@@ -5,14 +5,14 @@
 # Prometheus (the telemetry e2e test runs every dashboard query against a real one), and what
 # CRI-O needs beside its own binaries from ../shared/bin (conmon, libseccomp2) plus gVisor's runsc
 # for the second runtime handler, and Chromium (the report test opens `critap report`'s page in a
-# real headless browser).
+# real headless browser), and socat (the benchmark's floor variant: a byte pipe to compare critap with).
 # Idempotent: when every tool is already present it only says so and exits.
 set -euo pipefail
 
 say() { printf 'setup-runtime: %s\n' "$*"; }
 die() { printf 'critap: setup-runtime: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils prometheus conmon libseccomp2 runsc chromium)
+PACKAGES=(containerd runc containernetworking-plugins busybox-static docker-registry skopeo apache2-utils prometheus conmon libseccomp2 runsc chromium socat)
 
 # One probe per package: a file it installs that the harness actually uses.
 declare -A PROBE=(
@@ -28,6 +28,7 @@ declare -A PROBE=(
   [libseccomp2]=/usr/lib/x86_64-linux-gnu/libseccomp.so.2
   [runsc]=/usr/bin/runsc
   [chromium]=/usr/bin/chromium
+  [socat]=/usr/bin/socat
 )
 
 missing=()

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { parseStat, perCallUs, processCpuSeconds, threadCpuSeconds, treeCpuSeconds } from '../../bench/cpu.js';
+import { unixListening } from '../../bench/floor.js';
+import { summarize, summarizeCpu, type ScenarioRun } from '../../bench/report.js';
+import { judgeTargets } from '../../bench/targets.js';
+
+test('parseStat reads utime+stime and cutime+cstime after the last ")" of the command name', () => {
+  // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+  const line = '4242 (we(ird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 9 0 1234 0 0';
+  assert.deepEqual(parseStat(line), { own: 300, children: 10 });
+  assert.throws(() => parseStat('4242 (short) S 1 2'), /unreadable \/proc stat line/);
+});
+
+test('perCallUs divides each part by the calls and leaves out parts not read before', () => {
+  assert.deepEqual(perCallUs({ proxy: 1, runtime: 2 }, { proxy: 1.5, runtime: 2.25, client: 9 }, 1000), { proxy: 500, runtime: 250 });
+  assert.deepEqual(perCallUs({ proxy: 1 }, { proxy: 2 }, 0), {});
+});
+
+test('CPU of a live process, its main thread and its tree grows while it spins; a gone process reads 0', async () => {
+  // A child that burns ~300 ms of CPU in a grandchild, so the tree reading must include descendants.
+  const child = spawn(process.execPath, ['-e', `require('child_process').spawnSync(process.execPath, ['-e', 'const t=Date.now(); while (Date.now()-t < 300);'])`]);
+  const pid = child.pid!;
+  await new Promise((r) => setTimeout(r, 150));
+  const whileRunning = treeCpuSeconds(pid);
+  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  assert.ok(whileRunning > 0, `tree CPU while the grandchild spins: ${whileRunning}`);
+  assert.equal(processCpuSeconds(pid), 0);
+  assert.equal(treeCpuSeconds(pid), 0);
+  const self = processCpuSeconds(process.pid);
+  assert.ok(self > 0 && threadCpuSeconds(process.pid, process.pid) <= self);
+});
+
+test('unixListening finds a listening socket by path in /proc/net/unix', () => {
+  const table = [
+    'Num       RefCount Protocol Flags    Type St Inode Path',
+    '00000000acecd956: 00000002 00000000 00010000 0001 01 81504 /tmp/x/listening.sock',
+    '000000003206ab25: 00000003 00000000 00000000 0001 03 83243 /tmp/x/connected.sock',
+  ].join('\n');
+  assert.equal(unixListening('/tmp/x/listening.sock', table), true);
+  assert.equal(unixListening('/tmp/x/connected.sock', table), false);
+  assert.equal(unixListening('/tmp/x/absent.sock', table), false);
+});
+
+function versionRun(id: string, rounds: Record<string, Array<{ p50Us?: number; callsPerSec?: number; cpu?: Record<string, number> }>>): ScenarioRun {
+  const metric = id.endsWith('latency') ? { id: 'p50Us', label: 'p50 latency', unit: 'µs', better: 'lower' as const } : { id: 'callsPerSec', label: 'calls/s', unit: 'calls/s', better: 'higher' as const };
+  return {
+    id,
+    title: id,
+    upstream: id.startsWith('containerd') ? 'containerd' : 'fake',
+    metrics: [metric],
+    variants: Object.keys(rounds) as ScenarioRun['variants'],
+    missing: {},
+    rounds: Object.fromEntries(
+      Object.entries(rounds).map(([v, list]) => [v, list.map((f, i) => ({ round: i + 1, figures: { p50Us: f.p50Us, callsPerSec: f.callsPerSec }, cpuUsPerCall: f.cpu }))]),
+    ),
+  };
+}
+
+test('ratios to the floor pair rounds like ratios to direct; CPU parts take medians over rounds', () => {
+  const run = versionRun('fake-version-latency', {
+    direct: [{ p50Us: 100 }, { p50Us: 100 }, { p50Us: 100 }],
+    floor: [{ p50Us: 110 }, { p50Us: 100 }, { p50Us: 120 }],
+    bare: [{ p50Us: 121, cpu: { proxy: 30, critapMain: 25 } }, { p50Us: 105, cpu: { proxy: 40, critapMain: 30 } }, { p50Us: 132, cpu: { proxy: 20, critapMain: 15 } }],
+  });
+  const s = summarize(run, 'bare', 'p50Us');
+  assert.deepEqual(s.ratiosToFloor.map((r) => r.toFixed(2)), ['1.10', '1.05', '1.10']);
+  assert.equal(s.medianRatioToFloor.toFixed(2), '1.10');
+  assert.deepEqual(summarizeCpu(run, 'bare'), { proxy: 30, critapMain: 25 });
+  run.missing.floor = 'socat is not installed';
+  assert.ok(Number.isNaN(summarize(run, 'bare', 'p50Us').medianRatioToFloor));
+});
+
+test('the floor and CPU targets judge bare against socat and rec+tracing CPU against containerd direct', () => {
+  const latency = versionRun('containerd-version-latency', {
+    direct: [{ p50Us: 100, cpu: { runtime: 50 } }],
+    floor: [{ p50Us: 105 }],
+    bare: [{ p50Us: 120 }],
+    'record-trace': [{ p50Us: 130, cpu: { proxy: 45, runtime: 50 } }],
+  });
+  const throughput = versionRun('containerd-version-throughput', {
+    direct: [{ callsPerSec: 1000, cpu: { runtime: 40 } }],
+    floor: [{ callsPerSec: 1000 }],
+    bare: [{ callsPerSec: 960 }],
+    'record-trace': [{ callsPerSec: 900, cpu: { proxy: 60, runtime: 40 } }],
+  });
+  const targets = judgeTargets([latency, throughput], undefined, false, undefined, { rounds: [{ rssMB: 90, peakMB: 95, calls: 200, idleMs: 5000 }] });
+  const status = (prefix: string) => targets.find((t) => t.name.startsWith(prefix))?.status;
+  assert.equal(status('bare p50 latency vs socat, 1 in flight (containerd)'), 'not met'); // 1.14× floor
+  assert.equal(status('bare calls/s vs socat, 64 in flight (containerd)'), 'met'); // 0.96× floor
+  assert.equal(status('rec+tracing CPU per call vs containerd, 1 in flight'), 'met'); // 45 ≤ 50 µs
+  assert.equal(status('rec+tracing CPU per call vs containerd, 64 in flight'), 'not met'); // 60 > 40 µs
+  assert.equal(status('bare p50 latency vs socat, 1 in flight (fake)'), 'not measured');
+  assert.equal(status('critap idle RSS'), 'not met'); // 90 MB > 80 MB
+});
