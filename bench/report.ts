@@ -134,7 +134,8 @@ export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefin
     }
     const cpu = variants.map((v) => (absent(v) ? undefined : summarizeCpu(run, v)));
     if (cpu.some((c) => c && Object.keys(c).length > 0)) {
-      const us = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
+      // Parts are differences of tick-rounded counters: a thread's share can come out a hair below 0.
+      const us = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '' : Math.abs(n) < 0.05 ? '0.0' : Math.abs(n) >= 1e4 ? formatCount(n) : Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(1));
       for (const part of ['proxy', 'runtime', 'client']) {
         row(`  CPU µs/call: ${CPU_LABELS[part]}`, cpu.map((c) => us(c?.[part])));
         if (part === 'proxy' && cpu.some((c) => c?.critapMain !== undefined)) {
