@@ -116,10 +116,15 @@ export async function startCritap(
  * (bare, replay) there is no observer thread and no critapObserver part.
  */
 function critapCpu(pid: number, observerTid: number | undefined): CpuReading {
-  const proxy = processCpuSeconds(pid);
+  // Threads first, the whole process last: it keeps running between the reads, so read this way
+  // the total is never below its parts.
   const critapMain = threadCpuSeconds(pid, pid);
-  if (observerTid === undefined) return { proxy, critapMain, critapOther: proxy - critapMain };
+  if (observerTid === undefined) {
+    const proxy = processCpuSeconds(pid);
+    return { proxy, critapMain, critapOther: proxy - critapMain };
+  }
   const critapObserver = threadCpuSeconds(pid, observerTid);
+  const proxy = processCpuSeconds(pid);
   return { proxy, critapMain, critapObserver, critapOther: proxy - critapMain - critapObserver };
 }
 
