@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { parseStat, perCallUs, processCpuSeconds, threadCpuSeconds, treeCpuSeconds } from '../../bench/cpu.js';
 import { unixListening } from '../../bench/floor.js';
-import { summarize, summarizeCpu, type ScenarioRun } from '../../bench/report.js';
+import { renderTable, summarize, summarizeCpu, type ScenarioRun } from '../../bench/report.js';
 import { judgeTargets } from '../../bench/targets.js';
 
 test('parseStat reads utime+stime and cutime+cstime after the last ")" of the command name', () => {
@@ -95,4 +95,22 @@ test('the floor and CPU targets judge bare against socat and rec+tracing CPU aga
   assert.equal(status('rec+tracing CPU per call vs containerd, 64 in flight'), 'not met'); // 60 > 40 µs
   assert.equal(status('bare p50 latency vs socat, 1 in flight (fake)'), 'not measured');
   assert.equal(status('critap idle RSS'), 'not met'); // 90 MB > 80 MB
+});
+
+test('the table gives a × floor row per metric the floor has, and CPU rows by part and critap thread', () => {
+  const run = versionRun('fake-version-throughput', {
+    direct: [{ callsPerSec: 1000, cpu: { runtime: 40, client: 120 } }],
+    floor: [{ callsPerSec: 1000, cpu: { proxy: 5, runtime: 40, client: 120 } }],
+    bare: [{ callsPerSec: 950, cpu: { proxy: 30, critapMain: 25, critapOther: 5, runtime: 41, client: 119 } }],
+    'record-trace': [{ callsPerSec: 800, cpu: { proxy: 90, critapMain: 40, critapObserver: 35, critapOther: 15, runtime: 39, client: 118 } }],
+  });
+  const lines = renderTable([run], undefined, ['direct', 'floor', 'bare', 'record-trace']).split('\n');
+  const cells = (prefix: string) => lines.find((l) => l.trimStart().startsWith(prefix))?.slice(58).trim().split(/\s{2,}/);
+  assert.deepEqual(cells('calls/s'), ['1000', '1000 1.00×', '950 0.95×', '800 0.80×']);
+  assert.deepEqual(cells('× floor'), ['0.95×', '0.80×']);
+  assert.deepEqual(cells('CPU µs/call: in between'), ['5.0', '30.0', '90.0']);
+  assert.deepEqual(cells('critap main / observer / other'), ['25.0/—/5.0', '40.0/35.0/15.0']);
+  assert.deepEqual(cells('CPU µs/call: runtime'), ['40.0', '40.0', '41.0', '39.0']);
+  const rss = { ...run, id: 'fake-exec-8mib', metrics: [{ id: 'peakRssMB', label: 'critap peak RSS', unit: 'MB', better: 'lower' as const }] };
+  assert.ok(!renderTable([rss], undefined, ['direct', 'floor', 'bare']).includes('× floor'), 'no floor row where the floor has no figure');
 });
