@@ -30,7 +30,7 @@ export interface StatTimes {
 }
 
 /**
- * utime+stime and cutime+cstime, in ticks, from a /proc/…/stat file; undefined once it is gone.
+ * utime+stime and cutime+cstime, in ticks, from the text of a /proc/…/stat file.
  * The command name in parentheses may contain spaces and ')': the fixed fields follow the last ')'.
  */
 export function parseStat(text: string): StatTimes {
