@@ -130,7 +130,8 @@ class Bench {
         const m = await this.measure(def, v, r, upstream, runtimePid);
         (run.rounds[v] ??= []).push(m);
         const shown = m.failure ? `FAILED ${m.failure}` : def.metrics.map((k) => `${k.id}=${fmt(m.figures?.[k.id])}`).join(' ');
-        log(`${def.id} round ${r}/${this.opts.rounds} ${VARIANT_LABELS[v]}: ${shown}${m.errors ? ` (${m.errors} errors: ${m.firstError})` : ''}`);
+        const cpu = Object.entries(m.cpuUsPerCall ?? {}).map(([part, us]) => `${part}=${fmt(us)}`).join(' ');
+        log(`${def.id} round ${r}/${this.opts.rounds} ${VARIANT_LABELS[v]}: ${shown}${cpu ? `; CPU µs/call ${cpu}` : ''}${m.errors ? ` (${m.errors} errors: ${m.firstError})` : ''}`);
       }
     }
     if (this.ctx.replayRecording) await rm(this.ctx.replayRecording, { recursive: true, force: true });
