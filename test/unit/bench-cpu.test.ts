@@ -18,16 +18,31 @@ test('perCallUs divides each part by the calls and leaves out parts not read bef
   assert.deepEqual(perCallUs({ proxy: 1 }, { proxy: 2 }, 0), {});
 });
 
-test('CPU of a live process, its main thread and its tree grows while it spins; a gone process reads 0', async () => {
-  // A child that burns ~300 ms of CPU in a grandchild, so the tree reading must include descendants.
-  const child = spawn(process.execPath, ['-e', `require('child_process').spawnSync(process.execPath, ['-e', 'const t=Date.now(); while (Date.now()-t < 300);'])`]);
-  const pid = child.pid!;
-  await new Promise((r) => setTimeout(r, 150));
-  const whileRunning = treeCpuSeconds(pid);
-  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  assert.ok(whileRunning > 0, `tree CPU while the grandchild spins: ${whileRunning}`);
-  assert.equal(processCpuSeconds(pid), 0);
-  assert.equal(treeCpuSeconds(pid), 0);
+test('CPU of a process tree includes a spinning grandchild; the main thread is within the process; a gone process reads 0', async () => {
+  // The child starts a grandchild that spins until killed (60 s at most, should this test die) and
+  // prints its pid: no timing to guess.
+  const child = spawn(process.execPath, ['-e', `
+    const g = require('child_process').spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 60000);'], { stdio: 'ignore' });
+    console.log(g.pid);
+    process.on('SIGTERM', () => { g.kill('SIGKILL'); process.exit(0); });
+    setInterval(() => {}, 1000);`]);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const grandchild = await new Promise<number>((resolve) => child.stdout!.once('data', (b: Buffer) => resolve(Number(String(b).trim()))));
+  try {
+    const until = Date.now() + 20_000;
+    while (processCpuSeconds(grandchild) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    // The parts first, the tree last: they keep running, so the tree can only be ahead of them.
+    const spun = processCpuSeconds(grandchild);
+    const own = processCpuSeconds(child.pid!);
+    const tree = treeCpuSeconds(child.pid!);
+    assert.ok(spun > 0, 'the grandchild used CPU within 20 s');
+    assert.ok(tree >= own + spun, `tree ${tree} s, child ${own} s, grandchild ${spun} s`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  assert.equal(processCpuSeconds(child.pid!), 0);
+  assert.equal(treeCpuSeconds(child.pid!), 0);
   // The thread first: this process keeps running between the two reads.
   const mainThread = threadCpuSeconds(process.pid, process.pid);
   const self = processCpuSeconds(process.pid);
