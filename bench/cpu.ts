@@ -84,11 +84,15 @@ function childPids(pid: number): number[] {
  * into the parent's cutime instead of losing it).
  */
 export function treeCpuSeconds(pid: number): number {
+  return treeTicks(pid) / clockTicksPerSecond();
+}
+
+function treeTicks(pid: number): number {
   const s = readStat(`/proc/${pid}/stat`);
   if (!s) return 0;
   let ticks = s.own + s.children;
-  for (const child of childPids(pid)) ticks += treeCpuSeconds(child) * clockTicksPerSecond();
-  return ticks / clockTicksPerSecond();
+  for (const child of childPids(pid)) ticks += treeTicks(child);
+  return ticks;
 }
 
 /** Named cumulative CPU readings (seconds); a round's cost is the difference of two. */
