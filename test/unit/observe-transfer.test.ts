@@ -45,6 +45,12 @@ test('a packed batch unpacks to the same calls, bodies as Buffers, through a str
   }
 });
 
+test('a start crosses as its method and start time only (its metadata comes with the end)', () => {
+  const start = { method: '/m', startNs: 7n, requestMetadata: [['user-agent', 'kubelet']] as [string, string][], peer: { pid: 3 } };
+  const out = unpackBatch(structuredClone(packBatch([{ start }])));
+  assert.deepEqual(out, [{ start: { method: '/m', startNs: 7n, requestMetadata: [] } }]);
+});
+
 test('an empty batch and calls without bodies pack fine', () => {
   assert.deepEqual(unpackBatch(packBatch([])), []);
   const r = record(2);
