@@ -168,7 +168,7 @@ async function main(argv: string[]): Promise<void> {
           recordDropped: figures.recordDropped as number | undefined,
         };
         samples.push(s);
-        log(`round ${round} ${b.label} ${v}: ${s.total.toFixed(1)} µs/call (main ${s.main.toFixed(1)}, busiest other ${s.busiestOther.toFixed(1)}, rest ${s.rest.toFixed(1)}), runtime ${s.runtime.toFixed(1)} µs/call, ${Math.round(s.callsPerSec)} calls/s, spans dropped ${s.spansDropped ?? '—'}`);
+        log(`round ${round} ${b.label} ${v}: ${s.total.toFixed(1)} µs/call (main ${s.main.toFixed(1)}, busiest other ${s.busiestOther.toFixed(1)}, rest ${s.rest.toFixed(1)}), runtime ${s.runtime.toFixed(1)} µs/call, ${Math.round(s.callsPerSec)} calls/s, spans dropped ${s.spansDropped ?? '—'}; other threads, µs/call: ${spent.others.map((us) => (us / calls).toFixed(1)).join(' ')}`);
       }
     }
     process.stdout.write(`\ncritap CPU per call (µs, median of ${opts.rounds} rounds), Version, ${opts.inFlight} in flight, fake runtime, ${opts.calls} calls\n`);

@@ -60,7 +60,7 @@ export function cpuBetween(before: Map<number, ThreadCpu>, after: Map<number, Th
 }
 
 /** The main thread, the busiest other thread, and the rest (V8's helpers, libuv, LevelDB). */
-export function splitThreads(pid: number, spent: Map<number, number>): { main: number; busiestOther: number; rest: number; total: number } {
+export function splitThreads(pid: number, spent: Map<number, number>): { main: number; busiestOther: number; rest: number; total: number; others: number[] } {
   let total = 0;
   let busiestOther = 0;
   for (const [tid, us] of spent) {
@@ -68,5 +68,6 @@ export function splitThreads(pid: number, spent: Map<number, number>): { main: n
     if (tid !== pid) busiestOther = Math.max(busiestOther, us);
   }
   const main = spent.get(pid) ?? 0;
-  return { main, busiestOther, rest: total - main - busiestOther, total };
+  const others = [...spent].filter(([tid, us]) => tid !== pid && us > 0).map(([, us]) => us).sort((x, y) => y - x);
+  return { main, busiestOther, rest: total - main - busiestOther, total, others };
 }
