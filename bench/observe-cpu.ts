@@ -22,7 +22,7 @@ import { startClientPool, type ClientPool } from './client-pool.js';
 import type { CritapArgs } from './critap-main.js';
 import { BIG_SIZES, FAKE_LIST_CONTAINERS } from './scenarios.js';
 import { VERSION_PATH, versionRequest } from './fixtures.js';
-import { rotate } from './stats.js';
+import { median, rotate } from './stats.js';
 import { cpuBetween, splitThreads, threadCpu } from './thread-cpu.js';
 
 type Variant = 'bare' | 'record' | 'trace' | 'record-trace';
@@ -104,11 +104,6 @@ async function startCritapFrom(build: Build, args: CritapArgs, execArgv: string[
     },
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(argv: string[]): Promise<void> {
   const opts = parse(argv);
