@@ -6,7 +6,7 @@
  * zero-copy Buffer views. Moving large bodies matters for memory: a copy would leave the original
  * 8 MiB behind on the forwarding thread until its next garbage collection. Pure: no threads here.
  */
-import type { CallRecord, CallStart, TimedMessage } from '../call.js';
+import type { CallRecord, CallStart, Header, TimedMessage } from '../call.js';
 
 /** Bodies from this size on are moved rather than copied (when they own their buffer). */
 export const MOVE_BODY_BYTES = 64 * 1024;
@@ -14,13 +14,52 @@ export const MOVE_BODY_BYTES = 64 * 1024;
 /** [offsetNs, index into the batch's buffers, start in it, length, compressed] */
 type PackedMessage = [number, number, number, number, boolean];
 
-type PackedRecord = Omit<CallRecord, 'requests' | 'responses' | 'status'> & {
+/**
+ * A header list as one string, `name NUL value NUL …`, or the list itself when some name or value
+ * holds a NUL (HTTP/2 forbids it, but critap forwards what it is sent). Cloning one string instead
+ * of a dozen two-string arrays saved about 3.5 µs a call on the forwarding thread.
+ */
+type PackedHeaders = string | Header[];
+
+type PackedRecord = Omit<CallRecord, 'requests' | 'responses' | 'status' | 'requestMetadata' | 'responseHeaders' | 'responseTrailers'> & {
   requests: PackedMessage[];
   responses: PackedMessage[];
   status: { code: number; message: string; details?: Uint8Array };
+  requestMetadata: PackedHeaders;
+  responseHeaders: PackedHeaders;
+  responseTrailers: PackedHeaders;
 };
 
-export type PackedEvent = { start: CallStart } | { end: PackedRecord };
+export function packHeaders(headers: readonly Header[]): PackedHeaders {
+  let out = '';
+  for (const [name, value] of headers) {
+    if (name.includes('\0') || value.includes('\0')) return headers as Header[];
+    out += name + '\0' + value + '\0';
+  }
+  return out;
+}
+
+export function unpackHeaders(packed: PackedHeaders): Header[] {
+  if (typeof packed !== 'string') return packed;
+  const out: Header[] = [];
+  let at = 0;
+  while (at < packed.length) {
+    const nameEnd = packed.indexOf('\0', at);
+    const valueEnd = packed.indexOf('\0', nameEnd + 1);
+    out.push([packed.slice(at, nameEnd), packed.slice(nameEnd + 1, valueEnd)]);
+    at = valueEnd + 1;
+  }
+  return out;
+}
+
+/**
+ * A starting call travels as its method and start time only: the observers use a start to count
+ * the call in flight (telemetry's gauge) and nothing else, and the call's metadata arrives with its
+ * end. Cloning every start's headers cost about 6 µs a call on the forwarding thread.
+ */
+type PackedStart = [method: string, startNs: bigint];
+
+export type PackedEvent = { start: PackedStart } | { end: PackedRecord };
 
 export interface PackedBatch {
   events: PackedEvent[];
@@ -28,6 +67,7 @@ export interface PackedBatch {
   buffers: ArrayBuffer[];
 }
 
+/** On the observer side, a start's requestMetadata is empty (see PackedStart). */
 export type ObservedEvent = { start: CallStart } | { end: CallRecord };
 
 /** A body whose ArrayBuffer is its own (not a slice of a pool or of a larger chunk), worth moving. */
@@ -71,9 +111,16 @@ export function packBatch(events: readonly ObservedEvent[], opts: { move?: boole
       return packed;
     });
   const out: PackedEvent[] = events.map((e) => {
-    if ('start' in e) return e;
-    const { requests, responses, ...rest } = e.end;
-    return { end: { ...rest, requests: pack(requests), responses: pack(responses) } };
+    if ('start' in e) return { start: [e.start.method, e.start.startNs] };
+    // A copy with its bodies swapped, by assignment: `const { requests, ...rest } = …; { ...rest }`
+    // takes V8's slow path (10-20 µs a call, measured) where this takes under 1 µs.
+    const end = Object.assign({}, e.end) as unknown as PackedRecord;
+    end.requests = pack(e.end.requests);
+    end.responses = pack(e.end.responses);
+    end.requestMetadata = packHeaders(e.end.requestMetadata);
+    end.responseHeaders = packHeaders(e.end.responseHeaders);
+    end.responseTrailers = packHeaders(e.end.responseTrailers);
+    return { end };
   });
   return { events: out, buffers };
 }
@@ -85,10 +132,18 @@ export function unpackBatch(batch: PackedBatch): ObservedEvent[] {
       if (compressed) m.compressed = true;
       return m;
     });
-  return batch.events.map((e) => {
-    if ('start' in e) return e;
-    const { requests, responses, status, ...rest } = e.end;
-    const record: CallRecord = { ...rest, requests: unpack(requests), responses: unpack(responses), status: { code: status.code, message: status.message } };
+  return batch.events.map((e): ObservedEvent => {
+    if ('start' in e) return { start: { method: e.start[0], startNs: e.start[1], requestMetadata: [] } };
+    const packed = e.end;
+    // Assignments rather than rest and spread, as in packBatch.
+    const record = Object.assign({}, packed) as unknown as CallRecord;
+    record.requests = unpack(packed.requests);
+    record.responses = unpack(packed.responses);
+    record.requestMetadata = unpackHeaders(packed.requestMetadata);
+    record.responseHeaders = unpackHeaders(packed.responseHeaders);
+    record.responseTrailers = unpackHeaders(packed.responseTrailers);
+    const status = packed.status;
+    record.status = { code: status.code, message: status.message };
     if (status.details) record.status.details = Buffer.from(status.details.buffer, status.details.byteOffset, status.details.byteLength);
     return { end: record };
   });

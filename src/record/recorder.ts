@@ -55,8 +55,13 @@ export interface RecorderOptions {
   logger?: Logger;
 }
 
-/** Calls per LevelDB batch: large enough to amortise a write, small enough to keep the event loop responsive. */
-const CHUNK = 64;
+/**
+ * Calls per LevelDB batch: large enough to amortise a write (each batch also rewrites the counters
+ * entry and crosses to LevelDB's thread), small enough to keep the observer thread's event loop
+ * responsive (preparing 256 small calls takes a few ms). Batches are also cut by bytes (below)
+ * and written every tick (flushIntervalMs), so a batch waits for size or time, whichever comes first.
+ */
+const CHUNK = 256;
 /**
  * Body bytes per LevelDB batch (a single larger call still goes alone). Every byte of a batch is
  * held several times at once while it is written (the encoded value, LevelDB's batch copy, its

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { packBatch, unpackBatch, type ObservedEvent } from '../../src/observe/transfer.js';
+import { packBatch, packHeaders, unpackBatch, unpackHeaders, type ObservedEvent } from '../../src/observe/transfer.js';
+import type { Header } from '../../src/call.js';
 import type { CallRecord } from '../../src/call.js';
 
 function record(i: number): CallRecord {
@@ -43,6 +44,31 @@ test('a packed batch unpacks to the same calls, bodies as Buffers, through a str
     assert.ok(Buffer.isBuffer(got.requests[0]!.data));
     assert.deepEqual(got, want);
   }
+});
+
+test('a start crosses as its method and start time only (its metadata comes with the end)', () => {
+  const start = { method: '/m', startNs: 7n, requestMetadata: [['user-agent', 'kubelet']] as [string, string][], peer: { pid: 3 } };
+  const out = unpackBatch(structuredClone(packBatch([{ start }])));
+  assert.deepEqual(out, [{ start: { method: '/m', startNs: 7n, requestMetadata: [] } }]);
+});
+
+test('header lists cross as one string, and as they are when a value holds a NUL', () => {
+  const lists: Header[][] = [
+    [],
+    [['a', '']],
+    [['', 'x'], ['user-agent', 'kubelet/1.31 é'], ['grpc-timeout', '2S']],
+  ];
+  for (const list of lists) {
+    const packed = packHeaders(list);
+    assert.equal(typeof packed, 'string');
+    assert.deepEqual(unpackHeaders(packed), list);
+  }
+  const odd: Header[] = [['x-odd', 'a\0b'], ['y', 'z']];
+  assert.equal(packHeaders(odd), odd, 'a NUL keeps the list as it is');
+  const r = record(4);
+  r.requestMetadata = odd;
+  const [out] = unpackBatch(structuredClone(packBatch([{ end: r }])));
+  assert.deepEqual((out as { end: CallRecord }).end.requestMetadata, odd);
 });
 
 test('an empty batch and calls without bodies pack fine', () => {

@@ -96,3 +96,37 @@ test('a W3C traceparent in the metadata becomes the parent; none gives a root', 
   // A malformed traceparent is ignored rather than trusted.
   assert.equal(trace.getSpanContext(parentContext([['traceparent', 'garbage']])), undefined);
 });
+
+test('call attributes keep their keys in one order (the OTLP exporter writes them in it)', () => {
+  const a = callAttributes(
+    call({ peer: { pid: 7, exe: '/usr/bin/kubelet' }, truncated: true }),
+    { containerId: 'c1', podName: 'web-0', podNamespace: 'shop', podUid: 'u1', containerName: 'nginx', image: 'nginx:1', podSandboxId: 's1' },
+    upstreamAttributes('tcp://127.0.0.1:10010'),
+  );
+  assert.deepEqual(Object.entries(a), [
+    ['server.address', '127.0.0.1'],
+    ['server.port', 10010],
+    ['network.transport', 'tcp'],
+    ['rpc.system', 'grpc'],
+    ['rpc.service', 'runtime.v1.RuntimeService'],
+    ['rpc.method', 'StartContainer'],
+    ['rpc.grpc.status_code', 5],
+    ['rpc.request.size', 25],
+    ['rpc.response.size', 0],
+    ['critap.call.end', 'trailers'],
+    ['k8s.pod.name', 'web-0'],
+    ['k8s.namespace.name', 'shop'],
+    ['k8s.pod.uid', 'u1'],
+    ['container.id', 'c1'],
+    ['container.name', 'nginx'],
+    ['container.image.name', 'nginx:1'],
+    ['critap.pod_sandbox.id', 's1'],
+    ['critap.peer.pid', 7],
+    ['critap.peer.exe', '/usr/bin/kubelet'],
+    ['critap.body_truncated', true],
+  ]);
+  // The upstream object is shared by every span of a pipeline: building one must not change it.
+  const upstream = upstreamAttributes('/run/c.sock');
+  callAttributes(call(), {}, upstream);
+  assert.deepEqual(Object.keys(upstream), ['server.address', 'network.transport']);
+});
