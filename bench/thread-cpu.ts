@@ -4,9 +4,7 @@
  * what it waited for. Linux only; elsewhere the reads return an empty map.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-
-/** Clock ticks per second for utime/stime (USER_HZ, 100 on every Linux Node supports). */
-const TICKS_PER_SEC = 100;
+import { clockTicksPerSecond, parseStat as parseStatTimes } from './cpu.js';
 
 export interface ThreadCpu {
   tid: number;
@@ -16,16 +14,12 @@ export interface ThreadCpu {
   cpuUs: number;
 }
 
-/** utime + stime of one /proc stat line; the name is in parentheses and may hold spaces. */
+/** The thread's name and its utime + stime (cpu.ts reads the fields; the name is in parentheses and may hold spaces). */
 export function parseStat(line: string): { name: string; cpuUs: number } {
   const open = line.indexOf('(');
   const close = line.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`critap: bench: not a /proc stat line: ${line.slice(0, 60)}`);
-  // Fields after the name start at field 3 (state); utime and stime are fields 14 and 15.
-  const rest = line.slice(close + 2).split(' ');
-  const ticks = Number(rest[11]) + Number(rest[12]);
-  if (!Number.isFinite(ticks)) throw new Error(`critap: bench: no utime/stime in: ${line.slice(0, 60)}`);
-  return { name: line.slice(open + 1, close), cpuUs: (ticks * 1e6) / TICKS_PER_SEC };
+  return { name: line.slice(open + 1, close), cpuUs: (parseStatTimes(line).own * 1e6) / clockTicksPerSecond() };
 }
 
 export function threadCpu(pid: number): Map<number, ThreadCpu> {
