@@ -33,12 +33,14 @@ function splitJob(job: LoadJob, parts: number, i: number): LoadJob {
 
 export function mergeResults(results: LoadResult[]): LoadResult {
   const merged: LoadResult = {
+    client: results[0]!.client,
     ok: 0,
     errors: 0,
     startMs: Math.min(...results.map((r) => r.startMs)),
     endMs: Math.max(...results.map((r) => r.endMs)),
     messages: 0,
     responseBytes: 0,
+    clientCpuUs: 0,
   };
   for (const r of results) {
     merged.ok += r.ok;
@@ -46,6 +48,13 @@ export function mergeResults(results: LoadResult[]): LoadResult {
     merged.firstError ??= r.firstError;
     merged.messages += r.messages;
     merged.responseBytes += r.responseBytes;
+    merged.clientCpuUs += r.clientCpuUs;
+    merged.firstAnswer ??= r.firstAnswer;
+    // Every worker asked the same thing of the same server: a different answer is an error worth seeing.
+    if (r.firstAnswer !== undefined && r.firstAnswer !== merged.firstAnswer) {
+      merged.errors++;
+      merged.firstError ??= 'client workers got different answers to the same request';
+    }
     if (r.latenciesUs) (merged.latenciesUs ??= []).push(...r.latenciesUs);
   }
   return merged;

@@ -1,0 +1,339 @@
+/**
+ * One HTTP/2 connection of the cheap load client. Calls go out as pre-encoded frames
+ * (request-frames.ts), batched into one socket write per event-loop turn; answers are read with
+ * the project's frame reader and HPACK decoder, just enough to count, time and check them:
+ * stream id, `:status`, DATA bytes and messages, END_STREAM and grpc-status in the trailers.
+ *
+ * Flow control: we announce the largest windows and top the connection (and any long stream)
+ * back up as answers are read, so the server never waits on us; our side honours the server's
+ * windows and MAX_CONCURRENT_STREAMS by queueing calls until they allow more.
+ */
+import net from 'node:net';
+import { netOptions, parseEndpoint } from '../../src/endpoint.js';
+import { decodeGrpcMessage, frame } from '../../src/wire/frame-writer.js';
+import { FrameReader, type FrameEvents } from '../../src/wire/frames.js';
+import { MessageAssembler } from '../../src/wire/grpc-messages.js';
+import { Flag, FrameType } from '../../src/wire/h2.js';
+import { HpackDecoder } from '../../src/wire/hpack.js';
+import { CALL_TIMEOUT_S, DEFAULT_WINDOW, CallTemplate, MAX_WINDOW, Setting, connectionPreface, windowUpdateFrame } from './request-frames.js';
+
+/** What one finished call brought back. */
+export interface CallAnswer {
+  messages: number;
+  /** Message body bytes (5-byte gRPC prefixes not counted), as grpc-js reports them. */
+  bytes: number;
+  /** The first message's body, when the call asked to keep it. */
+  firstBody?: Buffer;
+}
+
+export type CallDone = (err: Error | null, answer: CallAnswer | undefined) => void;
+
+const STATUS_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+];
+
+/** A failed call, worded like grpc-js's errors ("12 UNIMPLEMENTED: …") so both clients' reports read alike. */
+export class CallError extends Error {
+  constructor(
+    readonly code: number,
+    details: string,
+  ) {
+    super(`${code} ${STATUS_NAMES[code] ?? 'UNKNOWN'}: ${details}`);
+  }
+}
+
+/** Top a window back up once this much of it is used: few WINDOW_UPDATEs, and the window never nears empty. */
+const REPLENISH_AT = 16 * 1024 * 1024;
+/** A call the server has not ended this long after its own timeout is failed here. */
+const CLIENT_GIVE_UP_MS = (CALL_TIMEOUT_S + 10) * 1000;
+const CANCEL = 0x8;
+
+class Stream {
+  gotHeaders = false;
+  messages = 0;
+  bytes = 0;
+  firstBody: Buffer | undefined;
+  /** Received DATA not yet given back with a stream WINDOW_UPDATE. */
+  unacked = 0;
+  readonly assembler: MessageAssembler;
+
+  constructor(
+    readonly id: number,
+    readonly done: CallDone,
+    readonly startedMs: number,
+    keepFirst: boolean,
+  ) {
+    this.assembler = new MessageAssembler(
+      {
+        message: (body, length) => {
+          if (this.messages === 0 && body !== null) this.firstBody = body;
+          this.messages++;
+          this.bytes += length;
+        },
+      },
+      keepFirst,
+      Number.MAX_SAFE_INTEGER,
+      keepFirst ? () => this.messages === 0 : undefined,
+    );
+  }
+}
+
+interface Waiting {
+  template: CallTemplate;
+  keepFirst: boolean;
+  done: CallDone;
+}
+
+export class H2LoadConnection implements FrameEvents {
+  private readonly reader = new FrameReader(this, { preface: false });
+  private readonly hpack = new HpackDecoder();
+  private readonly streams = new Map<number, Stream>();
+  private nextId = 1;
+  /** Calls waiting for a stream slot or send window. */
+  private readonly waiting: Waiting[] = [];
+  /** Frames and calls to write at the end of this event-loop turn. */
+  private outFrames: Buffer[] = [];
+  private outCalls: Array<{ template: CallTemplate; id: number }> = [];
+  private flushScheduled = false;
+  private sendWindow = DEFAULT_WINDOW;
+  private peerStreamWindow = DEFAULT_WINDOW;
+  private maxStreams = Number.POSITIVE_INFINITY;
+  /** Received DATA not yet given back with a connection WINDOW_UPDATE. */
+  private unacked = 0;
+  /** Set once the connection can take no new calls: why. */
+  private dead: Error | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.reader.push(chunk);
+      } catch (err) {
+        this.fail(new CallError(13, `bad answer from the server: ${(err as Error).message}`));
+      }
+    });
+    socket.on('error', (err) => this.fail(new CallError(14, `connection failed: ${err.message}`)));
+    socket.on('close', () => this.fail(new CallError(14, 'connection closed by the server')));
+    this.sweeper = setInterval(() => this.giveUpOnStale(), 5000);
+    this.sweeper.unref();
+  }
+
+  /** Connects to a unix:// or tcp:// endpoint and sends the preface (the server's SETTINGS need not have arrived yet). */
+  static connect(endpoint: string): Promise<H2LoadConnection> {
+    const socket = net.connect(netOptions(parseEndpoint(endpoint)));
+    socket.setNoDelay?.(true);
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        const conn = new H2LoadConnection(socket);
+        socket.write(connectionPreface());
+        resolve(conn);
+      });
+    });
+  }
+
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Starts a call; `done` runs once, when the call ends either way. */
+  call(template: CallTemplate, keepFirst: boolean, done: CallDone): void {
+    if (this.dead) {
+      done(this.dead, undefined);
+      return;
+    }
+    if (this.waiting.length > 0 || !this.canStart(template)) {
+      this.waiting.push({ template, keepFirst, done });
+      return;
+    }
+    this.start(template, keepFirst, done);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.fail(new CallError(1, 'connection closed by the client'));
+    this.socket.destroy();
+  }
+
+  private canStart(t: CallTemplate): boolean {
+    return this.streams.size < this.maxStreams && t.dataLength <= this.sendWindow;
+  }
+
+  private start(template: CallTemplate, keepFirst: boolean, done: CallDone): void {
+    if (template.dataLength > this.peerStreamWindow) {
+      done(new CallError(8, `request of ${template.dataLength} bytes exceeds the server's stream window ${this.peerStreamWindow}`), undefined);
+      return;
+    }
+    const id = this.nextId;
+    if (id > MAX_WINDOW) {
+      done(new CallError(8, 'stream ids used up on this connection'), undefined);
+      return;
+    }
+    this.nextId += 2;
+    this.sendWindow -= template.dataLength;
+    this.streams.set(id, new Stream(id, done, performance.now(), keepFirst));
+    this.outCalls.push({ template, id });
+    this.scheduleFlush();
+  }
+
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && !this.dead && this.canStart(this.waiting[0]!.template)) {
+      const w = this.waiting.shift()!;
+      this.start(w.template, w.keepFirst, w.done);
+    }
+  }
+
+  private send(f: Buffer): void {
+    this.outFrames.push(f);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // After this turn's callbacks and promise continuations: every call they start goes in one write.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.dead) return;
+    let size = 0;
+    for (const f of this.outFrames) size += f.length;
+    for (const c of this.outCalls) size += c.template.length;
+    if (size === 0) return;
+    const out = Buffer.allocUnsafe(size);
+    let pos = 0;
+    for (const f of this.outFrames) pos += f.copy(out, pos);
+    for (const c of this.outCalls) pos = c.template.writeInto(out, pos, c.id);
+    this.outFrames = [];
+    this.outCalls = [];
+    this.socket.write(out);
+  }
+
+  private end(id: number, err: Error | null): void {
+    const s = this.streams.get(id);
+    if (!s) return;
+    this.streams.delete(id);
+    if (err) s.done(err, undefined);
+    else s.done(null, { messages: s.messages, bytes: s.bytes, firstBody: s.firstBody });
+    this.startWaiting();
+  }
+
+  /** Ends every call with `err`; the connection takes no more. */
+  private fail(err: Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    clearInterval(this.sweeper);
+    const calls = [...this.streams.values()].map((s) => s.done);
+    this.streams.clear();
+    const waiting = this.waiting.splice(0);
+    for (const done of calls) done(err, undefined);
+    for (const w of waiting) w.done(err, undefined);
+  }
+
+  private giveUpOnStale(): void {
+    const limit = performance.now() - CLIENT_GIVE_UP_MS;
+    for (const s of [...this.streams.values()]) {
+      if (s.startedMs >= limit) continue;
+      this.send(rstStreamFrame(s.id, CANCEL));
+      this.end(s.id, new CallError(4, `no answer within ${CLIENT_GIVE_UP_MS} ms`));
+    }
+  }
+
+  // --- FrameEvents: what the server sends ---
+
+  headers(streamId: number, block: Buffer, endStream: boolean): void {
+    // Decoded even for calls already given up on: the HPACK table must follow every block.
+    const headers = this.hpack.decode(block);
+    const s = this.streams.get(streamId);
+    if (!s) return;
+    let status: string | undefined;
+    let grpcStatus: string | undefined;
+    let grpcMessage = '';
+    for (const [name, value] of headers) {
+      if (name === ':status') status = value;
+      else if (name === 'grpc-status') grpcStatus = value;
+      else if (name === 'grpc-message') grpcMessage = decodeGrpcMessage(value);
+    }
+    if (!s.gotHeaders) {
+      s.gotHeaders = true;
+      if (status !== '200') {
+        this.send(rstStreamFrame(streamId, CANCEL));
+        this.end(streamId, new CallError(status === undefined ? 13 : 14, `HTTP status ${status ?? 'missing'} in the answer's headers`));
+        return;
+      }
+    }
+    if (!endStream) return;
+    if (s.assembler.partial) this.end(streamId, new CallError(13, 'stream ended inside a message'));
+    else if (grpcStatus === undefined) this.end(streamId, new CallError(13, 'trailers without grpc-status'));
+    else if (grpcStatus !== '0') this.end(streamId, new CallError(Number(grpcStatus), grpcMessage));
+    else this.end(streamId, null);
+  }
+
+  data(streamId: number, chunk: Buffer): void {
+    this.streams.get(streamId)?.assembler.push(chunk);
+  }
+
+  dataEnd(streamId: number, endStream: boolean, frameLength: number): void {
+    this.unacked += frameLength;
+    if (this.unacked >= REPLENISH_AT) {
+      this.send(windowUpdateFrame(0, this.unacked));
+      this.unacked = 0;
+    }
+    const s = this.streams.get(streamId);
+    if (!s) return;
+    if (endStream) {
+      this.end(streamId, new CallError(13, 'stream ended without trailers'));
+      return;
+    }
+    s.unacked += frameLength;
+    if (s.unacked >= REPLENISH_AT) {
+      this.send(windowUpdateFrame(streamId, s.unacked));
+      s.unacked = 0;
+    }
+  }
+
+  rstStream(streamId: number, errorCode: number): void {
+    this.end(streamId, new CallError(errorCode === 0x7 ? 14 : 13, `stream reset by the server (HTTP/2 error ${errorCode})`));
+  }
+
+  goaway(lastStreamId: number, errorCode: number): void {
+    const err = new CallError(14, `server sent GOAWAY (HTTP/2 error ${errorCode})`);
+    for (const id of [...this.streams.keys()]) if (id > lastStreamId) this.end(id, err);
+    // Streams up to lastStreamId may still finish; nothing new starts here.
+    const waiting = this.waiting.splice(0);
+    this.nextId = MAX_WINDOW + 2;
+    for (const w of waiting) w.done(err, undefined);
+  }
+
+  settings(params: Array<[number, number]>): void {
+    for (const [id, value] of params) {
+      if (id === Setting.MAX_CONCURRENT_STREAMS) this.maxStreams = value;
+      else if (id === Setting.INITIAL_WINDOW_SIZE) this.peerStreamWindow = value;
+    }
+    this.send(frame(FrameType.SETTINGS, Flag.ACK, 0));
+    this.startWaiting();
+  }
+
+  settingsAck(): void {}
+
+  ping(payload: Buffer, ack: boolean): void {
+    if (!ack) this.send(frame(FrameType.PING, Flag.ACK, 0, payload));
+  }
+
+  windowUpdate(streamId: number, increment: number): void {
+    // Stream windows matter only for the request, which went out whole with its HEADERS.
+    if (streamId !== 0) return;
+    this.sendWindow += increment;
+    this.startWaiting();
+  }
+}
+
+function rstStreamFrame(streamId: number, code: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(code);
+  return frame(FrameType.RST_STREAM, 0, streamId, payload);
+}
