@@ -12,7 +12,6 @@ import net from 'node:net';
 import { netOptions, parseEndpoint } from '../../src/endpoint.js';
 import { decodeGrpcMessage, frame } from '../../src/wire/frame-writer.js';
 import { FrameReader, type FrameEvents } from '../../src/wire/frames.js';
-import { MessageAssembler } from '../../src/wire/grpc-messages.js';
 import { Flag, FrameType } from '../../src/wire/h2.js';
 import { HpackDecoder } from '../../src/wire/hpack.js';
 import { CALL_TIMEOUT_S, DEFAULT_WINDOW, CallTemplate, MAX_WINDOW, Setting, connectionPreface, windowUpdateFrame } from './request-frames.js';
@@ -48,7 +47,14 @@ const REPLENISH_AT = 16 * 1024 * 1024;
 /** A call the server has not ended this long after its own timeout is failed here. */
 const CLIENT_GIVE_UP_MS = (CALL_TIMEOUT_S + 10) * 1000;
 const CANCEL = 0x8;
+const READ_BUFFER = 256 * 1024;
+const WRITE_BUFFER = 64 * 1024;
 
+/**
+ * One call's answer, parsed as it arrives: gRPC message prefixes read into plain numbers (no
+ * buffer per call), bodies counted and skipped; only a call asked to keep its first message
+ * copies it.
+ */
 class Stream {
   gotHeaders = false;
   messages = 0;
@@ -56,26 +62,64 @@ class Stream {
   firstBody: Buffer | undefined;
   /** Received DATA not yet given back with a stream WINDOW_UPDATE. */
   unacked = 0;
-  readonly assembler: MessageAssembler;
+  /** Prefix octets read of the message being read (0..5), its length so far, body octets left. */
+  private prefixHave = 0;
+  private length = 0;
+  private left = 0;
+  /** The first message's body while it is being copied. */
+  private keeping: Buffer | undefined;
 
   constructor(
     readonly id: number,
     readonly done: CallDone,
     readonly startedMs: number,
-    keepFirst: boolean,
-  ) {
-    this.assembler = new MessageAssembler(
-      {
-        message: (body, length) => {
-          if (this.messages === 0 && body !== null) this.firstBody = body;
-          this.messages++;
-          this.bytes += length;
-        },
-      },
-      keepFirst,
-      Number.MAX_SAFE_INTEGER,
-      keepFirst ? () => this.messages === 0 : undefined,
-    );
+    private keepFirst: boolean,
+  ) {}
+
+  /** A message was cut off when the stream ended. */
+  get partial(): boolean {
+    return this.prefixHave > 0 || this.left > 0;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.left === 0) {
+        // Prefix: 1 octet compressed flag (ignored: we only count), 4 octets big-endian length.
+        const b = chunk[pos++]!;
+        if (this.prefixHave > 0) this.length = this.length * 256 + b;
+        this.prefixHave++;
+        if (this.prefixHave < 5) continue;
+        this.prefixHave = 0;
+        this.left = this.length;
+        this.startBody();
+        this.length = 0;
+        if (this.left === 0) this.endBody();
+        continue;
+      }
+      const take = Math.min(this.left, end - pos);
+      if (this.keeping) chunk.copy(this.keeping, this.keeping.length - this.left, pos, pos + take);
+      this.left -= take;
+      pos += take;
+      if (this.left === 0) this.endBody();
+    }
+  }
+
+  private startBody(): void {
+    this.bytes += this.left;
+    if (this.keepFirst) {
+      this.keepFirst = false;
+      this.keeping = Buffer.allocUnsafe(this.left);
+    }
+  }
+
+  private endBody(): void {
+    if (this.keeping) {
+      this.firstBody = this.keeping;
+      this.keeping = undefined;
+    }
+    this.messages++;
   }
 }
 
@@ -105,30 +149,51 @@ export class H2LoadConnection implements FrameEvents {
   private dead: Error | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
+  /** Write buffers whose bytes the socket has written: reused, so a busy connection allocates none. */
+  private readonly spareWriteBuffers: Buffer[] = [];
+
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.reader.push(chunk);
-      } catch (err) {
-        this.fail(new CallError(13, `bad answer from the server: ${(err as Error).message}`));
-      }
-    });
     socket.on('error', (err) => this.fail(new CallError(14, `connection failed: ${err.message}`)));
     socket.on('close', () => this.fail(new CallError(14, 'connection closed by the server')));
     this.sweeper = setInterval(() => this.giveUpOnStale(), 5000);
     this.sweeper.unref();
   }
 
+  /** Bytes from the server (a view into the socket's one read buffer: used at once, never kept). */
+  private received(chunk: Buffer): void {
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      this.fail(new CallError(13, `bad answer from the server: ${(err as Error).message}`));
+      this.socket.destroy();
+    }
+  }
+
   /** Connects to a unix:// or tcp:// endpoint and sends the preface (the server's SETTINGS need not have arrived yet). */
   static connect(endpoint: string): Promise<H2LoadConnection> {
-    const socket = net.connect(netOptions(parseEndpoint(endpoint)));
-    socket.setNoDelay?.(true);
+    let conn: H2LoadConnection | undefined;
+    const early: Buffer[] = [];
+    // One read buffer for the connection's life: reads allocate nothing. The frame reader copies
+    // what it keeps (header blocks), DATA is counted in place.
+    const socket = net.connect({
+      ...netOptions(parseEndpoint(endpoint)),
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        callback: (n: number, buf: Uint8Array) => {
+          const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+          if (conn) conn.received(chunk);
+          else early.push(Buffer.from(chunk));
+          return true;
+        },
+      },
+    });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
-        const conn = new H2LoadConnection(socket);
+        conn = new H2LoadConnection(socket);
         socket.write(connectionPreface());
+        for (const b of early.splice(0)) conn.received(b);
         resolve(conn);
       });
     });
@@ -204,13 +269,16 @@ export class H2LoadConnection implements FrameEvents {
     for (const f of this.outFrames) size += f.length;
     for (const c of this.outCalls) size += c.template.length;
     if (size === 0) return;
-    const out = Buffer.allocUnsafe(size);
+    const whole = size <= WRITE_BUFFER ? (this.spareWriteBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER)) : Buffer.allocUnsafe(size);
+    const out = whole.subarray(0, size);
     let pos = 0;
     for (const f of this.outFrames) pos += f.copy(out, pos);
     for (const c of this.outCalls) pos = c.template.writeInto(out, pos, c.id);
     this.outFrames = [];
     this.outCalls = [];
-    this.socket.write(out);
+    this.socket.write(out, () => {
+      if (whole.length === WRITE_BUFFER) this.spareWriteBuffers.push(whole);
+    });
   }
 
   private end(id: number, err: Error | null): void {
@@ -267,14 +335,14 @@ export class H2LoadConnection implements FrameEvents {
       }
     }
     if (!endStream) return;
-    if (s.assembler.partial) this.end(streamId, new CallError(13, 'stream ended inside a message'));
+    if (s.partial) this.end(streamId, new CallError(13, 'stream ended inside a message'));
     else if (grpcStatus === undefined) this.end(streamId, new CallError(13, 'trailers without grpc-status'));
     else if (grpcStatus !== '0') this.end(streamId, new CallError(Number(grpcStatus), grpcMessage));
     else this.end(streamId, null);
   }
 
   data(streamId: number, chunk: Buffer): void {
-    this.streams.get(streamId)?.assembler.push(chunk);
+    this.streams.get(streamId)?.push(chunk);
   }
 
   dataEnd(streamId: number, endStream: boolean, frameLength: number): void {
