@@ -14,7 +14,7 @@ import { decodeGrpcMessage, frame } from '../../src/wire/frame-writer.js';
 import { FrameReader, type FrameEvents } from '../../src/wire/frames.js';
 import { Flag, FrameType } from '../../src/wire/h2.js';
 import { HpackDecoder } from '../../src/wire/hpack.js';
-import { CALL_TIMEOUT_S, DEFAULT_WINDOW, CallTemplate, MAX_WINDOW, Setting, connectionPreface, windowUpdateFrame } from './request-frames.js';
+import { CALL_TIMEOUT_S, DEFAULT_TABLE_SIZE, DEFAULT_WINDOW, CallTemplate, MAX_WINDOW, Setting, connectionPreface, windowUpdateFrame, type FramesTemplate } from './request-frames.js';
 
 /** What one finished call brought back. */
 export interface CallAnswer {
@@ -145,6 +145,12 @@ export class H2LoadConnection implements FrameEvents {
   private maxStreams = Number.POSITIVE_INFINITY;
   /** Received DATA not yet given back with a connection WINDOW_UPDATE. */
   private unacked = 0;
+  /** The call template whose headers the server's HPACK table holds (added by this connection's first call). */
+  private tableTemplate: CallTemplate | undefined;
+  /** False once the server asked for a table smaller than the default: literals from then on. */
+  private indexingAllowed = true;
+  /** A table size update the next header block must start with (§4.2), after the server's smaller SETTINGS. */
+  private pendingSizeUpdate: number | undefined;
   /** Set once the connection can take no new calls: why. */
   private dead: Error | undefined;
   private readonly sweeper: NodeJS.Timeout;
@@ -267,18 +273,34 @@ export class H2LoadConnection implements FrameEvents {
     if (this.dead) return;
     let size = 0;
     for (const f of this.outFrames) size += f.length;
-    for (const c of this.outCalls) size += c.template.length;
+    // Encodings chosen in write order: the server decodes header blocks in the order they arrive.
+    const calls = this.outCalls.map((c) => this.framesFor(c.template));
+    for (const f of calls) size += f.length;
     if (size === 0) return;
     const whole = size <= WRITE_BUFFER ? (this.spareWriteBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER)) : Buffer.allocUnsafe(size);
     const out = whole.subarray(0, size);
     let pos = 0;
     for (const f of this.outFrames) pos += f.copy(out, pos);
-    for (const c of this.outCalls) pos = c.template.writeInto(out, pos, c.id);
+    for (let i = 0; i < calls.length; i++) pos = calls[i]!.writeInto(out, pos, this.outCalls[i]!.id);
     this.outFrames = [];
     this.outCalls = [];
     this.socket.write(out, () => {
       if (whole.length === WRITE_BUFFER) this.spareWriteBuffers.push(whole);
     });
+  }
+
+  private framesFor(t: CallTemplate): FramesTemplate {
+    if (this.pendingSizeUpdate !== undefined) {
+      const f = t.literalAfterSizeUpdate(this.pendingSizeUpdate);
+      this.pendingSizeUpdate = undefined;
+      return f;
+    }
+    if (this.tableTemplate === t) return t.indexed;
+    if (this.tableTemplate === undefined && this.indexingAllowed && t.tableSize <= DEFAULT_TABLE_SIZE) {
+      this.tableTemplate = t;
+      return t.indexing;
+    }
+    return t.literal;
   }
 
   private end(id: number, err: Error | null): void {
@@ -381,6 +403,12 @@ export class H2LoadConnection implements FrameEvents {
     for (const [id, value] of params) {
       if (id === Setting.MAX_CONCURRENT_STREAMS) this.maxStreams = value;
       else if (id === Setting.INITIAL_WINDOW_SIZE) this.peerStreamWindow = value;
+      else if (id === Setting.HEADER_TABLE_SIZE && value < DEFAULT_TABLE_SIZE && this.indexingAllowed) {
+        // Blocks after our ACK (which goes out before any call in the same write) must fit the smaller table.
+        this.indexingAllowed = false;
+        this.tableTemplate = undefined;
+        this.pendingSizeUpdate = value;
+      }
     }
     this.send(frame(FrameType.SETTINGS, Flag.ACK, 0));
     this.startWaiting();
