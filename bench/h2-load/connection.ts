@@ -153,6 +153,8 @@ export class H2LoadConnection implements FrameEvents {
   private pendingSizeUpdate: number | undefined;
   /** Set once the connection can take no new calls: why. */
   private dead: Error | undefined;
+  /** The server sent GOAWAY: calls in flight may finish, new ones fail with this. */
+  private goneAway: Error | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
   /** Write buffers whose bytes the socket has written: reused, so a busy connection allocates none. */
@@ -211,8 +213,8 @@ export class H2LoadConnection implements FrameEvents {
 
   /** Starts a call; `done` runs once, when the call ends either way. */
   call(template: CallTemplate, keepFirst: boolean, done: CallDone): void {
-    if (this.dead) {
-      done(this.dead, undefined);
+    if (this.dead || this.goneAway) {
+      done(this.dead ?? this.goneAway!, undefined);
       return;
     }
     if (this.waiting.length > 0 || !this.canStart(template)) {
@@ -394,8 +396,8 @@ export class H2LoadConnection implements FrameEvents {
     const err = new CallError(14, `server sent GOAWAY (HTTP/2 error ${errorCode})`);
     for (const id of [...this.streams.keys()]) if (id > lastStreamId) this.end(id, err);
     // Streams up to lastStreamId may still finish; nothing new starts here.
+    this.goneAway = err;
     const waiting = this.waiting.splice(0);
-    this.nextId = MAX_WINDOW + 2;
     for (const w of waiting) w.done(err, undefined);
   }
 
