@@ -139,5 +139,3 @@ export class CallTemplate {
     return new FramesTemplate(Buffer.concat([Buffer.from(hpackInt(0x20, 5, size)), encodeHeaderBlock(this.headers)]), this.message);
   }
 }
-
-
