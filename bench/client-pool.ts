@@ -1,14 +1,10 @@
 /**
- * Client worker processes shared by every measurement. One grpc-js client process tops out
- * around the rate a single Node event loop can make calls, which at 64 in flight can be below
- * what the runtime and critap can serve; spreading the lanes over several processes keeps the
- * client from being the bottleneck (on a 2-core machine they still compete for the same cores,
- * which is why every figure is also read as a ratio to the direct connection from this same pool).
- *
- * Measured on the 2-core dev machine (Version, 64 in flight, straight to the fake runtime): one
- * worker alone made ~4 800 calls/s, two ~4 900, three ~6 000 — within the noise of a shared
- * machine. So the client is not what limits the direct figure; the fake runtime's single event
- * loop and the two cores are, and critap's cost shows up as CPU taken from them.
+ * Client worker processes shared by every measurement. One client process tops out around the
+ * rate a single Node event loop can make calls (for grpc-js, ~125 µs of CPU per call, below what
+ * replay and containerd serve; the h2 client costs a small fraction of that); spreading the lanes
+ * over several processes keeps the client from being the bottleneck. On a 2-core machine they
+ * still compete for the same cores, which is why every figure is also read as a ratio to the
+ * direct connection from this same pool, and each result carries the client's own CPU per call.
  */
 import { startChild, type Child } from './children.js';
 import type { LoadJob, LoadResult } from './load.js';
@@ -43,12 +39,14 @@ function splitJob(job: LoadJob, parts: number, i: number): LoadJob {
 
 export function mergeResults(results: LoadResult[]): LoadResult {
   const merged: LoadResult = {
+    client: results[0]!.client,
     ok: 0,
     errors: 0,
     startMs: Math.min(...results.map((r) => r.startMs)),
     endMs: Math.max(...results.map((r) => r.endMs)),
     messages: 0,
     responseBytes: 0,
+    clientCpuUs: 0,
   };
   for (const r of results) {
     merged.ok += r.ok;
@@ -56,6 +54,13 @@ export function mergeResults(results: LoadResult[]): LoadResult {
     merged.firstError ??= r.firstError;
     merged.messages += r.messages;
     merged.responseBytes += r.responseBytes;
+    merged.clientCpuUs += r.clientCpuUs;
+    merged.firstAnswer ??= r.firstAnswer;
+    // Every worker asked the same thing of the same server: a different answer is an error worth seeing.
+    if (r.firstAnswer !== undefined && r.firstAnswer !== merged.firstAnswer) {
+      merged.errors++;
+      merged.firstError ??= 'client workers got different answers to the same request';
+    }
     if (r.latenciesUs) (merged.latenciesUs ??= []).push(...r.latenciesUs);
   }
   return merged;

@@ -3,7 +3,7 @@
  * up, says `warm`, and starts measuring only on `go` — so every worker of a pool starts together.
  */
 import { childArgs, failChild, onParentMessage, tell } from './children.js';
-import { openClients, runLoad, warmUp, type LoadJob } from './load.js';
+import { openCaller, runLoad, warmUp, type LoadJob } from './load.js';
 
 childArgs<Record<string, never>>();
 let pendingGo: (() => void) | undefined;
@@ -20,17 +20,17 @@ onParentMessage(async (msg) => {
   }
   if (msg.type !== 'job') return;
   const job = msg.job as LoadJob;
-  const clients = openClients(job);
+  const caller = await openCaller(job);
   try {
-    const warm = await warmUp(clients, job);
+    const warm = await warmUp(caller, job);
     const go = new Promise<void>((resolve) => (pendingGo = resolve));
     tell({ type: 'warm', errors: warm.errors, firstError: warm.firstError });
     await go;
     pendingGo = undefined;
-    const result = await runLoad(clients, job);
+    const result = await runLoad(caller, job);
     tell({ type: 'result', result });
   } finally {
-    for (const c of clients) c.close();
+    caller.close();
   }
 });
 tell({ type: 'ready' });

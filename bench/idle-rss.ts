@@ -34,6 +34,7 @@ export async function measureIdle(pool: ClientPool, ctx: VariantContext, upstrea
   try {
     const job = {
       kind: 'unary' as const,
+      client: 'h2' as const,
       endpoint: running.endpoint,
       path: VERSION_PATH,
       request: versionRequest().toString('base64'),

@@ -1,14 +1,23 @@
 /**
- * The client side of a measurement: N calls kept in flight over a few grpc-js connections,
- * timing each call, or server streams counting their messages. It runs inside client-worker
- * processes, never in the process that also runs the proxy or the runtime.
+ * The client side of a measurement: N calls kept in flight over a few connections, timing each
+ * call, or server streams counting their messages. It runs inside client-worker processes, never
+ * in the process that also runs the proxy or the runtime.
+ *
+ * Two clients can make the calls (the job's `client`): `h2`, the cheap one (bench/h2-load/:
+ * pre-encoded frames straight to the socket, a few µs of CPU per call, so the servers and not
+ * the client set the throughput figures), and `grpc-js`, a real client's view of the same calls.
  */
-import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
+import { openGrpcJsCaller } from './grpc-js-caller.js';
+import type { CallAnswer } from './h2-load/connection.js';
+import { openH2Caller } from './h2-load/caller.js';
 
-const identity = (b: Buffer) => b;
+export type LoadClient = 'h2' | 'grpc-js';
+export const LOAD_CLIENTS: readonly LoadClient[] = ['h2', 'grpc-js'];
 
 interface JobBase {
+  /** Which client makes the calls. */
+  client: LoadClient;
   endpoint: string;
   path: string;
   /** Request bytes, base64 (jobs travel over IPC as JSON). */
@@ -37,6 +46,7 @@ export interface StreamJob extends JobBase {
 export type LoadJob = UnaryJob | StreamJob;
 
 export interface LoadResult {
+  client: LoadClient;
   /** Calls or streams that ended OK. */
   ok: number;
   errors: number;
@@ -46,80 +56,63 @@ export interface LoadResult {
   endMs: number;
   /** Response messages received (1 per unary call). */
   messages: number;
+  /** Response message bodies, in bytes (gRPC's 5-byte prefixes not counted). */
   responseBytes: number;
   latenciesUs?: number[];
+  /** CPU (user + system, µs) the client processes spent over the measured part, warm-up excluded. */
+  clientCpuUs: number;
+  /** The first answer's first message, base64, when it is at most FIRST_ANSWER_MAX bytes: to check clients agree. */
+  firstAnswer?: string;
+}
+
+/** Answers larger than this are not carried back (8 MiB ExecSync answers over IPC would cost more than they prove). */
+export const FIRST_ANSWER_MAX = 1024 * 1024;
+
+/** How a client makes one call (or one whole stream); connections are chosen round-robin inside. */
+export interface Caller {
+  once(keepFirst: boolean): Promise<CallAnswer>;
+  close(): void;
 }
 
 export const wallMs = (): number => performance.timeOrigin + performance.now();
 
-export function openClients(job: LoadJob): grpc.Client[] {
-  return Array.from({ length: Math.max(1, job.connections) }, () =>
-    new grpc.Client(job.endpoint, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-      // Without this, clients with equal options share one connection process-wide.
-      'grpc.use_local_subchannel_pool': 1,
-    }),
-  );
+export function openCaller(job: LoadJob): Promise<Caller> {
+  switch (job.client) {
+    case 'h2':
+      return openH2Caller(job);
+    case 'grpc-js':
+      return Promise.resolve(openGrpcJsCaller(job));
+    default:
+      throw new Error(`critap: bench load job names unknown client "${String((job as { client: unknown }).client)}"; clients: ${LOAD_CLIENTS.join(', ')}`);
+  }
 }
 
-function metadataOf(job: LoadJob): grpc.Metadata {
-  const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(job.metadata ?? {})) md.set(k, v);
-  return md;
-}
-
-/** No single benchmark call may hang the run: a stuck call fails after this long. */
-const CALL_DEADLINE_MS = 120_000;
-const deadline = () => ({ deadline: Date.now() + CALL_DEADLINE_MS });
-
-type OneCall = (client: grpc.Client) => Promise<{ messages: number; bytes: number }>;
-
-function unaryOnce(job: LoadJob, request: Buffer): OneCall {
-  return (client) =>
-    new Promise((resolve, reject) => {
-      client.makeUnaryRequest(job.path, identity, identity, request, metadataOf(job), deadline(), (err, res) => {
-        if (err) reject(err);
-        else resolve({ messages: 1, bytes: res?.length ?? 0 });
-      });
-    });
-}
-
-function streamOnce(job: LoadJob, request: Buffer): OneCall {
-  return (client) =>
-    new Promise((resolve, reject) => {
-      let messages = 0;
-      let bytes = 0;
-      const call = client.makeServerStreamRequest(job.path, identity, identity, request, metadataOf(job), deadline());
-      call.on('data', (m: Buffer) => {
-        messages++;
-        bytes += m.length;
-      });
-      call.on('error', reject);
-      call.on('status', (st: grpc.StatusObject) => {
-        if (st.code === grpc.status.OK) resolve({ messages, bytes });
-      });
-    });
-}
+const cpuUs = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 
 /** Runs `total` calls with `inFlight` lanes; each lane starts its next call when the last one ends. */
-async function drive(clients: grpc.Client[], job: LoadJob, total: number, keepLatencies: boolean): Promise<LoadResult> {
-  const request = Buffer.from(job.request, 'base64');
-  const once = job.kind === 'unary' ? unaryOnce(job, request) : streamOnce(job, request);
-  const result: LoadResult = { ok: 0, errors: 0, startMs: wallMs(), endMs: 0, messages: 0, responseBytes: 0 };
+async function drive(caller: Caller, job: LoadJob, total: number, keepLatencies: boolean): Promise<LoadResult> {
+  const cpu0 = cpuUs();
+  const result: LoadResult = { client: job.client, ok: 0, errors: 0, startMs: wallMs(), endMs: 0, messages: 0, responseBytes: 0, clientCpuUs: 0 };
   if (keepLatencies) result.latenciesUs = [];
   let issued = 0;
+  let firstKept = false;
   const lane = async (): Promise<void> => {
     while (issued < total) {
-      const client = clients[issued % clients.length]!;
       issued++;
       const t0 = performance.now();
       try {
-        const r = await once(client);
+        const r = await caller.once(!firstKept);
         result.latenciesUs?.push((performance.now() - t0) * 1000);
         result.ok++;
         result.messages += r.messages;
         result.responseBytes += r.bytes;
+        if (!firstKept && r.firstBody) {
+          firstKept = true;
+          if (r.firstBody.length <= FIRST_ANSWER_MAX) result.firstAnswer = r.firstBody.toString('base64');
+        }
       } catch (err) {
         result.errors++;
         result.firstError ??= (err as Error).message;
@@ -128,14 +121,15 @@ async function drive(clients: grpc.Client[], job: LoadJob, total: number, keepLa
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(job.inFlight, total)) }, lane));
   result.endMs = wallMs();
+  result.clientCpuUs = cpuUs() - cpu0;
   return result;
 }
 
-export function warmUp(clients: grpc.Client[], job: LoadJob): Promise<LoadResult> {
-  return drive(clients, job, job.warmup, false);
+export function warmUp(caller: Caller, job: LoadJob): Promise<LoadResult> {
+  return drive(caller, job, job.warmup, false);
 }
 
-export function runLoad(clients: grpc.Client[], job: LoadJob): Promise<LoadResult> {
+export function runLoad(caller: Caller, job: LoadJob): Promise<LoadResult> {
   const total = job.kind === 'unary' ? job.calls : job.streams;
-  return drive(clients, job, total, job.kind === 'unary' && job.latencies);
+  return drive(caller, job, total, job.kind === 'unary' && job.latencies);
 }

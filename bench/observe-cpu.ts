@@ -119,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
     const upstream = String(fake.ready.endpoint);
     const request = versionRequest().toString('base64');
     const job = (endpoint: string, calls: number) =>
-      ({ kind: 'unary', endpoint, path: VERSION_PATH, request, inFlight: opts.inFlight, connections: 1, calls, warmup: 0, latencies: false }) as const;
+      ({ kind: 'unary', client: 'h2', endpoint, path: VERSION_PATH, request, inFlight: opts.inFlight, connections: 1, calls, warmup: 0, latencies: false }) as const;
     const combos = opts.builds.flatMap((b) => opts.variants.map((v) => ({ b, v })));
     const samples: Sample[] = [];
     let seq = 0;

@@ -24,6 +24,12 @@ proxy can beat), and µs of CPU per call of the proxy (critap by thread), the ru
 clients, read from /proc over each measured round. Targets are reported as met / not met; the
 benchmark itself never fails because the machine is slow.
 
+Clients: the throughput scenarios (calls in flight, big answers, the event stream) use the cheap
+h2 client (bench/h2-load: pre-encoded frames written straight to the socket, a few µs of CPU per
+call), so the servers and not the client set the figures. The Version throughput scenarios also run
+with grpc-js as a real client's view: fake-version-throughput-grpcjs, containerd-version-throughput-grpcjs.
+The latency scenarios (1 in flight) use grpc-js. Every scenario reports the client's CPU per call.
+
 Flags:
   --smoke            tiny counts, 1 round: proves the benchmark works (CI)
   --rounds N         rounds of interleaved variants (default 5; 1 with --smoke)

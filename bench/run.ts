@@ -293,7 +293,7 @@ async function main(argv: string[]): Promise<number> {
         machine: machineInfo,
         options: opts,
         setup: {
-          client: `${opts.clients} client worker processes (grpc-js), 1 connection each; latency scenarios use 1 worker`,
+          client: `${opts.clients} client worker processes, 1 connection each; latency scenarios use 1 worker; each scenario's job names its client (h2: bench/h2-load, or grpc-js)`,
           tracing: 'spans exported over OTLP/gRPC to a running local receiver process that answers OK without decoding',
           critap: 'a new critap process (bench/critap-main.js → startProxy) per measurement',
           floor: 'socat -b 65536 UNIX-LISTEN:<sock>,fork,reuseaddr UNIX-CONNECT:<runtime> (bench/floor.ts), a new one per measurement',

@@ -7,7 +7,7 @@ import {
   EVENTS_HEADER, EVENTS_PATH, EXEC_SYNC_PATH, LIST_CONTAINERS_PATH, MiB, VERSION_PATH,
   eventsRequest, execSyncRequest, listContainersRequest, versionRequest,
 } from './fixtures.js';
-import type { LoadJob, LoadResult } from './load.js';
+import type { LoadClient, LoadJob, LoadResult } from './load.js';
 import { percentile } from './stats.js';
 import type { VariantFigures, VariantId } from './variants.js';
 
@@ -51,6 +51,9 @@ const latency: MetricDef[] = [
 const latencyFigures = (r: LoadResult) => ({ p50Us: percentile(r.latenciesUs ?? [], 50), p99Us: percentile(r.latenciesUs ?? [], 99) });
 const callsPerSec: MetricDef[] = [{ id: 'callsPerSec', label: 'calls/s', unit: 'calls/s', better: 'higher' }];
 const callsFigures = (r: LoadResult) => ({ callsPerSec: r.ok / secs(r) });
+/** What the client itself spent: the cheap h2 client should stay far below the servers it measures. */
+const clientCpu: MetricDef = { id: 'clientCpuUs', label: 'client CPU per call', unit: 'µs', better: 'lower' };
+const clientCpuPerCall = (r: LoadResult) => (r.ok > 0 ? r.clientCpuUs / r.ok : undefined);
 const rssMetric: MetricDef = { id: 'peakRssMB', label: 'critap peak RSS', unit: 'MB', better: 'lower' };
 const rssOf = (v: VariantFigures) => (v.peakRssBytes === undefined ? undefined : v.peakRssBytes / 1e6);
 
@@ -62,19 +65,21 @@ export function scenarios(s: Sizes): Scenario[] {
     upstream,
     variants: WITH_REPLAY,
     workers: 1,
-    job: (endpoint) => ({ kind: 'unary', endpoint, path: VERSION_PATH, request: b64(versionRequest()), inFlight: 1, connections: 1, calls: n(3000, 100), warmup: n(300, 20), latencies: true }),
-    metrics: latency,
-    figures: latencyFigures,
+    // Latency stays with grpc-js: one call at a time, the client's cost does not limit it.
+    job: (endpoint) => ({ client: 'grpc-js', kind: 'unary', endpoint, path: VERSION_PATH, request: b64(versionRequest()), inFlight: 1, connections: 1, calls: n(3000, 100), warmup: n(300, 20), latencies: true }),
+    metrics: [...latency, clientCpu],
+    figures: (r) => ({ ...latencyFigures(r), clientCpuUs: clientCpuPerCall(r) }),
   });
-  const versionThroughput = (upstream: 'fake' | 'containerd'): Scenario => ({
-    id: `${upstream}-version-throughput`,
-    title: `Version, 64 in flight (${upstream === 'fake' ? 'fake runtime' : 'containerd'})`,
+  /** The h2 client measures the servers; the grpc-js run of the same scenario is a real client's view. */
+  const versionThroughput = (upstream: 'fake' | 'containerd', client: LoadClient): Scenario => ({
+    id: `${upstream}-version-throughput${client === 'grpc-js' ? '-grpcjs' : ''}`,
+    title: `Version, 64 in flight (${upstream === 'fake' ? 'fake runtime' : 'containerd'}, ${client === 'h2' ? 'cheap h2 client' : 'grpc-js client'})`,
     upstream,
     variants: WITH_REPLAY,
     workers: s.clients,
-    job: (endpoint) => ({ kind: 'unary', endpoint, path: VERSION_PATH, request: b64(versionRequest()), inFlight: 64, connections: 1, calls: n(20_000, 640), warmup: n(1000, 64), latencies: false }),
-    metrics: callsPerSec,
-    figures: callsFigures,
+    job: (endpoint) => ({ client, kind: 'unary', endpoint, path: VERSION_PATH, request: b64(versionRequest()), inFlight: 64, connections: 1, calls: n(client === 'h2' ? 40_000 : 20_000, 640), warmup: n(1000, 64), latencies: false }),
+    metrics: [...callsPerSec, clientCpu],
+    figures: (r) => ({ ...callsFigures(r), clientCpuUs: clientCpuPerCall(r) }),
   });
   const big = (size: number, inFlight: number, calls: number): Scenario => ({
     id: `fake-exec-${size / MiB}mib`,
@@ -82,28 +87,30 @@ export function scenarios(s: Sizes): Scenario[] {
     upstream: 'fake',
     variants: NO_REPLAY,
     workers: Math.min(s.clients, inFlight),
-    job: (endpoint) => ({ kind: 'unary', endpoint, path: EXEC_SYNC_PATH, request: b64(execSyncRequest(size)), inFlight, connections: 1, calls, warmup: 1, latencies: false }),
+    job: (endpoint) => ({ client: 'h2', kind: 'unary', endpoint, path: EXEC_SYNC_PATH, request: b64(execSyncRequest(size)), inFlight, connections: 1, calls, warmup: 1, latencies: false }),
     metrics: [
       { id: 'mbPerSec', label: 'throughput', unit: 'MB/s', better: 'higher' },
       rssMetric,
       { id: 'errors', label: 'failed calls', unit: 'calls', better: 'lower' },
       // What the memory bound costs: answers forwarded whole but recorded without their body.
       { id: 'notCaptured', label: 'bodies not kept (budget full)', unit: 'bodies', better: 'lower' },
+      clientCpu,
     ],
-    figures: (r, v) => ({ mbPerSec: r.responseBytes / 1e6 / secs(r), peakRssMB: rssOf(v), errors: r.errors, notCaptured: v.bodiesNotCaptured }),
+    figures: (r, v) => ({ mbPerSec: r.responseBytes / 1e6 / secs(r), peakRssMB: rssOf(v), errors: r.errors, notCaptured: v.bodiesNotCaptured, clientCpuUs: clientCpuPerCall(r) }),
   });
   return [
     versionLatency('fake'),
-    versionThroughput('fake'),
+    versionThroughput('fake', 'h2'),
+    versionThroughput('fake', 'grpc-js'),
     {
       id: 'fake-list-containers',
       title: `ListContainers, ${LIST_CONTAINERS} containers, 16 in flight (fake runtime)`,
       upstream: 'fake',
       variants: WITH_REPLAY,
       workers: s.clients,
-      job: (endpoint) => ({ kind: 'unary', endpoint, path: LIST_CONTAINERS_PATH, request: b64(listContainersRequest()), inFlight: 16, connections: 1, calls: n(3000, 100), warmup: n(100, 16), latencies: false }),
-      metrics: callsPerSec,
-      figures: callsFigures,
+      job: (endpoint) => ({ client: 'h2', kind: 'unary', endpoint, path: LIST_CONTAINERS_PATH, request: b64(listContainersRequest()), inFlight: 16, connections: 1, calls: n(3000, 100), warmup: n(100, 16), latencies: false }),
+      metrics: [...callsPerSec, clientCpu],
+      figures: (r) => ({ ...callsFigures(r), clientCpuUs: clientCpuPerCall(r) }),
     },
     big(8 * MiB, n(64, 8), n(128, 8)),
     big(64 * MiB, 2, n(4, 2)),
@@ -113,11 +120,15 @@ export function scenarios(s: Sizes): Scenario[] {
       upstream: 'fake',
       variants: WITH_REPLAY,
       workers: 1,
-      job: (endpoint) => ({ kind: 'stream', endpoint, path: EVENTS_PATH, request: b64(eventsRequest()), metadata: { [EVENTS_HEADER]: String(n(10_000, 1000)) }, inFlight: 1, connections: 1, streams: n(3, 1), warmup: 1 }),
-      metrics: [{ id: 'eventsPerSec', label: 'events/s', unit: 'events/s', better: 'higher' }],
-      figures: (r) => ({ eventsPerSec: r.messages / secs(r) }),
+      job: (endpoint) => ({ client: 'h2', kind: 'stream', endpoint, path: EVENTS_PATH, request: b64(eventsRequest()), metadata: { [EVENTS_HEADER]: String(n(10_000, 1000)) }, inFlight: 1, connections: 1, streams: n(3, 1), warmup: 1 }),
+      metrics: [
+        { id: 'eventsPerSec', label: 'events/s', unit: 'events/s', better: 'higher' },
+        { id: 'clientCpuUs', label: 'client CPU per event', unit: 'µs', better: 'lower' },
+      ],
+      figures: (r) => ({ eventsPerSec: r.messages / secs(r), clientCpuUs: r.messages > 0 ? r.clientCpuUs / r.messages : undefined }),
     },
     versionLatency('containerd'),
-    versionThroughput('containerd'),
+    versionThroughput('containerd', 'h2'),
+    versionThroughput('containerd', 'grpc-js'),
   ];
 }

@@ -168,6 +168,17 @@ export class Matcher<T> {
     return k;
   }
 
+  /** Requests' keys by request object: replay hands the same (frozen) view for calls with equal bytes. */
+  private readonly keys = new WeakMap<object, { method: string; key: string }>();
+
+  private keyOf(method: string, request: Json, keep: (s: string[]) => boolean): string {
+    const known = this.keys.get(request);
+    if (known !== undefined && known.method === method) return known.key;
+    const key = canonicalText(request, keep);
+    if (Object.isFrozen(request)) this.keys.set(request, { method, key });
+    return key;
+  }
+
   /** Adds a recorded call at the end (replay's --fallback --record adds the calls it learns). */
   add(c: Candidate<T>): void {
     const entry: Entry<T> = { ...c, index: this.entries.length };
@@ -217,7 +228,7 @@ export class Matcher<T> {
     const scope = ctx !== undefined && phaseMatched ? ctx : undefined;
     const pool = (g: Group<T>): Entry<T>[] => (scope ? (g.byPhase.get(scope.phase) ?? []) : g.entries);
     const keep = this.keep(method);
-    const key = canonicalText(request, keep);
+    const key = this.keyOf(method, request, keep);
     const equal = mg.byKey.get(key);
     if (equal && pool(equal).length > 0) return this.take(equal, pool(equal), [], dryRun, 'equal request', scope, phaseMatched);
     if (ctx?.equalOnly) return { kind: 'miss', reason: 'no-equal', code: STATUS_NOT_FOUND, message: `critap replay: no recorded ${method} request equals this one in this phase` };

@@ -79,6 +79,17 @@ export function requestView(info: MethodInfo | undefined, bytes: Buffer, rules?:
   }
 }
 
+/** Requests up to this size have their view kept, by bytes: a client asks the same things again and again. */
+const VIEW_CACHE_MAX_REQUEST = 1024;
+const VIEW_CACHE_ENTRIES = 4096;
+
+/** Views are shared between calls with equal bytes: frozen, so code that changed one would fail loudly. */
+function deepFreeze(v: unknown): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
+}
+
 /** An answer as header blocks, encoded once per answer (and so once per recorded call when no echo applies). */
 interface WireAnswer {
   headers: Buffer | undefined;
@@ -178,9 +189,25 @@ export class Replayer {
     call.signal.addEventListener('abort', done, { once: true });
   }
 
+  /** Decoded, redacted requests by method and bytes (small requests only; emptied when full). */
+  private readonly views = new Map<string, Json>();
+
+  private viewOf(path: string, info: MethodInfo | undefined, bytes: Buffer): Json {
+    if (bytes.length > VIEW_CACHE_MAX_REQUEST) return requestView(info, bytes, this.opts.redaction);
+    const key = `${path}\u0000${bytes.toString('latin1')}`;
+    let view = this.views.get(key);
+    if (view === undefined) {
+      view = requestView(info, bytes, this.opts.redaction);
+      deepFreeze(view);
+      if (this.views.size >= VIEW_CACHE_ENTRIES) this.views.clear();
+      this.views.set(key, view);
+    }
+    return view;
+  }
+
   private decide(path: string, bytes: Buffer): { info?: MethodInfo; view: Json; answer?: Answer; miss?: Miss; live?: boolean } {
     const info = lookupMethod(path);
-    const view = requestView(info, bytes, this.opts.redaction);
+    const view = this.viewOf(path, info, bytes);
     let c = this.choose(path, info, view);
     if (c.kind !== 'miss' && this.opts.refuse?.has(c.kind)) {
       c = { kind: 'miss', reason: 'refused', code: 5, message: `critap replay: refused a ${c.kind} answer (--refuse ${c.kind}): ${c.why}` };

@@ -34,12 +34,21 @@ test('formatCount keeps table cells short', () => {
   assert.equal(formatCount(NaN), '—');
 });
 
-test('mergeResults spans the earliest start to the latest end and sums counts', () => {
+test('mergeResults spans the earliest start to the latest end and sums counts and client CPU', () => {
   const m = mergeResults([
-    { ok: 10, errors: 0, startMs: 100, endMs: 200, messages: 10, responseBytes: 50, latenciesUs: [1, 2] },
-    { ok: 5, errors: 1, firstError: 'boom', startMs: 90, endMs: 250, messages: 5, responseBytes: 25, latenciesUs: [3] },
+    { client: 'h2', ok: 10, errors: 0, startMs: 100, endMs: 200, messages: 10, responseBytes: 50, latenciesUs: [1, 2], clientCpuUs: 700, firstAnswer: 'QQ==' },
+    { client: 'h2', ok: 5, errors: 1, firstError: 'boom', startMs: 90, endMs: 250, messages: 5, responseBytes: 25, latenciesUs: [3], clientCpuUs: 300, firstAnswer: 'QQ==' },
   ]);
-  assert.deepEqual(m, { ok: 15, errors: 1, firstError: 'boom', startMs: 90, endMs: 250, messages: 15, responseBytes: 75, latenciesUs: [1, 2, 3] });
+  assert.deepEqual(m, { client: 'h2', ok: 15, errors: 1, firstError: 'boom', startMs: 90, endMs: 250, messages: 15, responseBytes: 75, latenciesUs: [1, 2, 3], clientCpuUs: 1000, firstAnswer: 'QQ==' });
+});
+
+test('mergeResults counts workers that got different answers to the same request as an error', () => {
+  const m = mergeResults([
+    { client: 'h2', ok: 1, errors: 0, startMs: 0, endMs: 1, messages: 1, responseBytes: 1, clientCpuUs: 1, firstAnswer: 'QQ==' },
+    { client: 'h2', ok: 1, errors: 0, startMs: 0, endMs: 1, messages: 1, responseBytes: 1, clientCpuUs: 1, firstAnswer: 'Qg==' },
+  ]);
+  assert.equal(m.errors, 1);
+  assert.match(m.firstError ?? '', /different answers/);
 });
 
 test('profile summary sums self time per area and function', () => {
