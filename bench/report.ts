@@ -108,7 +108,8 @@ export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefin
   const labelW = 58;
   const cellW = 19;
   const lines: string[] = [];
-  const row = (label: string, cells: string[]) => lines.push(pad(label, labelW) + cells.map((c) => padL(c, cellW)).join(''));
+  // Each cell keeps one space before it, so a cell wider than its column never runs into the last.
+  const row = (label: string, cells: string[]) => lines.push(pad(label, labelW) + cells.map((c) => ' ' + padL(c, cellW - 1)).join(''));
   lines.push(pad('scenario / figure (median; ×direct = median of per-round ratios)', labelW) + variants.map((v) => padL(VARIANT_LABELS[v], cellW)).join(''));
   lines.push('-'.repeat(labelW + cellW * variants.length));
   for (const run of runs) {
