@@ -18,6 +18,11 @@ import type { FromWorker, ToWorker, WorkerData } from './worker.js';
 /** A call reaches the recorder at most this much later (the SIGKILL guarantee allows 250 ms in all). */
 const FLUSH_MS = 5;
 const MAX_BATCH = 512;
+/**
+ * Body bytes that send a batch at once rather than at the next tick: parts of large bodies hold
+ * the capture budget until the worker has written them, so they should not wait for the timer.
+ */
+const FLUSH_BYTES = 1024 * 1024;
 const CLOSE_TIMEOUT_MS = 60_000;
 
 export interface ObserverThread extends CallSink {
@@ -114,7 +119,7 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     post({ kind: 'batch', batch }, batch.buffers);
   };
   const push = (e: ObservedEvent) => {
-    const bytes = 'end' in e && budget ? bodyBytes(e.end) : 0;
+    const bytes = !budget ? 0 : 'end' in e ? bodyBytes(e.end) : 'part' in e ? e.part.data.length : 0;
     if (closing) {
       // Calls that end after close() began (the grace period is over) are not observed; count them.
       if ('end' in e) handoffDropped++;
@@ -123,7 +128,7 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     }
     pendingBytes += bytes;
     pending.push(e);
-    if (pending.length >= MAX_BATCH) flush();
+    if (pending.length >= MAX_BATCH || pendingBytes >= FLUSH_BYTES) flush();
     else timer ??= setTimeout(flush, FLUSH_MS);
   };
 
@@ -131,6 +136,9 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     needsBodies: ready.needsBodies,
     releasesBudget: budget !== undefined,
     tracing: ready.tracing,
+    spoolsBodies: ready.spoolsBodies === true,
+    onBodyPart: (id: number, data: Buffer) => push({ part: { id, data } }),
+    onBodyAbort: (id: number) => push({ abort: id }),
     onCallStart: (call: CallStart) => push({ start: call }),
     onCallEnd: (call: CallRecord) => push({ end: call }),
     stats() {

@@ -11,7 +11,7 @@ import { unpackBatch, type PackedBatch } from './transfer.js';
 
 export type ToWorker = { kind: 'batch'; batch: PackedBatch } | { kind: 'stats'; id: number } | { kind: 'close' };
 export type FromWorker =
-  | { kind: 'ready'; needsBodies: boolean; tracing: boolean; metricsUrl?: string }
+  | { kind: 'ready'; needsBodies: boolean; spoolsBodies: boolean; tracing: boolean; metricsUrl?: string }
   | { kind: 'failed'; message: string }
   | { kind: 'stats'; id: number; stats: import('./options.js').ObserverStats }
   | { kind: 'closed'; stats: import('./options.js').ObserverStats };
@@ -61,6 +61,15 @@ port.on('message', (msg: ToWorker) => {
         observers.onCallEnd(e.end, onSinkError);
         continue;
       }
+      if ('part' in e || 'abort' in e) {
+        try {
+          if ('part' in e) observers.onBodyPart(e.part.id, e.part.data);
+          else observers.onBodyAbort(e.abort);
+        } catch (err) {
+          onSinkError(err);
+        }
+        continue;
+      }
       for (const sink of observers.sinks) {
         try {
           sink.onCallStart?.(e.start);
@@ -81,6 +90,11 @@ port.on('message', (msg: ToWorker) => {
     );
   }
 });
-const ready: FromWorker = { kind: 'ready', needsBodies: observers.sinks.some((s) => s.needsBodies), tracing: observers.tracing };
+const ready: FromWorker = {
+  kind: 'ready',
+  needsBodies: observers.sinks.some((s) => s.needsBodies),
+  spoolsBodies: observers.spoolsBodies,
+  tracing: observers.tracing,
+};
 if (observers.metricsUrl) ready.metricsUrl = observers.metricsUrl;
 send(ready);

@@ -14,6 +14,13 @@
 /** Largest message body kept for observers by default (the kubelet's own message limit). */
 export const DEFAULT_CAPTURE_LIMIT = 16 * 1024 * 1024;
 export const DEFAULT_CAPTURE_BUDGET = 32 * 1024 * 1024;
+/**
+ * Bodies from this size on go to a sink that spools bodies (CallSink.spoolsBodies) in parts of
+ * SPOOL_PART_BYTES as they arrive, instead of being held whole until their call ends: the budget
+ * then bounds the parts in flight, not whole bodies, and 64 answers of 8 MiB at once are all kept.
+ */
+export const SPOOL_FROM_BYTES = 1024 * 1024;
+export const SPOOL_PART_BYTES = 256 * 1024;
 
 export class CaptureBudget {
   private readonly used: BigInt64Array;
@@ -44,6 +51,27 @@ export class CaptureBudget {
       }
       if (Atomics.compareExchange(this.used, 0, now, now + n) === now) return true;
     }
+  }
+
+  /**
+   * Bytes of spooled bodies' parts still being filled on this thread (counted in the budget
+   * too). They only leave once more of their bodies arrive, so a proxy waiting for the budget
+   * to drain must not wait for them (see `drained`).
+   */
+  filling = 0;
+
+  /**
+   * Counts bytes even past the limit (parts of spooled bodies: never refused; the proxy stops
+   * reading instead, see `over` and `drained`). Returns whether the budget is now over its limit.
+   */
+  force(bytes: number): boolean {
+    const n = BigInt(bytes);
+    return Atomics.add(this.used, 0, n) + n > BigInt(this.limit);
+  }
+
+  /** After `force` went over: the observers have caught up (half the budget free, parts being filled aside). */
+  get drained(): boolean {
+    return this.inUse - this.filling <= this.limit / 2;
   }
 
   give(bytes: number): void {
