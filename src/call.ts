@@ -137,6 +137,8 @@ export interface CallSink {
    */
   readonly spoolsBodies?: boolean;
   onBodyPart?(id: number, part: Buffer): void;
+  /** A buffer for the next part, of `bytes` (sinks that use part buffers again hand them out here). */
+  newPart?(bytes: number): Buffer;
   onBodyAbort?(id: number): void;
   onCallEnd(call: CallRecord): void;
   close?(): Promise<void>;

@@ -10,7 +10,8 @@
 import { Worker } from 'node:worker_threads';
 import { bodyBytes, type CallRecord, type CallSink, type CallStart } from '../call.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { CaptureBudget } from '../proxy/capture-budget.js';
+import { SPOOL_PART_BYTES, type CaptureBudget } from '../proxy/capture-budget.js';
+import { PartPool } from '../proxy/part-pool.js';
 import type { ObserverOptions, ObserverStats } from './options.js';
 import { packBatch, type ObservedEvent } from './transfer.js';
 import type { FromWorker, ToWorker, WorkerData } from './worker.js';
@@ -62,6 +63,8 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   worker.removeAllListeners('error');
   worker.removeAllListeners('exit');
 
+  // Part buffers come back from the worker once written, to be filled again (see part-pool.ts).
+  const pool = budget && ready.spoolsBodies ? new PartPool(SPOOL_PART_BYTES, Math.ceil(budget.limit / SPOOL_PART_BYTES)) : undefined;
   let pending: ObservedEvent[] = [];
   /** Body bytes of the calls in `pending` (counted before packing moves them away). */
   let pendingBytes = 0;
@@ -83,6 +86,8 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     if (m.kind === 'stats') {
       waiting.get(m.id)?.(m.stats);
       waiting.delete(m.id);
+    } else if (m.kind === 'parts') {
+      if (pool) for (const ab of m.buffers) pool.give(ab);
     } else if (m.kind === 'closed') {
       finalStats = m.stats;
       closed?.();
@@ -91,6 +96,7 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   worker.on('error', (err) => logger.error('the observer thread failed; calls are still forwarded but no longer recorded or traced', { error: err.message }));
   worker.on('exit', () => {
     dead = true;
+    pool?.close();
     // Bodies the worker held die with it: their bytes go back to the budget.
     if (budget && held) giveBack(Number(Atomics.exchange(held, 0, 0n)));
     for (const resolve of waiting.values()) resolve({ handoffDropped });
@@ -139,6 +145,7 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     spoolsBodies: ready.spoolsBodies === true,
     onBodyPart: (id: number, data: Buffer) => push({ part: { id, data } }),
     onBodyAbort: (id: number) => push({ abort: id }),
+    ...(pool && { newPart: (bytes: number) => pool.take(bytes) }),
     onCallStart: (call: CallStart) => push({ start: call }),
     onCallEnd: (call: CallRecord) => push({ end: call }),
     stats() {

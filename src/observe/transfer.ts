@@ -39,18 +39,24 @@ function ownsBuffer(data: Buffer): boolean {
   return data.length >= MOVE_BODY_BYTES && data.byteOffset === 0 && ab.byteLength === data.length && ab instanceof ArrayBuffer;
 }
 
+function ownsPartBuffer(data: Buffer): boolean {
+  return data.byteOffset === 0 && data.buffer instanceof ArrayBuffer;
+}
+
 /**
  * Packs events for postMessage(batch, batch.buffers). With `move`, large bodies are moved: after
  * the transfer they are detached here (zero length), so nothing on this side may still use them.
  */
 export function packBatch(events: readonly ObservedEvent[], opts: { move?: boolean } = {}): PackedBatch {
   const movable = opts.move ? ownsBuffer : () => false;
+  // A part of a spooled body is alone in its ArrayBuffer even when shorter (a body's last part).
+  const partMovable = opts.move ? ownsPartBuffer : () => false;
   let total = 0;
   for (const e of events) {
     if ('end' in e) {
       for (const m of e.end.requests) if (!movable(m.data)) total += m.data.length;
       for (const m of e.end.responses) if (!movable(m.data)) total += m.data.length;
-    } else if ('part' in e && !movable(e.part.data)) {
+    } else if ('part' in e && !partMovable(e.part.data)) {
       total += e.part.data.length;
     }
   }
@@ -60,8 +66,8 @@ export function packBatch(events: readonly ObservedEvent[], opts: { move?: boole
   const moved = new Map<ArrayBuffer, number>();
   let at = 0;
   /** Where a body goes: [index into buffers, start]; large own buffers are moved, the rest copied. */
-  const place = (data: Buffer): [number, number] => {
-    if (movable(data)) {
+  const place = (data: Buffer, move = movable(data)): [number, number] => {
+    if (move) {
       const ab = data.buffer as ArrayBuffer;
       let index = moved.get(ab);
       if (index === undefined) {
@@ -85,7 +91,7 @@ export function packBatch(events: readonly ObservedEvent[], opts: { move?: boole
   const out: PackedEvent[] = events.map((e) => {
     if ('start' in e || 'abort' in e) return e;
     if ('part' in e) {
-      const [index, start] = place(e.part.data);
+      const [index, start] = place(e.part.data, partMovable(e.part.data));
       return { part: [e.part.id, index, start, e.part.data.length] };
     }
     const { requests, responses, ...rest } = e.end;

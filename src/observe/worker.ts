@@ -14,7 +14,9 @@ export type FromWorker =
   | { kind: 'ready'; needsBodies: boolean; spoolsBodies: boolean; tracing: boolean; metricsUrl?: string }
   | { kind: 'failed'; message: string }
   | { kind: 'stats'; id: number; stats: import('./options.js').ObserverStats }
-  | { kind: 'closed'; stats: import('./options.js').ObserverStats };
+  | { kind: 'closed'; stats: import('./options.js').ObserverStats }
+  /** Buffers of parts written, moved back for the forwarding thread to fill again (proxy/part-pool.ts). */
+  | { kind: 'parts'; buffers: ArrayBuffer[] };
 
 /** What the forwarding thread starts the worker with. */
 export interface WorkerData {
@@ -56,6 +58,9 @@ const onSinkError = (err: unknown) => {
 };
 port.on('message', (msg: ToWorker) => {
   if (msg.kind === 'batch') {
+    // Parts that came moved (each in its own buffer, not in the batch's shared one) go back once written.
+    const shared = msg.batch.buffers[0];
+    const written: ArrayBuffer[] = [];
     for (const e of unpackBatch(msg.batch)) {
       if ('end' in e) {
         observers.onCallEnd(e.end, onSinkError);
@@ -68,6 +73,7 @@ port.on('message', (msg: ToWorker) => {
         } catch (err) {
           onSinkError(err);
         }
+        if ('part' in e && data.budget && e.part.data.buffer !== shared) written.push(e.part.data.buffer as ArrayBuffer);
         continue;
       }
       for (const sink of observers.sinks) {
@@ -78,6 +84,7 @@ port.on('message', (msg: ToWorker) => {
         }
       }
     }
+    if (written.length > 0) port.postMessage({ kind: 'parts', buffers: written } satisfies FromWorker, written);
   } else if (msg.kind === 'stats') {
     send({ kind: 'stats', id: msg.id, stats: observers.stats() });
   } else if (msg.kind === 'close') {

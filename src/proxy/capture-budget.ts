@@ -20,7 +20,13 @@ export const DEFAULT_CAPTURE_BUDGET = 32 * 1024 * 1024;
  * then bounds the parts in flight, not whole bodies, and 64 answers of 8 MiB at once are all kept.
  */
 export const SPOOL_FROM_BYTES = 1024 * 1024;
-export const SPOOL_PART_BYTES = 256 * 1024;
+export const SPOOL_PART_BYTES = 64 * 1024;
+/**
+ * Parts take the budget up to this share of it before the connection waits for the observers:
+ * the recorder writes a part within milliseconds, so a few MiB in flight keep it busy, and the
+ * rest of the budget stays for whole bodies (below SPOOL_FROM_BYTES).
+ */
+const SPOOL_SHARE = 4;
 
 export class CaptureBudget {
   private readonly used: BigInt64Array;
@@ -62,16 +68,16 @@ export class CaptureBudget {
 
   /**
    * Counts bytes even past the limit (parts of spooled bodies: never refused; the proxy stops
-   * reading instead, see `over` and `drained`). Returns whether the budget is now over its limit.
+   * reading instead, see `drained`). Returns whether the parts' share of the budget is used up.
    */
   force(bytes: number): boolean {
     const n = BigInt(bytes);
-    return Atomics.add(this.used, 0, n) + n > BigInt(this.limit);
+    return Atomics.add(this.used, 0, n) + n > BigInt(Math.floor(this.limit / SPOOL_SHARE));
   }
 
-  /** After `force` went over: the observers have caught up (half the budget free, parts being filled aside). */
+  /** After `force` went over: the observers have caught up (parts being filled aside, half of the parts' share free). */
   get drained(): boolean {
-    return this.inUse - this.filling <= this.limit / 2;
+    return this.inUse - this.filling <= this.limit / SPOOL_SHARE / 2;
   }
 
   give(bytes: number): void {

@@ -324,7 +324,14 @@ export class ConnectionTap {
       this.capture,
       this.opts.captureLimit,
       budget ? (n: number) => budget.take(n) : undefined,
-      spooler ? { spoolFrom: SPOOL_FROM_BYTES, partBytes: SPOOL_PART_BYTES, reserve: budget ? (n) => this.reservePart(budget, n) : undefined } : undefined,
+      spooler
+        ? {
+            spoolFrom: SPOOL_FROM_BYTES,
+            partBytes: SPOOL_PART_BYTES,
+            reserve: budget ? (n) => this.reservePart(budget, n) : undefined,
+            newPart: spooler.newPart ? (n) => spooler.newPart!(n) : undefined,
+          }
+        : undefined,
     );
   }
 

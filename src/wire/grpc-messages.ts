@@ -28,6 +28,8 @@ export interface SpoolOptions {
   partBytes: number;
   /** Asked for each piece copied into a part, in place of `reserve`; false ends the body's spooling (sink.abort). */
   reserve?: (bytes: number) => boolean;
+  /** Where part buffers come from (default: a new one each, owning its memory). */
+  newPart?: (bytes: number) => Buffer;
 }
 
 export class MessageAssembler {
@@ -87,8 +89,9 @@ export class MessageAssembler {
   private spoolBytes(chunk: Buffer, pos: number, n: number): void {
     while (n > 0 && !this.spoolFailed) {
       if (this.part === null) {
-        // allocUnsafeSlow: a buffer of its own, so it can be moved to another thread.
-        this.part = Buffer.allocUnsafeSlow(Math.min(this.spool!.partBytes, this.spoolLeft));
+        const size = Math.min(this.spool!.partBytes, this.spoolLeft);
+        // allocUnsafeSlow: a buffer of its own (never a slice of a pool), so it can be moved to another thread.
+        this.part = this.spool!.newPart ? this.spool!.newPart(size) : Buffer.allocUnsafeSlow(size);
         this.partHave = 0;
       }
       const k = Math.min(n, this.part.length - this.partHave);
