@@ -43,6 +43,8 @@ export interface OpenOptions {
    * lost is then in `damage`. Calls that are there read as usual.
    */
   salvage?: boolean;
+  /** With `salvage`: told of each call found, while reading, to have lost a body file (it is read without it). */
+  onLostBody?: (message: string) => void;
 }
 
 export class RecordingReader {
@@ -102,6 +104,7 @@ export class RecordingReader {
     });
     call.truncated = true;
     this.lostBodies.push(`${key}: ${lost.join(', ')}`);
+    this.options.onLostBody?.(`recording ${this.dir} is damaged: call ${key} lost a body: ${lost.join(', ')}; read without it, marked truncated`);
     return call;
   }
 
