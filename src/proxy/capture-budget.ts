@@ -60,11 +60,12 @@ export class CaptureBudget {
   }
 
   /**
-   * Bytes of spooled bodies' parts still being filled on this thread (counted in the budget
-   * too). They only leave once more of their bodies arrive, so a proxy waiting for the budget
-   * to drain must not wait for them (see `drained`).
+   * Bytes of the budget held by calls still open on this thread (their bodies, and parts of
+   * spooled bodies still being filled), counted by the proxy. They leave only once those calls
+   * go on, so a connection waiting for the budget to drain must not wait for them (see
+   * `drained`): what it waits for is the bytes already handed to the observers.
    */
-  filling = 0;
+  heldByOpenCalls = 0;
 
   /**
    * Counts bytes even past the limit (parts of spooled bodies: never refused; the proxy stops
@@ -75,9 +76,9 @@ export class CaptureBudget {
     return Atomics.add(this.used, 0, n) + n > BigInt(Math.floor(this.limit / SPOOL_SHARE));
   }
 
-  /** After `force` went over: the observers have caught up (parts being filled aside, half of the parts' share free). */
+  /** After `force` went over: the observers have caught up (what open calls hold aside, half of the parts' share free). */
   get drained(): boolean {
-    return this.inUse - this.filling <= this.limit / SPOOL_SHARE / 2;
+    return this.inUse - this.heldByOpenCalls <= this.limit / SPOOL_SHARE / 2;
   }
 
   give(bytes: number): void {

@@ -304,7 +304,7 @@ export class ConnectionTap {
         },
         part: (data) => {
           if (spool.id === 0) spool.id = nextSpoolId++;
-          if (budget) budget.filling -= data.length;
+          if (budget) budget.heldByOpenCalls -= data.length;
           try {
             spooler!.onBodyPart!(spool.id, data);
           } catch (err) {
@@ -323,7 +323,7 @@ export class ConnectionTap {
       },
       this.capture,
       this.opts.captureLimit,
-      budget ? (n: number) => budget.take(n) : undefined,
+      budget ? (n: number) => this.reserveBody(budget, n) : undefined,
       spooler
         ? {
             spoolFrom: SPOOL_FROM_BYTES,
@@ -335,9 +335,16 @@ export class ConnectionTap {
     );
   }
 
+  /** A whole body is kept only while it fits the budget. */
+  private reserveBody(budget: CaptureBudget, bytes: number): boolean {
+    if (!budget.take(bytes)) return false;
+    budget.heldByOpenCalls += bytes;
+    return true;
+  }
+
   /** A piece of a spooled body is always kept: past the budget, the connection waits instead. */
   private reservePart(budget: CaptureBudget, bytes: number): boolean {
-    budget.filling += bytes;
+    budget.heldByOpenCalls += bytes;
     if (budget.force(bytes)) this.opts.onBudgetFull?.();
     return true;
   }
@@ -360,7 +367,8 @@ export class ConnectionTap {
     // A body cut off while being spooled: its parts are of no use.
     if (s.reqAsm.spoolOpen) this.abortSpool(s.reqSpool);
     if (s.resAsm.spoolOpen) this.abortSpool(s.resSpool);
-    if (this.opts.budget) this.opts.budget.filling -= s.reqAsm.fillingBytes + s.resAsm.fillingBytes;
+    // What this call held now leaves it: given back below, or handed to the sinks with the record.
+    if (this.opts.budget) this.opts.budget.heldByOpenCalls -= s.reqAsm.reserved + s.resAsm.reserved;
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,

@@ -148,3 +148,33 @@ test('retention removes the body files of the calls it removes', async (t) => {
   assert.equal(n, 1);
   assert.ok(info.bytes > 8 * MiB && info.bytes < 9 * MiB, `bytes counted for the one call left: ${info.bytes}`);
 });
+
+test('a connection waiting for the budget does not wait for bodies its own open calls hold (no deadlock)', async (t) => {
+  // Budget 4 MiB: parts may take 1 MiB before the connection waits. Three 900 KiB requests are
+  // held whole by their open calls (2.7 MiB) while their 2 MiB answers are spooled: the wait must
+  // end once the parts handed over are written, not when those requests' calls end.
+  const root = await mkdtemp(join(tmpdir(), 'critap-large-wait-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const answer = execAnswer(randomBytes(2 * MiB));
+  const up = await startFakeUpstream({ unary: { [EXEC]: (_call, cb) => cb(null, answer) } });
+  const proxy = await startObservedProxy({ listen: tempSocketPath('proxy'), upstream: up.endpoint, record: join(root, 'rec'), captureLimit: 4 * MiB, captureBudget: 4 * MiB });
+  const client = rawClient(proxy.endpoint);
+  const request = (i: number) => encodeMessage('runtime.v1.ExecSyncRequest', { container_id: `c${i}`, cmd: ['x'.repeat(900 * 1024)] });
+  try {
+    const results = await Promise.race([
+      Promise.all([0, 1, 2].map((i) => unaryCall(client, EXEC, request(i)))),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('calls did not finish: the connection waits for itself')), 20_000)),
+    ]);
+    for (const r of results) assert.ok(r.response?.equals(answer));
+    assert.equal(proxy.stats().bodiesNotCaptured, 0);
+  } finally {
+    client.close();
+    await proxy.close(1000);
+    await up.close();
+  }
+  const rec = await openRecording(join(root, 'rec'));
+  let whole = 0;
+  for await (const c of rec.calls()) if (c.responses[0]?.data.equals(answer) && c.requests[0]!.data.length > 900 * 1024) whole++;
+  await rec.close();
+  assert.equal(whole, 3);
+});
