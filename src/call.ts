@@ -31,6 +31,26 @@ export interface TimedMessage {
   data: Buffer;
   /** The gRPC compressed flag was set: `data` is compressed with the call's grpc-encoding. */
   compressed?: boolean;
+  /**
+   * A large body the proxy did not hold whole: its bytes went to the sink that spools bodies
+   * (CallSink.spoolsBodies) in parts as they arrived, and `data` is empty. Other sinks see only
+   * its length. See src/record/body-store.ts.
+   */
+  spooled?: SpooledBody;
+}
+
+export interface SpooledBody {
+  /** Names the body's parts (CallSink.onBodyPart); unique within the proxy process. */
+  id: number;
+  /** The body's length in bytes. */
+  length: number;
+  /** Set by the recorder once the bytes are stored: the body file's name in the recording. */
+  file?: string;
+}
+
+/** A message's body length, whether held in `data` or spooled. */
+export function messageLength(m: TimedMessage): number {
+  return m.spooled ? m.spooled.length : m.data.length;
 }
 
 /** How a call ended, as the proxy saw it. */
@@ -108,6 +128,18 @@ export interface CallSink {
    */
   readonly releasesBudget?: boolean;
   onCallStart?(call: CallStart): void;
+  /**
+   * The sink takes large bodies (from SPOOL_FROM_BYTES on) in parts as they arrive instead of
+   * whole: onBodyPart gets each part in order, then the call's TimedMessage names the body by
+   * `spooled.id`; onBodyAbort says a body will never be finished (the stream was cut, or the
+   * budget refused a part), so its parts may be thrown away. Without releasesBudget, a part is
+   * given back to the budget as soon as onBodyPart returns, so the sink must be done with it.
+   */
+  readonly spoolsBodies?: boolean;
+  onBodyPart?(id: number, part: Buffer): void;
+  /** A buffer for the next part, of `bytes` (sinks that use part buffers again hand them out here). */
+  newPart?(bytes: number): Buffer;
+  onBodyAbort?(id: number): void;
   onCallEnd(call: CallRecord): void;
   close?(): Promise<void>;
 }

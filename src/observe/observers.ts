@@ -17,6 +17,14 @@ export interface Observers {
    * createObservers) once no sink holds them: at once, or when the recorder has written them.
    */
   onCallEnd(call: CallRecord, onSinkError: (err: unknown) => void): void;
+  /**
+   * Large bodies come in parts (CallSink.spoolsBodies) when recording: the recorder writes each
+   * part to its body file and gives its bytes back through `release`. Telemetry sees only their
+   * lengths.
+   */
+  spoolsBodies: boolean;
+  onBodyPart(id: number, part: Buffer): void;
+  onBodyAbort(id: number): void;
   tracing: boolean;
   metricsUrl?: string;
   stats(): ObserverStats;
@@ -121,6 +129,14 @@ export async function createObservers(opts: ObserverOptions, logger: Logger, rel
         }
       }
       if (bytes > 0) release!(bytes);
+    },
+    spoolsBodies: recorder !== undefined,
+    onBodyPart(id, part) {
+      if (recorder) recorder.onBodyPart(id, part);
+      else release?.(part.length);
+    },
+    onBodyAbort(id) {
+      recorder?.onBodyAbort(id);
     },
     tracing: telemetry?.tracing ?? false,
     stats,

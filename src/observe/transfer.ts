@@ -6,13 +6,15 @@
  * zero-copy Buffer views. Moving large bodies matters for memory: a copy would leave the original
  * 8 MiB behind on the forwarding thread until its next garbage collection. Pure: no threads here.
  */
-import type { CallRecord, CallStart, Header, TimedMessage } from '../call.js';
+import type { CallRecord, CallStart, Header, SpooledBody, TimedMessage } from '../call.js';
 
 /** Bodies from this size on are moved rather than copied (when they own their buffer). */
 export const MOVE_BODY_BYTES = 64 * 1024;
 
-/** [offsetNs, index into the batch's buffers, start in it, length, compressed] */
-type PackedMessage = [number, number, number, number, boolean];
+/** [offsetNs, index into the batch's buffers, start in it, length, compressed, spooled body (data empty)] */
+type PackedMessage = [number, number, number, number, boolean, SpooledBody?];
+/** [spooled body id, index into the batch's buffers, start in it, length] */
+type PackedPart = [number, number, number, number];
 
 /**
  * A header list as one string, `name NUL value NUL …`, or the list itself when some name or value
@@ -59,7 +61,7 @@ export function unpackHeaders(packed: PackedHeaders): Header[] {
  */
 type PackedStart = [method: string, startNs: bigint];
 
-export type PackedEvent = { start: PackedStart } | { end: PackedRecord };
+export type PackedEvent = { start: PackedStart } | { end: PackedRecord } | { part: PackedPart } | { abort: number };
 
 export interface PackedBatch {
   events: PackedEvent[];
@@ -67,13 +69,20 @@ export interface PackedBatch {
   buffers: ArrayBuffer[];
 }
 
-/** On the observer side, a start's requestMetadata is empty (see PackedStart). */
-export type ObservedEvent = { start: CallStart } | { end: CallRecord };
+/**
+ * A call began, a call ended, a part of a spooled body arrived, a spooled body will never be
+ * finished. On the observer side, a start's requestMetadata is empty (see PackedStart).
+ */
+export type ObservedEvent = { start: CallStart } | { end: CallRecord } | { part: { id: number; data: Buffer } } | { abort: number };
 
 /** A body whose ArrayBuffer is its own (not a slice of a pool or of a larger chunk), worth moving. */
 function ownsBuffer(data: Buffer): boolean {
   const ab = data.buffer;
   return data.length >= MOVE_BODY_BYTES && data.byteOffset === 0 && ab.byteLength === data.length && ab instanceof ArrayBuffer;
+}
+
+function ownsPartBuffer(data: Buffer): boolean {
+  return data.byteOffset === 0 && data.buffer instanceof ArrayBuffer;
 }
 
 /**
@@ -82,11 +91,15 @@ function ownsBuffer(data: Buffer): boolean {
  */
 export function packBatch(events: readonly ObservedEvent[], opts: { move?: boolean } = {}): PackedBatch {
   const movable = opts.move ? ownsBuffer : () => false;
+  // A part of a spooled body is alone in its ArrayBuffer even when shorter (a body's last part).
+  const partMovable = opts.move ? ownsPartBuffer : () => false;
   let total = 0;
   for (const e of events) {
     if ('end' in e) {
       for (const m of e.end.requests) if (!movable(m.data)) total += m.data.length;
       for (const m of e.end.responses) if (!movable(m.data)) total += m.data.length;
+    } else if ('part' in e && !partMovable(e.part.data)) {
+      total += e.part.data.length;
     }
   }
   // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
@@ -94,24 +107,36 @@ export function packBatch(events: readonly ObservedEvent[], opts: { move?: boole
   const buffers: ArrayBuffer[] = [bodies.buffer];
   const moved = new Map<ArrayBuffer, number>();
   let at = 0;
+  /** Where a body goes: [index into buffers, start]; large own buffers are moved, the rest copied. */
+  const place = (data: Buffer, move = movable(data)): [number, number] => {
+    if (move) {
+      const ab = data.buffer as ArrayBuffer;
+      let index = moved.get(ab);
+      if (index === undefined) {
+        index = buffers.push(ab) - 1;
+        moved.set(ab, index);
+      }
+      return [index, 0];
+    }
+    data.copy(bodies, at);
+    const start = at;
+    at += data.length;
+    return [0, start];
+  };
   const pack = (list: TimedMessage[]): PackedMessage[] =>
     list.map((m) => {
-      if (movable(m.data)) {
-        const ab = m.data.buffer as ArrayBuffer;
-        let index = moved.get(ab);
-        if (index === undefined) {
-          index = buffers.push(ab) - 1;
-          moved.set(ab, index);
-        }
-        return [m.offsetNs, index, 0, m.data.length, m.compressed === true];
-      }
-      m.data.copy(bodies, at);
-      const packed: PackedMessage = [m.offsetNs, 0, at, m.data.length, m.compressed === true];
-      at += m.data.length;
+      const [index, start] = place(m.data);
+      const packed: PackedMessage = [m.offsetNs, index, start, m.data.length, m.compressed === true];
+      if (m.spooled) packed.push(m.spooled);
       return packed;
     });
   const out: PackedEvent[] = events.map((e) => {
     if ('start' in e) return { start: [e.start.method, e.start.startNs] };
+    if ('abort' in e) return e;
+    if ('part' in e) {
+      const [index, start] = place(e.part.data, partMovable(e.part.data));
+      return { part: [e.part.id, index, start, e.part.data.length] };
+    }
     // A copy with its bodies swapped, by assignment: `const { requests, ...rest } = …; { ...rest }`
     // takes V8's slow path (10-20 µs a call, measured) where this takes under 1 µs.
     const end = Object.assign({}, e.end) as unknown as PackedRecord;
@@ -127,13 +152,19 @@ export function packBatch(events: readonly ObservedEvent[], opts: { move?: boole
 
 export function unpackBatch(batch: PackedBatch): ObservedEvent[] {
   const unpack = (list: PackedMessage[]): TimedMessage[] =>
-    list.map(([offsetNs, index, start, length, compressed]) => {
+    list.map(([offsetNs, index, start, length, compressed, spooled]) => {
       const m: TimedMessage = { offsetNs, data: Buffer.from(batch.buffers[index]!, start, length) };
       if (compressed) m.compressed = true;
+      if (spooled) m.spooled = spooled;
       return m;
     });
   return batch.events.map((e): ObservedEvent => {
     if ('start' in e) return { start: { method: e.start[0], startNs: e.start[1], requestMetadata: [] } };
+    if ('abort' in e) return e;
+    if ('part' in e) {
+      const [id, index, start, length] = e.part;
+      return { part: { id, data: Buffer.from(batch.buffers[index]!, start, length) } };
+    }
     const packed = e.end;
     // Assignments rather than rest and spread, as in packBatch.
     const record = Object.assign({}, packed) as unknown as CallRecord;

@@ -12,10 +12,12 @@ import { unpackBatch, type PackedBatch } from './transfer.js';
 
 export type ToWorker = { kind: 'batch'; batch: PackedBatch } | { kind: 'stats'; id: number } | { kind: 'close' };
 export type FromWorker =
-  | { kind: 'ready'; needsBodies: boolean; tracing: boolean; metricsUrl?: string }
+  | { kind: 'ready'; needsBodies: boolean; spoolsBodies: boolean; tracing: boolean; metricsUrl?: string }
   | { kind: 'failed'; message: string }
   | { kind: 'stats'; id: number; stats: import('./options.js').ObserverStats }
-  | { kind: 'closed'; stats: import('./options.js').ObserverStats };
+  | { kind: 'closed'; stats: import('./options.js').ObserverStats }
+  /** Buffers of parts written, moved back for the forwarding thread to fill again (proxy/part-pool.ts). */
+  | { kind: 'parts'; buffers: ArrayBuffer[] };
 
 /** What the forwarding thread starts the worker with. */
 export interface WorkerData {
@@ -65,9 +67,22 @@ const onSinkError = (err: unknown) => {
 };
 port.on('message', (msg: ToWorker) => {
   if (msg.kind === 'batch') {
+    // Parts that came moved (each in its own buffer, not in the batch's shared one) go back once written.
+    const shared = msg.batch.buffers[0];
+    const written: ArrayBuffer[] = [];
     for (const e of unpackBatch(msg.batch)) {
       if ('end' in e) {
         observers.onCallEnd(e.end, onSinkError);
+        continue;
+      }
+      if ('part' in e || 'abort' in e) {
+        try {
+          if ('part' in e) observers.onBodyPart(e.part.id, e.part.data);
+          else observers.onBodyAbort(e.abort);
+        } catch (err) {
+          onSinkError(err);
+        }
+        if ('part' in e && data.budget && e.part.data.buffer !== shared) written.push(e.part.data.buffer as ArrayBuffer);
         continue;
       }
       for (const sink of observers.sinks) {
@@ -78,6 +93,7 @@ port.on('message', (msg: ToWorker) => {
         }
       }
     }
+    if (written.length > 0) port.postMessage({ kind: 'parts', buffers: written } satisfies FromWorker, written);
   } else if (msg.kind === 'stats') {
     send({ kind: 'stats', id: msg.id, stats: { ...observers.stats(), observerTid: osThreadId } });
   } else if (msg.kind === 'close') {
@@ -90,6 +106,11 @@ port.on('message', (msg: ToWorker) => {
     );
   }
 });
-const ready: FromWorker = { kind: 'ready', needsBodies: observers.sinks.some((s) => s.needsBodies), tracing: observers.tracing };
+const ready: FromWorker = {
+  kind: 'ready',
+  needsBodies: observers.sinks.some((s) => s.needsBodies),
+  spoolsBodies: observers.spoolsBodies,
+  tracing: observers.tracing,
+};
 if (observers.metricsUrl) ready.metricsUrl = observers.metricsUrl;
 send(ready);

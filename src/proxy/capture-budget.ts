@@ -14,6 +14,25 @@
 /** Largest message body kept for observers by default (the kubelet's own message limit). */
 export const DEFAULT_CAPTURE_LIMIT = 16 * 1024 * 1024;
 export const DEFAULT_CAPTURE_BUDGET = 32 * 1024 * 1024;
+/**
+ * Bodies from this size on go to a sink that spools bodies (CallSink.spoolsBodies) in parts of
+ * SPOOL_PART_BYTES as they arrive, instead of being held whole until their call ends: the budget
+ * then bounds the parts in flight, not whole bodies, and 64 answers of 8 MiB at once are all kept.
+ */
+export const SPOOL_FROM_BYTES = 1024 * 1024;
+export const SPOOL_PART_BYTES = 64 * 1024;
+/**
+ * Parts take the budget up to this share of it before the connection waits for the observers:
+ * the recorder writes a part within milliseconds, so a few MiB in flight keep it busy, and the
+ * rest of the budget stays for whole bodies (below SPOOL_FROM_BYTES).
+ */
+const SPOOL_SHARE = 4;
+/**
+ * Longest a connection stops reading for the observers. The kubelet's calls must not hang on a
+ * stalled disk: past this, forwarding goes on and large bodies are recorded truncated until the
+ * observers catch up (CaptureBudget.stalled).
+ */
+export const MAX_BUDGET_WAIT_MS = 1000;
 
 export class CaptureBudget {
   private readonly used: BigInt64Array;
@@ -44,6 +63,35 @@ export class CaptureBudget {
       }
       if (Atomics.compareExchange(this.used, 0, now, now + n) === now) return true;
     }
+  }
+
+  /**
+   * Bytes of the budget held by calls still open on this thread (their bodies, and parts of
+   * spooled bodies still being filled), counted by the proxy. They leave only once those calls
+   * go on, so a connection waiting for the budget to drain must not wait for them (see
+   * `drained`): what it waits for is the bytes already handed to the observers.
+   */
+  heldByOpenCalls = 0;
+
+  /**
+   * Counts bytes even past the limit (parts of spooled bodies: never refused; the proxy stops
+   * reading instead, see `drained`). Returns whether the parts' share of the budget is used up.
+   */
+  force(bytes: number): boolean {
+    const n = BigInt(bytes);
+    return Atomics.add(this.used, 0, n) + n > BigInt(Math.floor(this.limit / SPOOL_SHARE));
+  }
+
+  /**
+   * Set when a connection waited MAX_BUDGET_WAIT_MS and the observers still had not caught up
+   * (a stalled disk, a stuck recorder): parts are then refused (those bodies are recorded
+   * truncated) instead of stopping forwarding again, until the observers have drained.
+   */
+  stalled = false;
+
+  /** After `force` went over: the observers have caught up (what open calls hold aside, half of the parts' share free). */
+  get drained(): boolean {
+    return this.inUse - this.heldByOpenCalls <= this.limit / SPOOL_SHARE / 2;
   }
 
   give(bytes: number): void {

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { TracePropagation } from '../telemetry/propagation.js';
 import { goawayFrame, grpcErrorFrames } from '../wire/frame-writer.js';
 import { HeaderRewriter } from '../wire/header-rewriter.js';
-import type { CaptureBudget } from './capture-budget.js';
+import { MAX_BUDGET_WAIT_MS, type CaptureBudget } from './capture-budget.js';
 import type { PeerLookup } from './peer.js';
 import { ConnectionTap } from './tap.js';
 import { answerUnavailable } from './unavailable.js';
@@ -26,6 +26,8 @@ const PEER_ASK_AT_LATEST_MS = 20;
 
 /** Rewritten pieces of one chunk up to this size are joined into one buffer before writing. */
 const COALESCE_LIMIT = 64 * 1024;
+/** While waiting for the capture budget to drain, how often to look (the observer thread gives bytes back without a message). */
+const BUDGET_POLL_MS = 1;
 
 export interface ConnectionContext {
   upstream: Endpoint;
@@ -94,6 +96,7 @@ export class ProxiedConnection {
       peer,
       peerLookup: lookup?.peer,
       onSinkError: ctx.onSinkError,
+      onBudgetFull: this.waitForBudget,
       ...(this.rewriter && {
         sentTraceparent: (id: number) => this.takeTraceparent(id),
         onRuntimeHeaderTableSize: (n: number) => this.rewriter!.setPeerHeaderTableSize(n),
@@ -112,9 +115,46 @@ export class ProxiedConnection {
     client.on('close', () => this.onClientClose());
     this.upstream.on('close', () => this.onUpstreamClose());
     // Back-pressure both ways: a slow reader pauses the writer, nothing piles up in memory.
-    client.on('drain', () => this.upstream.resume());
-    this.upstream.on('drain', () => client.resume());
+    client.on('drain', () => {
+      if (this.budgetWait === undefined) this.upstream.resume();
+    });
+    this.upstream.on('drain', () => {
+      if (this.budgetWait === undefined) client.resume();
+    });
   }
+
+  /** Set while reading waits for the observers to catch up with spooled bodies. */
+  private budgetWait: NodeJS.Timeout | undefined;
+
+  /**
+   * Parts of large bodies filled the capture budget: the observers (the recorder writing body
+   * files) are behind. Reading stops on both sockets until they have caught up, so no body is
+   * recorded short and memory stays bounded; forwarding waits only while that lasts.
+   */
+  private readonly waitForBudget = (): void => {
+    const budget = this.ctx.budget;
+    if (this.budgetWait !== undefined || this.closed || !budget) return;
+    this.upstream.pause();
+    this.client.pause();
+    const until = Date.now() + MAX_BUDGET_WAIT_MS;
+    const check = (): void => {
+      if (!this.closed && !budget.drained && !budget.stalled) {
+        if (Date.now() >= until) {
+          // The observers are stuck: forwarding must not be. Parts are refused until they drain.
+          budget.stalled = true;
+          this.ctx.logger.warn('observers fell behind: large bodies are recorded truncated until they catch up', { waitedMs: MAX_BUDGET_WAIT_MS });
+        } else {
+          this.budgetWait = setTimeout(check, BUDGET_POLL_MS);
+          return;
+        }
+      }
+      this.budgetWait = undefined;
+      // Each socket resumes unless the other side still has its own back-pressure on it.
+      if (!this.client.writableNeedDrain) this.upstream.resume();
+      if (!this.upstream.writableNeedDrain) this.client.resume();
+    };
+    this.budgetWait = setTimeout(check, BUDGET_POLL_MS);
+  };
 
   private readonly onClientData = (chunk: Buffer): void => {
     if (this.rewriter !== null) {

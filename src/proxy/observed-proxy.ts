@@ -76,6 +76,9 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
       sink = {
         needsBodies: inline.sinks.some((s) => s.needsBodies),
         releasesBudget: true,
+        spoolsBodies: inline.spoolsBodies,
+        onBodyPart: (id, part) => inline.onBodyPart(id, part),
+        onBodyAbort: (id) => inline.onBodyAbort(id),
         onCallStart: (c) => {
           for (const s of inline.sinks) s.onCallStart?.(c);
         },

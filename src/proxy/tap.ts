@@ -11,7 +11,7 @@ import { hrNow, nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
 import { MessageAssembler } from '../wire/grpc-messages.js';
-import type { CaptureBudget } from './capture-budget.js';
+import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
 import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
 
 /** Headers that describe one hop, not the call; they are not part of a call's metadata. */
@@ -25,6 +25,9 @@ export const PEER_HOLD_LIMIT_MS = 3000;
  * arrive a little *before* critap's own count of the timeout has run out.
  */
 const DEADLINE_SLACK_NS = 10_000_000;
+const EMPTY = Buffer.alloc(0);
+/** Spooled bodies are named by this counter: unique across the connections of one proxy process. */
+let nextSpoolId = 1;
 
 export interface TapOptions {
   sinks: readonly CallSink[];
@@ -39,6 +42,11 @@ export interface TapOptions {
    * gone before the lookup answers is still named in every call. Forwarding never waits for it.
    */
   peerLookup?: Promise<Peer | undefined>;
+  /**
+   * Parts of spooled bodies took the capture budget past its limit: the connection should stop
+   * reading until `budget.drained` (back-pressure: bodies are never dropped for want of budget).
+   */
+  onBudgetFull?(): void;
   /** Called when a sink throws: sinks must not break forwarding, but their bugs must be seen. */
   onSinkError?(err: unknown): void;
   /** With `--propagate-trace`: the traceparent critap sent the runtime on this stream. */
@@ -59,6 +67,9 @@ interface StreamState {
   responses: TimedMessage[];
   reqAsm: MessageAssembler;
   resAsm: MessageAssembler;
+  /** Id of the body being spooled in each direction, 0 when none. */
+  reqSpool: { id: number };
+  resSpool: { id: number };
   httpStatus: string | undefined;
   responseHeaders: Header[] | null;
   truncated: boolean;
@@ -76,6 +87,8 @@ export class ConnectionTap {
   private readonly starters: CallSink[];
   /** A sink gives the budget back once done with the bodies (CallSink.releasesBudget). */
   private readonly sinkReleases: boolean;
+  /** The sink that takes large bodies in parts (CallSink.spoolsBodies), if any. */
+  private readonly spooler: CallSink | undefined;
   peer: Peer | undefined;
   /** Finished calls waiting for the peer lookup; null once it settled. */
   private held: CallRecord[] | null = null;
@@ -86,6 +99,7 @@ export class ConnectionTap {
     this.capture = opts.sinks.some((s) => s.needsBodies);
     this.starters = opts.sinks.filter((s) => typeof s.onCallStart === 'function');
     this.sinkReleases = opts.sinks.some((s) => s.releasesBudget === true);
+    this.spooler = opts.sinks.find((s) => s.spoolsBodies === true && typeof s.onBodyPart === 'function');
     this.peer = opts.peer;
     this.clientReader = new FrameReader(this.clientEvents(), { preface: true });
     this.serverReader = new FrameReader(this.serverEvents(), { preface: false });
@@ -247,13 +261,15 @@ export class ConnectionTap {
       responses: [],
       reqAsm: undefined as unknown as MessageAssembler,
       resAsm: undefined as unknown as MessageAssembler,
+      reqSpool: { id: 0 },
+      resSpool: { id: 0 },
       httpStatus: undefined,
       responseHeaders: null,
       truncated: false,
       propagatedTraceparent: this.opts.sentTraceparent?.(id),
     };
-    s.reqAsm = this.assembler(s, s.requests);
-    s.resAsm = this.assembler(s, s.responses);
+    s.reqAsm = this.assembler(s, s.requests, s.reqSpool);
+    s.resAsm = this.assembler(s, s.responses, s.resSpool);
     this.streams.set(id, s);
     if (id > this.lastStreamId) this.lastStreamId = id;
     if (this.refusedAbove !== undefined && id > this.refusedAbove) {
@@ -272,25 +288,95 @@ export class ConnectionTap {
     }
   }
 
-  /** Reassembles one direction's messages into `into`; a body not kept marks the call truncated. */
-  private assembler(s: StreamState, into: TimedMessage[]): MessageAssembler {
+  /**
+   * Reassembles one direction's messages into `into`; a body not kept marks the call truncated.
+   * With a spooling sink, large bodies go to it in parts as they arrive (`spool` holds the id of
+   * the one being read) and only a reference to them is kept here.
+   */
+  private assembler(s: StreamState, into: TimedMessage[], spool: { id: number }): MessageAssembler {
     const budget = this.opts.budget;
+    const spooler = this.spooler;
     return new MessageAssembler(
       {
         message: (body, _len, compressed) => {
           if (body === null) s.truncated ||= this.capture;
           else into.push(timed(s, body, compressed));
         },
+        part: (data) => {
+          if (spool.id === 0) spool.id = nextSpoolId++;
+          if (budget) budget.heldByOpenCalls -= data.length;
+          try {
+            spooler!.onBodyPart!(spool.id, data);
+          } catch (err) {
+            this.opts.onSinkError?.(err);
+          }
+          // A sink that does not release the budget itself is done with the part by now.
+          if (budget && !this.sinkReleases) budget.give(data.length);
+        },
+        spooled: (length, compressed) => {
+          const m = timed(s, EMPTY, compressed);
+          m.spooled = { id: spool.id, length };
+          spool.id = 0;
+          into.push(m);
+        },
+        abort: () => this.abortSpool(spool),
       },
       this.capture,
       this.opts.captureLimit,
-      budget ? (n: number) => budget.take(n) : undefined,
+      budget ? (n: number) => this.reserveBody(budget, n) : undefined,
+      spooler
+        ? {
+            spoolFrom: SPOOL_FROM_BYTES,
+            partBytes: SPOOL_PART_BYTES,
+            reserve: budget ? (n) => this.reservePart(budget, n) : undefined,
+            newPart: spooler.newPart ? (n) => spooler.newPart!(n) : undefined,
+          }
+        : undefined,
     );
+  }
+
+  /** A whole body is kept only while it fits the budget. */
+  private reserveBody(budget: CaptureBudget, bytes: number): boolean {
+    if (!budget.take(bytes)) return false;
+    budget.heldByOpenCalls += bytes;
+    return true;
+  }
+
+  /**
+   * A piece of a spooled body is kept: past the parts' share of the budget, the connection waits
+   * instead. Only when the observers stalled (a wait ran out) is it refused, and that body is
+   * recorded truncated, as a whole body past the budget is.
+   */
+  private reservePart(budget: CaptureBudget, bytes: number): boolean {
+    if (budget.stalled) {
+      if (!budget.drained) return false;
+      budget.stalled = false;
+    }
+    budget.heldByOpenCalls += bytes;
+    if (budget.force(bytes)) this.opts.onBudgetFull?.();
+    return true;
+  }
+
+  /** The body being spooled will never be finished: the spooling sink may throw its parts away. */
+  private abortSpool(spool: { id: number }): void {
+    if (spool.id === 0) return;
+    const id = spool.id;
+    spool.id = 0;
+    try {
+      this.spooler?.onBodyAbort?.(id);
+    } catch (err) {
+      this.opts.onSinkError?.(err);
+    }
   }
 
   private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {
     this.streams.delete(s.id);
     this.answered = true;
+    // A body cut off while being spooled: its parts are of no use.
+    if (s.reqAsm.spoolOpen) this.abortSpool(s.reqSpool);
+    if (s.resAsm.spoolOpen) this.abortSpool(s.resSpool);
+    // What this call held now leaves it: given back below, or handed to the sinks with the record.
+    if (this.opts.budget) this.opts.budget.heldByOpenCalls -= s.reqAsm.reserved + s.resAsm.reserved;
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,

@@ -12,10 +12,18 @@ import type { StoredCall } from './stored-call.js';
  *
  * Bodies are copied once into the value and sliced out on read (no base64 on the write path),
  * and the header alone can be parsed (retention only needs method and ids).
+ *
+ * Value format 2 is the same, except that a body reference may carry a fourth element: the name
+ * of the file in bodies/ that holds that body (src/record/body-store.ts); such a body is not in
+ * the value. Format 1 is written when no body is in a file, and both are read.
  */
 const VALUE_FORMAT = 1;
+const VALUE_FORMAT_FILES = 2;
 
-type BodyRef = [offsetNs: number, length: number, compressed: 0 | 1];
+type BodyRef = [offsetNs: number, length: number, compressed: 0 | 1, file?: string];
+
+/** Reads a body stored in a file (BodyFileError when it cannot). */
+export type BodyFileReader = (file: string, length: number) => Buffer;
 
 export interface ValueHeader {
   method: string;
@@ -43,7 +51,13 @@ export class ValueDecodeError extends Error {}
 
 export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string[] | undefined): Buffer {
   const bodies: Buffer[] = [];
+  let inFiles = false;
   const ref = (m: TimedMessage): BodyRef => {
+    const file = m.spooled?.file;
+    if (file !== undefined) {
+      inFiles = true;
+      return [m.offsetNs, m.spooled!.length, m.compressed ? 1 : 0, file];
+    }
     bodies.push(m.data);
     return [m.offsetNs, m.data.length, m.compressed ? 1 : 0];
   };
@@ -77,7 +91,7 @@ export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string
   let total = 5 + json.length;
   for (const b of bodies) total += b.length;
   const out = Buffer.allocUnsafe(total);
-  out[0] = VALUE_FORMAT;
+  out[0] = inFiles ? VALUE_FORMAT_FILES : VALUE_FORMAT;
   out.writeUInt32BE(json.length, 1);
   json.copy(out, 5);
   let pos = 5 + json.length;
@@ -88,7 +102,7 @@ export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string
 /** Parses only the JSON header (cheap; used by retention and index maintenance). */
 export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bodyStart: number } {
   if (value.length < 5) throw new ValueDecodeError(`value is ${value.length} bytes, too short`);
-  if (value[0] !== VALUE_FORMAT) throw new ValueDecodeError(`unknown value format ${value[0]}`);
+  if (value[0] !== VALUE_FORMAT && value[0] !== VALUE_FORMAT_FILES) throw new ValueDecodeError(`unknown value format ${value[0]}`);
   const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
   const len = buf.readUInt32BE(1);
   if (5 + len > buf.length) throw new ValueDecodeError(`header length ${len} runs past the value (${buf.length} bytes)`);
@@ -104,8 +118,21 @@ export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bod
   return { header, bodyStart: 5 + len };
 }
 
-/** Full decode. Bodies are views into `value` (no copy); callers that keep them beyond the value's life copy. */
-export function decodeCallValue(key: string, value: Uint8Array): StoredCall {
+/** The bodies a value keeps in files (what retention removes with the call). */
+export function bodyFilesOf(header: ValueHeader): Array<{ file: string; length: number }> {
+  const out: Array<{ file: string; length: number }> = [];
+  for (const list of [header.requests, header.responses]) {
+    for (const r of list) if (Array.isArray(r) && typeof r[3] === 'string') out.push({ file: r[3], length: Number(r[1]) || 0 });
+  }
+  return out;
+}
+
+/**
+ * Full decode. Bodies are views into `value` (no copy); callers that keep them beyond the value's
+ * life copy. Bodies kept in files are read with `readFile` (without it, such a value does not
+ * decode); its BodyFileError goes to the caller.
+ */
+export function decodeCallValue(key: string, value: Uint8Array, readFile?: BodyFileReader): StoredCall {
   const { header: h, bodyStart } = decodeValueHeader(value);
   const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
   let pos = bodyStart;
@@ -115,8 +142,13 @@ export function decodeCallValue(key: string, value: Uint8Array): StoredCall {
     pos += len;
     return b;
   };
-  const body = ([offsetNs, len, compressed]: BodyRef): TimedMessage => {
-    const m: TimedMessage = { offsetNs, data: take(len) };
+  const body = ([offsetNs, len, compressed, file]: BodyRef): TimedMessage => {
+    let data: Buffer;
+    if (file === undefined) data = take(len);
+    else if (typeof file !== 'string' || !Number.isInteger(len) || len < 0) throw new ValueDecodeError(`a body reference names no valid file`);
+    else if (!readFile) throw new ValueDecodeError(`a body is kept in the file ${file}, and no reader of body files was given`);
+    else data = readFile(file, len);
+    const m: TimedMessage = { offsetNs, data };
     if (compressed) m.compressed = true;
     return m;
   };

@@ -7,8 +7,13 @@ import { RecordingError } from './errors.js';
 /** The file whose presence makes a folder a recording. */
 export const MANIFEST_FILE = 'critap-recording.json';
 export const FORMAT_NAME = 'critap-recording';
-/** Bump when a reader of the previous version could misread the folder. */
-export const FORMAT_VERSION = 1;
+/**
+ * Bump when a reader of the previous version could misread the folder.
+ *  1: calls in LevelDB (db/), bodies inside their values.
+ *  2: large bodies may be in files of their own (bodies/, see body-store.ts), named by the value.
+ * Every version up to this one is read; writing to an older recording upgrades its manifest.
+ */
+export const FORMAT_VERSION = 2;
 
 export interface Manifest {
   format: typeof FORMAT_NAME;
@@ -17,6 +22,8 @@ export interface Manifest {
   createdBy: string;
   /** The node the recording was made on (absent in recordings made before critap wrote it). */
   host?: string;
+  /** Which critap raised the version of a recording made by an older one (to append to it). */
+  upgradedBy?: string;
 }
 
 export type ManifestState =
@@ -89,8 +96,23 @@ export async function writeManifest(dir: string): Promise<Manifest> {
     host: hostname(),
   };
   await mkdir(dir, { recursive: true });
+  await replaceManifest(dir, manifest);
+  return manifest;
+}
+
+/**
+ * Before appending to a recording of an older format version: the manifest then says the current
+ * one (what is appended may use it), keeping when, by whom and where the recording was made.
+ */
+export async function upgradeManifest(dir: string, old: Manifest): Promise<Manifest> {
+  if (old.version >= FORMAT_VERSION) return old;
+  const manifest: Manifest = { ...old, version: FORMAT_VERSION, upgradedBy: `critap ${VERSION}` };
+  await replaceManifest(dir, manifest);
+  return manifest;
+}
+
+async function replaceManifest(dir: string, manifest: Manifest): Promise<void> {
   const tmp = join(dir, `.${MANIFEST_FILE}.${process.pid}.tmp`);
   await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
   await rename(tmp, join(dir, MANIFEST_FILE));
-  return manifest;
 }

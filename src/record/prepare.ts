@@ -136,8 +136,9 @@ function idsFromResponse(info: MethodInfo): boolean {
  * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
  * recorder's batch writer, never on the forwarding path.
  */
-export function prepareCall(call: CallRecord, rules: RedactionRules | undefined, secrets?: SecretMemory): PreparedCall {
-  const flags: string[] = [];
+export function prepareCall(call: CallRecord, rules: RedactionRules | undefined, secrets?: SecretMemory, earlierFlags?: readonly string[]): PreparedCall {
+  // earlierFlags: redaction done before, outside the call's memory (spooled-bodies.ts scrubs body files).
+  const flags: string[] = earlierFlags ? [...earlierFlags] : [];
   const info = lookupMethod(call.method);
   let stored = call;
   let ids: CallIds = {};

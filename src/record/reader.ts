@@ -1,4 +1,5 @@
 import { decodeCallValue, ValueDecodeError } from './call-codec.js';
+import { BodyFileError, readBodyFile } from './body-store.js';
 import { RecordingError } from './errors.js';
 import { CALL_END, CALL_PREFIX, callKeyFrom, callKeyOfIndex, indexRange, type IndexKind } from './keys.js';
 import { inspectFolder, MANIFEST_FILE, type Manifest } from './manifest.js';
@@ -42,6 +43,8 @@ export interface OpenOptions {
    * lost is then in `damage`. Calls that are there read as usual.
    */
   salvage?: boolean;
+  /** With `salvage`: told of each call found, while reading, to have lost a body file (it is read without it). */
+  onLostBody?: (message: string) => void;
 }
 
 export class RecordingReader {
@@ -49,11 +52,19 @@ export class RecordingReader {
     private readonly store: Store,
     /** What critap-recording.json says: when, by which critap, on which node. */
     readonly manifest?: Manifest,
+    private readonly options: OpenOptions = {},
   ) {}
+
+  /** Calls read so far whose body file was missing or cut short (with `salvage`: read without that body). */
+  private lostBodies: string[] = [];
 
   /** With `salvage`: why this recording is incomplete; undefined for a whole recording. */
   get damage(): string | undefined {
-    return this.store.damage;
+    if (this.lostBodies.length === 0) return this.store.damage;
+    const shown = this.lostBodies.slice(0, 3).join('; ');
+    const more = this.lostBodies.length > 3 ? `; and ${this.lostBodies.length - 3} more` : '';
+    const bodies = `recording ${this.dir} is damaged: ${this.lostBodies.length} call(s) lost a body (${shown}${more}); they are read without it, marked truncated`;
+    return this.store.damage ? `${this.store.damage}; ${bodies}` : bodies;
   }
 
   get dir(): string {
@@ -62,13 +73,39 @@ export class RecordingReader {
 
   private decode(key: string, value: Buffer): StoredCall {
     try {
-      return decodeCallValue(key, value);
+      return decodeCallValue(key, value, (file, length) => readBodyFile(this.dir, file, length));
     } catch (err) {
+      if (err instanceof BodyFileError) {
+        if (this.options.salvage) return this.withoutLostBodies(key, value, err);
+        throw new RecordingError(
+          this.dir,
+          `recording ${this.dir} is damaged: call ${key} lost a body: ${err.message} (--salvage reads the recording with that call marked truncated)`,
+          { cause: err },
+        );
+      }
       if (err instanceof ValueDecodeError) {
         throw new RecordingError(this.dir, `recording ${this.dir} is damaged: entry ${key} does not decode (${err.message})`, { cause: err });
       }
       throw err;
     }
+  }
+
+  /** Salvage: the call with every body it keeps in a missing or short file left empty, marked truncated. */
+  private withoutLostBodies(key: string, value: Buffer, first: BodyFileError): StoredCall {
+    const lost: string[] = [first.message];
+    const call = decodeCallValue(key, value, (file, length) => {
+      try {
+        return readBodyFile(this.dir, file, length);
+      } catch (err) {
+        if (!(err instanceof BodyFileError)) throw err;
+        if (err.file !== first.file) lost.push(err.message);
+        return Buffer.alloc(0);
+      }
+    });
+    call.truncated = true;
+    this.lostBodies.push(`${key}: ${lost.join(', ')}`);
+    this.options.onLostBody?.(`recording ${this.dir} is damaged: call ${key} lost a body: ${lost.join(', ')}; read without it, marked truncated`);
+    return call;
   }
 
   private wrapRead(err: unknown): never {
@@ -222,5 +259,5 @@ export async function openRecording(dir: string, options: OpenOptions = {}): Pro
     await store.close();
     throw new RecordingError(dir, store.damage);
   }
-  return new RecordingReader(store, state.manifest);
+  return new RecordingReader(store, state.manifest, options);
 }

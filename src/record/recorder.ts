@@ -9,6 +9,8 @@ import { Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { isDiskFull } from './disk-full.js';
 import { nowNs } from './time.js';
 import { openStoreForWriting } from './writer.js';
+import { BodySpool, removeBodyFileNow } from './body-store.js';
+import { abortSpooled, hasSpooled, keepNamedFiles, settleSpooled } from './spooled-bodies.js';
 
 export interface RecorderOptions {
   dir: string;
@@ -80,6 +82,10 @@ const DISK_FULL_RETRY_MS = 1000;
  */
 export class Recorder implements CallSink {
   readonly needsBodies = true;
+  /** Large bodies arrive in parts and go to files beside LevelDB (body-store.ts). */
+  readonly spoolsBodies = true;
+  private readonly spool: BodySpool;
+  private lostBodiesLogged = 0;
   private queue: CallRecord[] = [];
   private inFlight = 0;
   private recorded = 0;
@@ -124,6 +130,7 @@ export class Recorder implements CallSink {
     this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
     this.logger = opts.logger ?? silentLogger;
     this.release = opts.release;
+    this.spool = new BodySpool(store.dir);
     // Timers are unref'd: the recorder must not be what keeps a process alive.
     this.flushTimer = setInterval(() => this.tick(), opts.flushIntervalMs ?? 50).unref();
     const hasLimits = this.limits.maxCalls !== undefined || this.limits.maxBytes !== undefined || this.limits.maxAgeMs !== undefined;
@@ -132,8 +139,24 @@ export class Recorder implements CallSink {
     }
   }
 
+  /** One part of a large body, in order: appended to its file now, and its bytes given back. */
+  onBodyPart(id: number, part: Buffer): void {
+    try {
+      if (!this.closed) this.spool.append(id, part);
+    } finally {
+      this.release?.(part.length);
+    }
+  }
+
+  onBodyAbort(id: number): void {
+    this.spool.abort(id);
+  }
+
   onCallEnd(call: CallRecord): void {
     const bytes = bodyBytes(call);
+    // Every way out below but the queue: the call's spooled bodies will never be stored.
+    const spooled = hasSpooled(call);
+    if (spooled && (!this.wanted(call.method) || this.diskFull || this.closed)) abortSpooled(call, this.spool);
     if (!this.wanted(call.method)) {
       this.release?.(bytes);
       return;
@@ -147,6 +170,7 @@ export class Recorder implements CallSink {
     }
     const full = this.queue.length >= this.queueLimit || (this.queuedBytes + bytes > this.queueBytesLimit && this.queue.length > 0);
     if (this.closed || full) {
+      if (spooled && !this.closed) abortSpooled(call, this.spool);
       this.release?.(bytes);
       this.countDrop(1);
       return;
@@ -194,6 +218,8 @@ export class Recorder implements CallSink {
         await this.retain(Infinity);
       } finally {
         this.logDrops(true);
+        // Bodies of calls that never reached the recorder (cut off as it closed).
+        this.spool.abortAll();
         await this.store.close();
       }
     });
@@ -284,9 +310,20 @@ export class Recorder implements CallSink {
   private async writeBatch(batch: CallRecord[]): Promise<void> {
     const prepared: PreparedCall[] = [];
     for (const call of batch) {
+      let files: string[] = [];
       try {
-        prepared.push(prepareCall(call, this.redaction, this.secrets));
+        if (hasSpooled(call)) {
+          const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
+          files = settled.files;
+          if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
+          const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
+          keepNamedFiles(p, files, this.store.dir);
+          prepared.push(p);
+        } else {
+          prepared.push(prepareCall(call, this.redaction, this.secrets));
+        }
       } catch (err) {
+        for (const f of files) removeBodyFileNow(this.store.dir, f);
         // A call we cannot make safe to store is not stored; it counts as dropped.
         this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
         this.countDrop(1);
@@ -298,6 +335,8 @@ export class Recorder implements CallSink {
       await this.store.putCalls(prepared, drops);
       this.recorded += prepared.length;
     } catch (err) {
+      // The calls are not stored: neither are their body files.
+      for (const p of prepared) for (const f of p.bodyFiles ?? []) removeBodyFileNow(this.store.dir, f.file);
       this.droppedUnsaved += drops;
       const diskFull = isDiskFull(err);
       this.countDrop(prepared.length, !diskFull);
@@ -306,11 +345,22 @@ export class Recorder implements CallSink {
     }
   }
 
+  /** A large body that could not be written (disk full, I/O error): its call is stored truncated. Said at most every few seconds. */
+  private logLostBodies(method: string, lost: string[]): void {
+    const now = Date.now();
+    if (now - this.lostBodiesLogged < DROP_LOG_INTERVAL_MS) return;
+    this.lostBodiesLogged = now;
+    this.logger.warn('recorder could not keep a large body; the call is stored without it (truncated)', { method, dir: this.store.dir, why: lost.join('; ') });
+  }
+
   /** The disk is full: say so once, count what is queued as dropped, and try again later. */
   private stopForDiskFull(err: unknown): void {
     if (this.diskFull) return;
     let queuedBytes = 0;
-    for (const call of this.queue) queuedBytes += bodyBytes(call);
+    for (const call of this.queue) {
+      queuedBytes += bodyBytes(call);
+      abortSpooled(call, this.spool);
+    }
     const queued = this.queue.length;
     this.queue = [];
     this.queuedBytes = 0;

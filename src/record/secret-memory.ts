@@ -31,6 +31,13 @@ export class SecretMemory {
     return this.count;
   }
 
+  /** Length of the longest remembered value (how far apart pieces of one body must overlap to be scrubbed). */
+  get longest(): number {
+    let n = 0;
+    for (const len of this.byLength.keys()) if (len > n) n = len;
+    return n;
+  }
+
   private hmac(bytes: Uint8Array): string {
     return createHmac('sha256', this.key).update(bytes).digest('base64');
   }

@@ -2,7 +2,8 @@ import { access, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import type { CallIds } from '../cri/ids.js';
-import { decodeValueHeader } from './call-codec.js';
+import { bodyFilesOf, decodeValueHeader } from './call-codec.js';
+import { removeBodyFiles } from './body-store.js';
 import { RecordingError } from './errors.js';
 import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
 import { accessProblem, describeAccessProblem } from './access.js';
@@ -18,7 +19,7 @@ export type Db = Level<string, Buffer>;
 export interface Counters {
   /** Calls stored now. */
   calls: number;
-  /** Bytes of stored call values now (what retention's byte limit counts; disk use lags behind). */
+  /** Bytes of stored call values now, body files included (what retention's byte limit counts; disk use lags behind). */
   bytes: number;
   /** Calls ever written, including those retention removed since. */
   recorded: number;
@@ -45,6 +46,8 @@ export interface PreparedCall {
   value: Buffer;
   ids: CallIds;
   redacted: boolean;
+  /** Bodies the value names in bodies/ (body-store.ts), already written there. */
+  bodyFiles?: Array<{ file: string; length: number }>;
 }
 
 export interface RetentionLimits {
@@ -231,6 +234,7 @@ export class Store {
       c.calls++;
       c.recorded++;
       c.bytes += call.value.length;
+      for (const f of call.bodyFiles ?? []) c.bytes += f.length;
       if (call.redacted) c.redacted++;
       c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
     }
@@ -276,9 +280,14 @@ export class Store {
       (cutoff !== undefined && startNsOfKey(key) < cutoff);
     let removed = 0;
     let ops: { type: 'del'; key: string }[] = [];
+    /** Body files of the calls in `ops`: removed once the calls are, never before. */
+    let files: string[] = [];
     const commit = async () => {
       await this.db.batch([...ops, { type: 'put', key: META_KEY, value: this.metaValue() }]);
       ops = [];
+      const gone = files;
+      files = [];
+      await removeBodyFiles(this.dir, gone);
     };
     for await (const [key, value] of this.db.iterator({ gte: CALL_PREFIX, lt: CALL_END })) {
       if (removed >= maxRemove || !over(key)) break;
@@ -288,6 +297,10 @@ export class Store {
         for (const ik of indexKeysFor(header.ids ?? {}, key)) ops.push({ type: 'del', key: ik });
         const m = header.method;
         if (c.methods[m] !== undefined && --c.methods[m]! <= 0) delete c.methods[m];
+        for (const f of bodyFilesOf(header)) {
+          files.push(f.file);
+          c.bytes -= f.length;
+        }
       } catch {
         // An undecodable value is removed all the same; its index entries (if any) then point at
         // nothing, which readers skip.

@@ -1,7 +1,7 @@
 import type { CallRecord } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import { RecordingError } from './errors.js';
-import { inspectFolder, writeManifest } from './manifest.js';
+import { inspectFolder, upgradeManifest, writeManifest } from './manifest.js';
 import { prepareCall, prepareStoredCall } from './prepare.js';
 import { Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { nowNs } from './time.js';
@@ -12,7 +12,17 @@ import { nowNs } from './time.js';
  */
 export async function openStoreForWriting(dir: string): Promise<Store> {
   const state = await inspectFolder(dir);
-  if (state.kind === 'ok') return Store.open(dir, 'write');
+  if (state.kind === 'ok') {
+    const store = await Store.open(dir, 'write');
+    try {
+      // Opened first: a recording that cannot be written (damaged, locked) keeps its old manifest.
+      await upgradeManifest(dir, state.manifest);
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw new RecordingError(dir, `cannot update the manifest of ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+    return store;
+  }
   if (state.kind === 'not-recording' && !state.empty) {
     throw new RecordingError(dir, `${dir} exists and is not a critap recording; choose a new or empty folder`);
   }

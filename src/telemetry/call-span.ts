@@ -19,7 +19,7 @@ import { SpanKind, SpanStatusCode, trace, type Attributes, type HrTime, type Spa
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { SamplingDecision, type ReadableSpan, type Sampler, type TimedEvent } from '@opentelemetry/sdk-trace-base';
-import { statusName, type CallRecord } from '../call.js';
+import { messageLength, statusName, type CallRecord } from '../call.js';
 import { callAttributes, spanName } from './call-attributes.js';
 import { ATTR, EVENT_ATTR, FAULT_EVENT, MESSAGE_EVENT } from './names.js';
 import type { PodIds } from './pod-links.js';
@@ -89,7 +89,7 @@ export function buildCallSpan(source: SpanSource, input: SpanInput): ReadableSpa
           // SENT: from the server span's point of view the runtime's answers go out to the client.
           [EVENT_ATTR.type]: 'SENT',
           [EVENT_ATTR.id]: i + 1,
-          [m.compressed ? EVENT_ATTR.compressedSize : EVENT_ATTR.size]: m.data.length,
+          [m.compressed ? EVENT_ATTR.compressedSize : EVENT_ATTR.size]: messageLength(m),
         },
         droppedAttributesCount: 0,
       });

@@ -190,3 +190,32 @@ test('the LevelDB addon stays loaded after the observer thread stops (its backgr
   const out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(out, 'loaded');
 });
+
+test('observers that never catch up stop forwarding for at most a moment: large bodies are then recorded truncated', async (t) => {
+  // A spooling sink that never gives its parts back, as a recorder stuck on a stalled disk would.
+  const answer = Buffer.alloc(2 * 1024 * 1024, 5);
+  const up = await startFakeUpstream({ unary: { '/runtime.v1.RuntimeService/ExecSync': (_call, cb) => cb(null, answer) } });
+  const ended: CallRecord[] = [];
+  const proxy = await startProxy({
+    listen: tempSocketPath('proxy'),
+    upstream: up.endpoint,
+    sinks: [{ needsBodies: true, releasesBudget: true, spoolsBodies: true, onBodyPart: () => {}, onCallEnd: (c) => ended.push(c) }],
+    captureLimit: 4 * 1024 * 1024,
+    captureBudget: new CaptureBudget(4 * 1024 * 1024),
+    peerLookup: false,
+  });
+  const client = rawClient(proxy.endpoint);
+  t.after(async () => {
+    client.close();
+    await proxy.close(100);
+    await up.close();
+  });
+  const results = await Promise.race([
+    Promise.all([0, 1, 2, 3].map(() => unaryCall(client, '/runtime.v1.RuntimeService/ExecSync', Buffer.from('x')))),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('calls hung waiting for observers that never catch up')), 30_000)),
+  ]);
+  for (const r of results) assert.ok(r.response?.equals(answer), 'the client got every answer whole');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ended.length, 4);
+  assert.ok(ended.some((c) => c.truncated), 'bodies past the stall are recorded truncated');
+});
