@@ -29,8 +29,30 @@ function rootWith(pkg: CriPackage): protobuf.Root {
     shared.add(ns);
   }
   root.resolveAll();
+  decodeFirst(root.lookup(pkg, [protobuf.Namespace]) as protobuf.Namespace);
   built.add(pkg);
   return root;
+}
+
+/**
+ * protobuf.js builds all five codecs of a type (encode, decode, verify, fromObject, toObject) on its
+ * first use, each by generating source and compiling it: most of `critap show`'s CPU after start-up.
+ * Reading a recording only decodes, so each type's first decode builds its decoder alone, with the
+ * same generator protobuf.js uses; anything else still goes through protobuf.js's full setup, which
+ * then replaces this decoder with an identical one.
+ */
+function decodeFirst(ns: protobuf.NamespaceBase): void {
+  for (const nested of ns.nestedArray) {
+    if (nested instanceof protobuf.Type) {
+      nested.decode = function decodeSetup(this: protobuf.Type, reader: protobuf.Reader | Uint8Array, length?: number) {
+        const types = this.fieldsArray.map((f) => f.resolve().resolvedType);
+        const build = protobuf.decoder(this) as (scope: object) => protobuf.Type['decode'];
+        this.decode = build({ Reader: protobuf.Reader, types, util: protobuf.util, C: this.ctor });
+        return this.decode(reader, length);
+      };
+    }
+    if (nested instanceof protobuf.Namespace) decodeFirst(nested);
+  }
 }
 
 /** Every CRI package, built. */
