@@ -36,7 +36,7 @@ function rootWith(pkg: CriPackage): protobuf.Root {
 
 /**
  * protobuf.js builds all five codecs of a type (encode, decode, verify, fromObject, toObject) on its
- * first use, each by generating source and compiling it: about 15% of `critap show`'s CPU went
+ * first use, each by generating source and compiling it: about 14% of `critap show`'s CPU went
  * there. Reading a recording only decodes, so each type's first decode builds its decoder alone, with the
  * same generator protobuf.js uses; anything else still goes through protobuf.js's full setup, which
  * then replaces this decoder with an identical one.
