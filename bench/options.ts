@@ -35,7 +35,7 @@ Flags:
   --rounds N         rounds of interleaved variants (default 5; 1 with --smoke)
   --clients N        client worker processes for the in-flight scenarios (default 2)
   --json FILE        also write every figure, per round, with machine info
-  --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder,replay-choice,idle-rss)
+  --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder,replay-choice,idle-rss,cli-startup)
   --variants IDS     comma-separated subset of: ${ALL_VARIANTS.join(', ')}
                      (default: ${DEFAULT_VARIANTS.join(', ')})
   --no-containerd    skip the real-runtime scenarios

@@ -21,6 +21,7 @@ import type { RecorderArgs, RecorderFigures } from './recorder-main.js';
 import type { ReplayChoiceArgs, ReplayChoiceFigures } from './replay-choice-main.js';
 import { renderIdle, renderReplayChoice, renderTable, renderTargets, summarize, summarizeCpu, type Measurement, type RecorderRun, type ReplayChoiceRun, type ScenarioRun } from './report.js';
 import { BIG_SIZES, FAKE_LIST_CONTAINERS, scenarios, type Scenario } from './scenarios.js';
+import { renderStartup, runStartup } from './startup.js';
 import { rotate } from './stats.js';
 import { judgeTargets } from './targets.js';
 import { REPLAY_VARIANTS, replayMissing, startCritap, startVariant, TRACING_VARIANTS, VARIANT_LABELS, type VariantContext, type VariantId } from './variants.js';
@@ -226,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const all = scenarios({ smoke: opts.smoke, clients: opts.clients });
-  const known = [...all.map((s) => s.id), 'recorder', 'replay-choice', 'idle-rss'];
+  const known = [...all.map((s) => s.id), 'recorder', 'replay-choice', 'idle-rss', 'cli-startup'];
   for (const id of opts.only ?? []) {
     if (!known.includes(id)) {
       process.stderr.write(`critap: bench: unknown scenario "${id}"; scenarios: ${known.join(', ')}\n`);
@@ -237,6 +238,7 @@ async function main(argv: string[]): Promise<number> {
   const runRecorder = !opts.only || opts.only.includes('recorder');
   const runReplayChoice = !opts.only || opts.only.includes('replay-choice');
   const runIdle = !opts.only || opts.only.includes('idle-rss');
+  const runCliStartup = !opts.only || opts.only.includes('cli-startup');
   const machineInfo = machine();
   const workDir = await mkdtemp(join(os.tmpdir(), 'critap-bench-'));
   const children: Child[] = [];
@@ -277,6 +279,7 @@ async function main(argv: string[]): Promise<number> {
     const recorder = runRecorder ? await bench.runRecorder() : undefined;
     const replayChoice = runReplayChoice ? await bench.runReplayChoice() : undefined;
     const idle = runIdle ? await bench.runIdle(ups.fake) : undefined;
+    const startup = runCliStartup ? await runStartup({ smoke: opts.smoke, log }) : undefined;
     const otlpCounts = otlp ? await (otlp.send({ type: 'counts' }), otlp.next<{ requests: number; bytes: number }>('counts', 5000)).catch(() => undefined) : undefined;
 
     const targets = judgeTargets(runs, recorder, opts.smoke, replayChoice, idle);
@@ -285,6 +288,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(renderTable(runs, recorder, shownVariants) + '\n');
     if (replayChoice) process.stdout.write(renderReplayChoice(replayChoice) + '\n');
     if (idle) process.stdout.write(renderIdle(idle) + '\n');
+    if (startup) process.stdout.write('\n' + renderStartup(startup) + '\n');
     process.stdout.write('\n');
     process.stdout.write('Targets (reported, never failing the run):\n' + renderTargets(targets) + '\n');
     if (otlpCounts) process.stdout.write(`\nOTLP receiver got ${otlpCounts.requests} export requests, ${(otlpCounts.bytes / 1e6).toFixed(1)} MB of spans.\n`);
@@ -311,6 +315,7 @@ async function main(argv: string[]): Promise<number> {
         recorder,
         replayChoice,
         idle,
+        startup,
         targets,
       };
       await writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');

@@ -79,7 +79,6 @@ function failure(err: grpc.ServiceError | grpc.StatusObject): number {
 }
 
 export const command: Command = {
-  summary: 'send one CRI call and print the answer as JSON (a small grpcurl for the CRI)',
   help: HELP,
   async run(argv) {
     const { values: v, positionals } = parseCommandArgs(argv, FLAGS);

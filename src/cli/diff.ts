@@ -21,7 +21,6 @@ async function readAll(dir: string, salvage: boolean | undefined, filter: Return
 }
 
 export const command: Command = {
-  summary: 'compare two recordings of the same workload: answers field by field, latency side by side',
   help: `Usage: critap diff <a> <b> [flags]
 
 Lines the calls of two recordings up by life cycle, not by id: each call is named by the

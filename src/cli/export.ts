@@ -53,7 +53,6 @@ async function exportOtlp(
 }
 
 export const command: Command = {
-  summary: 'write a recording out as JSONL (one call per line, bytes exact) or send it as OTLP spans',
   help: `Usage: critap export <recording> [--format jsonl] [--out FILE] [flags]
        critap export <recording> --format otlp --otlp-endpoint URL [--traces pod-life|call] [flags]
 

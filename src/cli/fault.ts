@@ -35,7 +35,6 @@ function ask(admin: string, req: Parameters<typeof adminRequest>[1]): Promise<Re
 }
 
 export const command: Command = {
-  summary: 'change the fault rules of a running proxy or replay (--admin)',
   help: HELP,
   async run(argv) {
     const { values: v, positionals } = parseCommandArgs(argv, FLAGS);

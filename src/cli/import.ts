@@ -10,7 +10,6 @@ import { createRecording } from '../record/writer.js';
 const BATCH = 500;
 
 export const command: Command = {
-  summary: 'load a JSONL export into a recording (new, empty or existing folder)',
   help: `Usage: critap import <file.jsonl|-> <recording>
 
 Reads calls written by 'critap export --format jsonl' (use - for stdin) and appends them to

@@ -6,7 +6,6 @@ import { openRecording } from '../record/reader.js';
 import { isoNs } from '../record/time.js';
 
 export const command: Command = {
-  summary: 'list recordings under a folder: calls, size, time span, methods',
   help: `Usage: critap ls [dir] [--json]
 
 Finds every recording (a folder with critap-recording.json) under dir (default: the

@@ -1,33 +1,21 @@
 import { HelpRequested, UsageError } from './args.js';
 import { VERSION } from '../version.js';
 import { didYouMean } from '../cri/suggest.js';
+import { COMMANDS } from './commands.js';
 
-/** Every command module exports `command`. Modules load lazily so `critap ls` never pays for gRPC. */
+/**
+ * Every command module exports `command`. Modules load lazily (see commands.ts) so `critap ls`
+ * never pays for gRPC and `critap --help` loads no command at all.
+ */
 export interface Command {
-  summary: string;
   /** Full --help text, with examples a user can paste. */
   help: string;
   run(argv: string[]): Promise<number>;
 }
 
-const commands: Record<string, () => Promise<{ command: Command }>> = {
-  proxy: () => import('./proxy.js'),
-  version: () => import('./version.js'),
-  ls: () => import('./ls.js'),
-  show: () => import('./show.js'),
-  stats: () => import('./stats.js'),
-  report: () => import('./report.js'),
-  diff: () => import('./diff.js'),
-  export: () => import('./export.js'),
-  import: () => import('./import.js'),
-  replay: () => import('./replay.js'),
-  call: () => import('./call.js'),
-  fault: () => import('./fault.js'),
-};
-
-function topHelp(summaries: Record<string, string>): string {
-  const width = Math.max(...Object.keys(summaries).map((k) => k.length));
-  const lines = Object.entries(summaries).map(([k, s]) => `  ${k.padEnd(width)}  ${s}`);
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
   return `critap ${VERSION}: record/replay proxy and tracer for the Kubernetes CRI
 
 Usage: critap <command> [flags]
@@ -46,9 +34,7 @@ export async function main(argv: string[]): Promise<void> {
   const name = helpFor ?? first;
   const rest = helpFor !== undefined ? ['--help'] : afterFirst;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const summaries: Record<string, string> = {};
-    for (const [k, load] of Object.entries(commands)) summaries[k] = (await load()).command.summary;
-    process.stdout.write(topHelp(summaries));
+    process.stdout.write(topHelp());
     if (name === undefined) process.exitCode = 2;
     return;
   }
@@ -56,13 +42,13 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`critap ${VERSION}\n`);
     return;
   }
-  const load = commands[name];
-  if (!load) {
-    process.stderr.write(`critap: unknown command "${name}"${didYouMean(name, Object.keys(commands))}. Commands: ${Object.keys(commands).join(', ')}\n`);
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    process.stderr.write(`critap: unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}. Commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     process.exitCode = 2;
     return;
   }
-  const { command } = await load();
+  const { command } = await entry.load();
   try {
     process.exitCode = await command.run(rest);
   } catch (err) {

@@ -117,7 +117,6 @@ function str(s: Settings, key: string): string | undefined {
 }
 
 export const command: Command = {
-  summary: 'forward CRI calls to the runtime, recording and tracing them',
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, FLAGS as never);

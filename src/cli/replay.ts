@@ -135,7 +135,6 @@ function usage<T>(f: () => T): T {
 }
 
 export const command: Command = {
-  summary: 'serve a recording as a mock CRI runtime',
   help: HELP,
   async run(argv) {
     const { values: v, positionals } = parseCommandArgs(argv, FLAGS);

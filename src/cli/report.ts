@@ -10,7 +10,6 @@ import { checkWritableFile } from '../writable-file.js';
 import { VERSION } from '../version.js';
 
 export const command: Command = {
-  summary: 'write a self-contained HTML report of a recording (tables, pod timeline, sequence, PLEG)',
   help: `Usage: critap report <recording> --out FILE [flags]
 
 Writes one HTML file that opens from disk with nothing fetched (style, script and data

@@ -61,7 +61,6 @@ function describe(call: StoredCall, v: CallView): string {
 }
 
 export const command: Command = {
-  summary: 'print the calls of a recording: one line each, --verbose decoded, --json, --follow',
   help: `Usage: critap show <recording> [flags]
 
 Prints the recorded calls in start order, one line each (like tcpdump): time of day (UTC,

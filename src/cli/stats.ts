@@ -7,7 +7,6 @@ import { describeFilter, FILTER_FLAGS, FILTER_HELP, filterFromFlags, noMatchNote
 import { LineOutput } from '../record/output.js';
 
 export const command: Command = {
-  summary: 'per-method calls, errors, latency percentiles and bytes of a recording',
   help: `Usage: critap stats <recording> [flags]
 
 For each method: calls, errors (status other than OK, or a reset; a stream such as

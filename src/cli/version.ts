@@ -3,7 +3,6 @@ import { parseCommandArgs } from './args.js';
 import { VERSION } from '../version.js';
 
 export const command: Command = {
-  summary: 'print critap, Node.js and CRI API versions',
   help: `Usage: critap version [--json]
 
 Prints critap's version, the Node.js version it runs on and the CRI API versions it knows.

@@ -5,7 +5,7 @@
  * Paths are as in src/replay/ignore.ts: field names (lowerCamelCase, already converted from
  * snake_case), map keys, list indexes, `*` for any one segment and `**` for any number.
  */
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 import { didYouMean } from './suggest.js';
 import { lookupType } from './schema.js';
 

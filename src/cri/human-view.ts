@@ -7,7 +7,7 @@
  * - nanosecond times (createdAt, startedAt, finishedAt, timestamp) become RFC 3339.
  * `show --json` keeps the exact protobuf JSON mapping instead, for scripts.
  */
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 import { isoNs } from '../record/time.js';
 import { lookupType } from './schema.js';
 

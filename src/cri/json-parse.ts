@@ -4,7 +4,7 @@
  * the protobuf JSON forms of values; anything it cannot place is an error naming the
  * field and the type, because a typo silently dropped would change what is sent.
  */
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 import { CodecError } from './codec-error.js';
 
 type Json = Record<string, unknown>;

@@ -3,7 +3,7 @@
  * lowerCamelCase names, 64-bit integers as strings, enums by name, bytes as base64,
  * maps as objects, and fields at their default value left out.
  */
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,9 +1,9 @@
 /**
  * The CRI method table: gRPC path → service, method, streaming flag and message types.
- * Built once from the schema; lookupMethod is on the proxy's per-call path, so it is a Map get.
+ * Built once from the schema's JSON (no protobuf.js, so `critap stats` does not load it);
+ * lookupMethod is on the proxy's per-call path, so it is a Map get.
  */
-import protobuf from 'protobufjs';
-import { CRI_PACKAGES, criRoot, type CriPackage } from './schema.js';
+import { CRI_PACKAGES, packageNode, type CriPackage, type SchemaNode } from './schema-files.js';
 
 export interface MethodInfo {
   /** '/runtime.v1.RuntimeService/Version' */
@@ -25,18 +25,19 @@ function table(): Map<string, MethodInfo> {
   if (byPath) return byPath;
   const built = new Map<string, MethodInfo>();
   for (const pkg of CRI_PACKAGES) {
+    const ns = packageNode(pkg);
     for (const service of SERVICES) {
-      const svc = criRoot().lookupService(`${pkg}.${service}`);
-      for (const method of svc.methodsArray) {
-        method.resolve();
+      const methods = ns.nested?.[service]?.methods;
+      if (!methods) throw new Error(`critap: the CRI schema has no service ${pkg}.${service}`);
+      for (const [name, m] of Object.entries(methods)) {
         const info: MethodInfo = {
-          path: `/${pkg}.${service}/${method.name}`,
+          path: `/${pkg}.${service}/${name}`,
           pkg,
           service,
-          name: method.name,
-          requestType: typeName(method.resolvedRequestType),
-          responseType: typeName(method.resolvedResponseType),
-          serverStreaming: method.responseStream === true,
+          name,
+          requestType: messageName(pkg, ns, m.requestType),
+          responseType: messageName(pkg, ns, m.responseType),
+          serverStreaming: m.responseStream === true,
         };
         built.set(info.path, Object.freeze(info));
       }
@@ -46,9 +47,17 @@ function table(): Map<string, MethodInfo> {
   return byPath;
 }
 
-function typeName(type: protobuf.Type | null): string {
-  if (!type) throw new Error('critap: CRI schema has an unresolved method type');
-  return type.fullName.slice(1);
+/**
+ * A method's request or response type as a full name. The CRI names them by their bare name in
+ * the same package ('VersionRequest'); anything else (a dotted or nested name) is refused rather
+ * than guessed, so a schema change that needs real name resolution fails loudly here.
+ */
+function messageName(pkg: CriPackage, ns: SchemaNode, typeName: string): string {
+  const bare = typeName.startsWith(`.${pkg}.`) ? typeName.slice(pkg.length + 2) : typeName;
+  if (bare.includes('.') || ns.nested?.[bare]?.fields === undefined) {
+    throw new Error(`critap: CRI schema method type '${typeName}' is not a message of ${pkg}`);
+  }
+  return `${pkg}.${bare}`;
 }
 
 export function lookupMethod(path: string): MethodInfo | undefined {

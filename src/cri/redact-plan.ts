@@ -4,7 +4,7 @@
  * type that cannot reach anything redactable gets `canRedact: false`, which is what
  * lets the recording path skip decoding for almost every call.
  */
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 import { CRI_PACKAGES, criRoot, lookupType } from './schema.js';
 
 /** What to do with one field occurrence. */

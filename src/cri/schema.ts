@@ -1,37 +1,64 @@
 /**
- * The CRI schema, loaded once from the project's proto/ files. Field names are
- * lowerCamelCase (keepCase: false), the protobuf JSON names crictl prints with -o json.
+ * The CRI schema as protobuf.js types. Field names are lowerCamelCase (keepCase: false), the
+ * protobuf JSON names crictl prints with -o json.
+ *
+ * Built from the JSON in proto/ (schema-files.ts), one package at a time: a command that reads a
+ * runtime.v1 recording never builds the v1alpha2 types. protobuf.js's light build is enough, as
+ * nothing parses .proto text at run time.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
+import { CRI_PACKAGES, packageOfType, schemaJson, type CriPackage } from './schema-files.js';
 
-/** The CRI packages critap knows, newest first. */
-export const CRI_PACKAGES = ['runtime.v1', 'runtime.v1alpha2'] as const;
-export type CriPackage = (typeof CRI_PACKAGES)[number];
+export { CRI_PACKAGES, packageRoot, type CriPackage } from './schema-files.js';
 
-const PROTO_FILES = ['proto/runtime/v1/api.proto', 'proto/runtime/v1alpha2/api.proto'];
+let root: protobuf.Root | undefined;
+const built = new Set<CriPackage>();
 
-/** The package root: the nearest ancestor holding proto/ (dist/src/cri/ when built, src/cri/ from source). */
-export function packageRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, PROTO_FILES[0]!))) return dir;
-    if (dirname(dir) === dir) throw new Error(`critap: cannot find ${PROTO_FILES[0]} above ${start}`);
+/** The shared Root with `pkg` in it. Every package hangs off the one Root, so a type is one object. */
+function rootWith(pkg: CriPackage): protobuf.Root {
+  if (built.has(pkg)) return root!;
+  const json = schemaJson(pkg);
+  if (!root) {
+    root = protobuf.Root.fromJSON(json as protobuf.INamespace);
+  } else {
+    // The packages share the 'runtime' namespace: add this package's namespace under it.
+    const [outer, inner] = pkg.split('.') as [string, string];
+    const ns = protobuf.Namespace.fromJSON(inner, json.nested![outer]!.nested![inner]! as protobuf.INamespace);
+    const shared = root.get(outer);
+    if (!(shared instanceof protobuf.Namespace)) throw new Error(`critap: the CRI schema has no '${outer}' namespace`);
+    shared.add(ns);
+  }
+  root.resolveAll();
+  decodeFirst(root.lookup(pkg, [protobuf.Namespace]) as protobuf.Namespace);
+  built.add(pkg);
+  return root;
+}
+
+/**
+ * protobuf.js builds all five codecs of a type (encode, decode, verify, fromObject, toObject) on its
+ * first use, each by generating source and compiling it: about 14% of `critap show`'s CPU went
+ * there. Reading a recording only decodes, so each type's first decode builds its decoder alone, with the
+ * same generator protobuf.js uses; anything else still goes through protobuf.js's full setup, which
+ * then replaces this decoder with an identical one.
+ */
+function decodeFirst(ns: protobuf.NamespaceBase): void {
+  for (const nested of ns.nestedArray) {
+    if (nested instanceof protobuf.Type) {
+      nested.decode = function decodeSetup(this: protobuf.Type, reader: protobuf.Reader | Uint8Array, length?: number) {
+        const types = this.fieldsArray.map((f) => f.resolve().resolvedType);
+        const build = protobuf.decoder(this) as (scope: object) => protobuf.Type['decode'];
+        this.decode = build({ Reader: protobuf.Reader, types, util: protobuf.util, C: this.ctor });
+        return this.decode(reader, length);
+      };
+    }
+    if (nested instanceof protobuf.Namespace) decodeFirst(nested);
   }
 }
 
-let root: protobuf.Root | undefined;
-
+/** Every CRI package, built. */
 export function criRoot(): protobuf.Root {
-  if (root) return root;
-  const base = packageRoot();
-  const loaded = new protobuf.Root();
-  loaded.loadSync(PROTO_FILES.map((f) => join(base, f)), { keepCase: false });
-  loaded.resolveAll();
-  root = loaded;
-  return root;
+  for (const pkg of CRI_PACKAGES) rootWith(pkg);
+  return root!;
 }
 
 const typeCache = new Map<string, protobuf.Type>();
@@ -41,7 +68,8 @@ export function lookupType(fullName: string): protobuf.Type {
   const cached = typeCache.get(fullName);
   if (cached) return cached;
   const name = fullName.startsWith('.') ? fullName.slice(1) : fullName;
-  const found = criRoot().lookup(name, [protobuf.Type]);
+  const pkg = packageOfType(name);
+  const found = pkg !== undefined ? rootWith(pkg).lookup(name, [protobuf.Type]) : null;
   // lookup() also searches parent namespaces; only an exact full-name match counts.
   if (!(found instanceof protobuf.Type) || found.fullName !== `.${name}`) {
     throw new Error(`critap: unknown CRI message type '${fullName}'`);

@@ -1,4 +1,4 @@
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 
 /** google.rpc.Status as people read it; each detail is a google.protobuf.Any, its value left as base64. */
 export interface RpcStatusView {
