@@ -10,7 +10,7 @@
  *   redact: ['runtime.v1.CreateContainerRequest:config.annotations']
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { UsageError } from './cli/args.js';
 
 export type FlagKind = 'string' | 'boolean' | 'list';
@@ -32,7 +32,9 @@ export function loadConfigFile(path: string, specs: Record<string, SettingSpec>)
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // yaml is required here, when a config file is given: a proxy started by flags never loads it.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    doc = parse(text);
   } catch (err) {
     throw new UsageError(`config file ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

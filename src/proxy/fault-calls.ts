@@ -15,7 +15,6 @@ import { lookupMethod } from '../cri/methods.js';
 import { injectedMessage, RST_INTERNAL_ERROR, type FaultIds } from '../fault/call-ids.js';
 import type { FaultSet, Injection } from '../fault/set.js';
 import type { Logger } from '../log.js';
-import { toMetadata } from '../replay/answer.js';
 import type { Fallback } from '../replay/fallback.js';
 import { encodeGrpcMessage, encodeHeaderBlock, frame, headersFrames } from '../wire/frame-writer.js';
 import { Flag, FrameType } from '../wire/h2.js';
@@ -271,7 +270,7 @@ export class ConnectionFaults {
     const holdAnswer = rule?.delayResponseMs !== undefined;
     const deadline = call.deadline === undefined ? undefined : new Date(Date.now() + Math.max(0, call.deadline - performance.now()));
     const relay = streaming && !holdAnswer;
-    const rec = await this.faults.side.forward(call.path, request, toMetadata(call.headers), { streaming, deadline, signal: call.ac.signal }, {
+    const rec = await this.faults.side.forward(call.path, request, this.faults.side.metadataOf(call.headers), { streaming, deadline, signal: call.ac.signal }, {
       headers: (md) => { if (relay) call.sendHeaders(fromGrpcMetadata(md)); },
       message: (data) => { if (relay) call.sendMessage(data); },
     });

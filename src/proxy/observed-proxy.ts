@@ -7,11 +7,9 @@
 import type { CallSink } from '../call.js';
 import { formatEndpoint, parseEndpoint } from '../endpoint.js';
 import { silentLogger, type Logger, type LogLevel } from '../log.js';
-import { createObservers } from '../observe/observers.js';
 import { tracingWanted, wantsObservers, type ObserverOptions, type ObserverStats } from '../observe/options.js';
 import { startObserverThread } from '../observe/thread.js';
-import { SpanContextPropagation } from '../telemetry/propagation.js';
-import { samplerFromEnv } from '../telemetry/sampler.js';
+import type { TracePropagation } from '../telemetry/propagation.js';
 import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 import type { FaultSet } from '../fault/set.js';
@@ -72,6 +70,10 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   let closeObservers = async () => {};
   if (wantsObservers(observerOpts)) {
     if (opts.observerThread === false) {
+      // Loaded only here: the recorder and the OpenTelemetry SDK (with grpc-js for its exporter)
+      // otherwise load on the observer thread alone, which keeps them out of the forwarding
+      // thread's heap (idle RSS).
+      const { createObservers } = await import('../observe/observers.js');
       const inline = await createObservers(observerOpts, logger, (bytes) => budget.give(bytes));
       sink = {
         needsBodies: inline.sinks.some((s) => s.needsBodies),
@@ -104,6 +106,11 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
   }
   let proxy: RunningProxy;
   try {
+    let propagation: TracePropagation | undefined;
+    if (opts.propagateTrace) {
+      const [{ SpanContextPropagation }, { samplerFromEnv }] = await Promise.all([import('../telemetry/propagation.js'), import('../telemetry/sampler.js')]);
+      propagation = new SpanContextPropagation(samplerFromEnv(process.env, (m) => logger.warn(m)));
+    }
     proxy = await startProxy({
       listen: opts.listen,
       upstream,
@@ -113,7 +120,7 @@ export async function startObservedProxy(opts: ObservedProxyOptions): Promise<Ob
       captureBudget: budget,
       peerLookup: opts.peerLookup,
       logger,
-      propagation: opts.propagateTrace ? new SpanContextPropagation(samplerFromEnv(process.env, (m) => logger.warn(m))) : undefined,
+      propagation,
       faults: opts.faults,
     });
   } catch (err) {

@@ -13,7 +13,6 @@ import { boundEndpoint, listen, removeSocket } from './listener.js';
 import { lookupUnixPeer, type PeerLookup } from './peer.js';
 import { FaultSet } from '../fault/set.js';
 import { FaultIds } from '../fault/call-ids.js';
-import { Fallback } from '../replay/fallback.js';
 import type { ProxyFaults } from './fault-calls.js';
 
 export { DEFAULT_CAPTURE_BUDGET, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
@@ -97,7 +96,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     throw new Error('critap: a sink that releases the capture budget itself must be the proxy\'s only sink');
   }
   const faultSet = opts.faults === undefined ? undefined : opts.faults instanceof FaultSet ? opts.faults : new FaultSet(opts.faults);
-  const faults: ProxyFaults | undefined = faultSet && { set: faultSet, ids: new FaultIds(), side: new Fallback(formatEndpoint(upstream)), logger };
+  // The fault side channel is a grpc-js client: loaded only with fault rules, so a plain proxy's
+  // forwarding thread never holds grpc-js.
+  const faults: ProxyFaults | undefined = faultSet && {
+    set: faultSet,
+    ids: new FaultIds(),
+    side: new (await import('../replay/fallback.js')).Fallback(formatEndpoint(upstream)),
+    logger,
+  };
   const ctx = {
     upstream,
     faults,

@@ -8,7 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { CallRecord, TimedMessage } from '../call.js';
 import { grpcTarget, parseEndpoint } from '../endpoint.js';
 import { nowNs } from '../record/time.js';
-import { fromMetadata } from './answer.js';
+import { fromMetadata, toMetadata } from './answer.js';
+import type { Header } from '../call.js';
 
 const identity = (b: Buffer) => b;
 
@@ -37,6 +38,11 @@ export class Fallback {
    * Forwards one call; `events` relays headers and messages as they arrive (streams are not
    * held back). Resolves with the whole call when the runtime ends it (or it is cancelled).
    */
+  /** Recorded headers as this client's metadata (callers need not load grpc-js themselves). */
+  metadataOf(headers: readonly Header[]): grpc.Metadata {
+    return toMetadata(headers);
+  }
+
   forward(
     path: string,
     request: Buffer,

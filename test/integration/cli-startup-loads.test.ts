@@ -4,7 +4,7 @@
 // (npm run bench -- --only cli-startup).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,10 +39,10 @@ async function packagesLoadedBy(t: { after(fn: () => Promise<void>): void }, ...
 const HEAVY = /^(@opentelemetry\/|@grpc\/|yaml$)/;
 const heavyIn = (packages: Set<string>) => [...packages].filter((p) => HEAVY.test(p));
 
-test('the recorder of loaded modules sees the heavy ones: proxy --help loads grpc-js and OpenTelemetry', async (t) => {
-  const { packages } = await packagesLoadedBy(t, 'proxy', '--help');
+test('the recorder of loaded modules sees the heavy ones: replay --help loads grpc-js (its fallback client)', async (t) => {
+  const { packages } = await packagesLoadedBy(t, 'replay', '--help');
   assert.ok(packages.has('@grpc/grpc-js'), `loaded: ${[...packages].join(', ')}`);
-  assert.ok([...packages].some((p) => p.startsWith('@opentelemetry/')), `loaded: ${[...packages].join(', ')}`);
+  assert.deepEqual(heavyIn(packages), ['@grpc/grpc-js']);
 });
 
 test('critap --help and critap version load no npm package at all', async (t) => {
@@ -72,4 +72,36 @@ test('critap show decodes with protobuf.js, without grpc-js or OpenTelemetry', a
   assert.match(show.stdout, /request:/);
   assert.ok(show.packages.has('protobufjs'));
   assert.deepEqual(heavyIn(show.packages), []);
+});
+
+test('a running critap proxy with recording and tracing keeps grpc-js, OpenTelemetry and yaml off its forwarding thread', async (t) => {
+  // They belong to the observer thread (and the fault side channel, and config files): on the
+  // forwarding thread they would only take memory from an idle proxy.
+  const dir = await mkdtemp(join(tmpdir(), 'critap-loads-proxy-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'loads.json');
+  const sock = join(dir, 'critap.sock');
+  const child = spawn(
+    process.execPath,
+    ['--import', RECORD_LOADS, BIN, 'proxy', '--listen', `unix://${sock}`, '--upstream', `unix://${join(dir, 'no-runtime.sock')}`, '--record', join(dir, 'rec'), '--otlp-endpoint', 'http://127.0.0.1:9'],
+    { env: { ...process.env, CRITAP_LOADS_FILE: file }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const until = Date.now() + 30_000;
+  while (!stderr.includes('critap proxy started')) {
+    assert.ok(Date.now() < until, `proxy did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  const urls = JSON.parse(await readFile(file, 'utf8')) as string[];
+  const packages = new Set(urls.flatMap((u) => {
+    const at = u.lastIndexOf('/node_modules/');
+    const m = at < 0 ? null : /^((?:@[^/]+\/)?[^/]+)/.exec(u.slice(at + '/node_modules/'.length));
+    return m ? [m[1]!] : [];
+  }));
+  assert.match(stderr, /tracing=http:\/\/127\.0\.0\.1:9/, 'tracing was on (on the observer thread)');
+  assert.deepEqual(heavyIn(packages), []);
 });
