@@ -3,8 +3,12 @@
  * noise; per-round ratios to the direct connection (and their median) are what we compare.
  */
 
+/** The middle value, or the mean of the two middle values of an even count (with 2 rounds, not the lower one). */
 export function median(values: readonly number[]): number {
-  return percentile(values, 50);
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Nearest-rank percentile of unsorted values; NaN for an empty list. */

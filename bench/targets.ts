@@ -78,7 +78,7 @@ export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefi
   );
   {
     const name = "replay's answer choice, 100 000-call recording, state on";
-    const goal = 'p99 well under 1 ms per call (recorded and new lives)';
+    const goal = 'p99 ≤ 250 µs per call, well under 1 ms (recorded and new lives)';
     if (!replayChoice || replayChoice.failure || replayChoice.rounds.length === 0) {
       targets.push({ name, goal, measured: replayChoice?.failure ?? 'not run', status: 'not measured' });
     } else {

@@ -16,21 +16,11 @@ import { RecordingError } from '../../src/record/errors.js';
 import { replay } from '../../src/replay/index.js';
 import { encodeMessage } from '../../src/cri/codec.js';
 import { rawClient, startFakeUpstream, tempSocketPath, unaryCall } from '../support/fake-upstream.js';
+import { execAnswer } from '../support/exec-answer.js';
 
 const EXEC = '/runtime.v1.RuntimeService/ExecSync';
 const MiB = 1024 * 1024;
 
-/** An ExecSyncResponse whose stdout is `stdout` (field 1, length-delimited), encoded by hand to keep it one copy. */
-function execAnswer(stdout: Buffer): Buffer {
-  const len: number[] = [];
-  let n = stdout.length;
-  while (n > 0x7f) {
-    len.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  len.push(n);
-  return Buffer.concat([Buffer.from([0x0a, ...len]), stdout]);
-}
 
 const execRequest = (i: number) => encodeMessage('runtime.v1.ExecSyncRequest', { container_id: `c${i}`, cmd: ['cat', `/big/${i}`], timeout: 10 });
 

@@ -11,6 +11,8 @@ test('percentile is nearest-rank over unsorted values', () => {
   assert.equal(percentile(v, 10), 1);
   assert.equal(median([3, 1, 2]), 2);
   assert.ok(Number.isNaN(median([])));
+  assert.equal(median([4, 1]), 2.5, 'two rounds: their mean, not the lower one');
+  assert.equal(median([1, 9, 2, 3]), 2.5);
 });
 
 test('roundRatios pairs rounds and skips missing or zero baselines', () => {

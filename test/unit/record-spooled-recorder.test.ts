@@ -14,6 +14,7 @@ import { BODIES_DIR } from '../../src/record/body-store.js';
 import type { CallRecord } from '../../src/call.js';
 import type { StoredCall } from '../../src/record/stored-call.js';
 import { createContainer, makeCall, SECRET_ENV, T0, V1 } from './record-fixtures.js';
+import { execAnswer } from '../support/exec-answer.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'critap-spooled-'));
@@ -38,17 +39,6 @@ function spool(rec: { onBodyPart(id: number, p: Buffer): void }, id: number, bod
   return { offsetNs: 7, data: Buffer.alloc(0), spooled: { id, length: body.length } };
 }
 
-/** An ExecSyncResponse with this stdout (field 1), encoded by hand. */
-function execAnswer(stdout: Buffer): Buffer {
-  const len: number[] = [];
-  let n = stdout.length;
-  while (n > 0x7f) {
-    len.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  len.push(n);
-  return Buffer.concat([Buffer.from([0x0a, ...len]), stdout]);
-}
 
 test('a spooled ExecSync answer is stored in a body file and scrubbed there of a value redacted earlier', async (t) => {
   const dir = await tempDir(t);
