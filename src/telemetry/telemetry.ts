@@ -1,6 +1,7 @@
 /**
  * critap's live telemetry: a CallSink that turns every forwarded call into
- * metrics (always) and a span (when tracing is on).
+ * metrics (when something can read them: --metrics-listen, --otlp-metrics) and
+ * a span (when tracing is on).
  *
  * The proxy calls onCallStart/onCallEnd on its forwarding path, so both only
  * touch counters and append to a queue; decoding bodies, linking pods and
@@ -91,7 +92,7 @@ class LiveTelemetry implements Telemetry {
   onCallStart(call: CallStart): void {
     if (this.closed) return;
     try {
-      this.metrics.metrics.callStarted(call.method);
+      this.metrics.metrics?.callStarted(call.method);
     } catch (err) {
       this.logger.debug('critap: telemetry could not count a call start', { error: (err as Error).message });
     }
@@ -100,7 +101,7 @@ class LiveTelemetry implements Telemetry {
   onCallEnd(call: CallRecord): void {
     if (this.closed) return;
     try {
-      this.metrics.metrics.callEnded(call);
+      this.metrics.metrics?.callEnded(call);
     } catch (err) {
       this.logger.debug('critap: telemetry could not count a call', { error: (err as Error).message });
     }
@@ -118,7 +119,7 @@ class LiveTelemetry implements Telemetry {
 
   recordDropped(n: number): void {
     try {
-      this.metrics.metrics.recordDropped(n);
+      this.metrics.metrics?.recordDropped(n);
     } catch {
       // a metrics failure must not reach the recorder
     }
