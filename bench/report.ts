@@ -163,8 +163,11 @@ export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefin
 export function renderIdle(run: IdleRun): string {
   const head = 'critap idle, recording + tracing on';
   if (run.failure && run.rounds.length === 0) return `${head}: FAILED (${run.failure})`;
-  const med = (k: keyof IdleFigures) => median(run.rounds.map((r) => r[k]));
-  return `${head}: ${med('rssMB').toFixed(1)} MB resident after ${formatCount(med('calls'))} calls and ${(med('idleMs') / 1000).toFixed(0)} s idle (peak ${med('peakMB').toFixed(1)} MB; ${run.rounds.length} rounds)${run.failure ? `; then FAILED (${run.failure})` : ''}`;
+  const med = (k: keyof IdleFigures) => median(run.rounds.map((r) => r[k]).filter((v): v is number => v !== undefined));
+  const paced = run.rounds.some((r) => r.pacedRssMB !== undefined)
+    ? `; ${med('pacedRssMB').toFixed(1)} MB after ${formatCount(med('pacedCalls'))} more calls at 10 a second over ${(med('pacedMs') / 1000).toFixed(0)} s`
+    : '';
+  return `${head}: ${med('rssMB').toFixed(1)} MB resident after ${formatCount(med('calls'))} calls and ${(med('idleMs') / 1000).toFixed(0)} s idle${paced} (peak ${med('peakMB').toFixed(1)} MB; ${run.rounds.length} rounds)${run.failure ? `; then FAILED (${run.failure})` : ''}`;
 }
 
 /** Failures, errors and observer losses worth a line under the scenario. */

@@ -144,13 +144,14 @@ class Bench {
     const out: IdleRun = { rounds: [] };
     if (!upstream) return { rounds: [], failure: 'no runtime to call' };
     if (!this.ctx.otlpUrl) return { rounds: [], failure: 'no OTLP receiver' };
-    const opts = { calls: this.opts.smoke ? 20 : 200, idleMs: this.opts.smoke ? 1000 : 5000 };
+    // 10 calls a second: a kubelet with a few pods (one pod's kubelet makes about 5).
+    const opts = { calls: this.opts.smoke ? 20 : 200, idleMs: this.opts.smoke ? 1000 : 5000, paceEveryMs: 100, paceForMs: this.opts.smoke ? 1000 : 30_000 };
     for (let r = 1; r <= this.opts.rounds; r++) {
       this.label = `idle-rss-r${r}`;
       try {
         const f = await measureIdle(this.pool, this.ctx, upstream, opts);
         out.rounds.push(f);
-        log(`idle-rss round ${r}/${this.opts.rounds}: ${f.rssMB.toFixed(1)} MB resident after ${f.calls} calls and ${f.idleMs} ms idle (peak ${f.peakMB.toFixed(1)} MB)`);
+        log(`idle-rss round ${r}/${this.opts.rounds}: ${f.rssMB.toFixed(1)} MB resident after ${f.calls} calls and ${f.idleMs} ms idle, ${f.pacedRssMB?.toFixed(1) ?? '—'} MB after ${f.pacedCalls ?? 0} calls at 10/s (peak ${f.peakMB.toFixed(1)} MB)`);
       } catch (err) {
         out.failure = (err as Error).message;
         break;

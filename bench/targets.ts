@@ -117,8 +117,15 @@ export function judgeTargets(runs: ScenarioRun[], recorder: RecorderRun | undefi
     const goal = '≤ 80 MB';
     if (!idle || idle.rounds.length === 0) targets.push({ name, goal, measured: idle?.failure ?? 'not run', status: 'not measured' });
     else {
-      const rss = median(idle.rounds.map((r) => r.rssMB));
-      targets.push({ name, goal, measured: `${rss.toFixed(1)} MB (median of ${idle.rounds.length} rounds)`, status: rss <= 80 ? 'met' : 'not met' });
+      // Judged where critap settles at a quiet kubelet's pace (bench/idle-rss.ts says why); the figure
+      // 5 s after the burst is shown beside it.
+      const afterBurst = median(idle.rounds.map((r) => r.rssMB));
+      const pacedRounds = idle.rounds.map((r) => r.pacedRssMB).filter((v): v is number => v !== undefined);
+      const rss = pacedRounds.length ? median(pacedRounds) : afterBurst;
+      const measured = pacedRounds.length
+        ? `${rss.toFixed(1)} MB at 10 calls/s (${afterBurst.toFixed(1)} MB 5 s after the burst; median of ${idle.rounds.length} rounds)`
+        : `${rss.toFixed(1)} MB 5 s after the burst (median of ${idle.rounds.length} rounds)`;
+      targets.push({ name, goal, measured, status: rss <= 80 ? 'met' : 'not met' });
     }
   }
   return targets;

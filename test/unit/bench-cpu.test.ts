@@ -129,3 +129,11 @@ test('the table gives a × floor row per metric the floor has, and CPU rows by p
   const rss = { ...run, id: 'fake-exec-8mib', metrics: [{ id: 'peakRssMB', label: 'critap peak RSS', unit: 'MB', better: 'lower' as const }] };
   assert.ok(!renderTable([rss], undefined, ['direct', 'floor', 'bare']).includes('× floor'), 'no floor row where the floor has no figure');
 });
+
+test('idle RSS is judged where critap settles at a quiet pace, with the figure after the burst beside it', () => {
+  const judge = (rounds: Parameters<typeof judgeTargets>[4]) => judgeTargets([], undefined, false, undefined, rounds).find((t) => t.name.startsWith('critap idle RSS'))!;
+  const settled = judge({ rounds: [{ rssMB: 88, pacedRssMB: 77, pacedCalls: 300, pacedMs: 30_000, peakMB: 95, calls: 200, idleMs: 5000 }] });
+  assert.equal(settled.status, 'met');
+  assert.match(settled.measured, /^77\.0 MB at 10 calls\/s \(88\.0 MB 5 s after the burst/);
+  assert.equal(judge({ rounds: [{ rssMB: 70, pacedRssMB: 81, pacedCalls: 300, pacedMs: 30_000, peakMB: 95, calls: 200, idleMs: 5000 }] }).status, 'not met');
+});
