@@ -27,6 +27,12 @@ export function varintSize(v: number): number {
 
 const TWO_32 = 0x1_0000_0000;
 
+// Little-endian on every platform Node.js runs critap on (x86-64, arm64); checked at load.
+const U64 = new BigUint64Array(1);
+const U64_BYTES = new Uint8Array(U64.buffer);
+U64[0] = 1n;
+if (U64_BYTES[0] !== 1) throw new Error('critap: the OTLP encoder needs a little-endian machine');
+
 export class ProtoWriter {
   buf: Buffer;
   pos = 0;
@@ -89,7 +95,10 @@ export class ProtoWriter {
   /** A fixed64 from a bigint (nanosecond timestamps, which do not fit a double exactly). */
   fixed64(v: bigint): void {
     this.room(8);
-    this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
+    // A typed-array store converts the bigint without the bounds checks and BigInt shifts of
+    // Buffer#writeBigUInt64LE (which took a third of a span's encoding in a profile).
+    U64[0] = v;
+    this.buf.set(U64_BYTES, this.pos);
     this.pos += 8;
   }
 
