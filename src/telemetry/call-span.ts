@@ -19,12 +19,13 @@
 import { SpanKind, SpanStatusCode, trace, type Attributes, type HrTime, type SpanContext, type SpanStatus, type TraceState } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { SamplingDecision, type ReadableSpan, type Sampler, type TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { messageLength, statusName, type CallRecord } from '../call.js';
 import { callAttributes, spanName } from './call-attributes.js';
 import { ATTR, EVENT_ATTR, FAULT_EVENT, MESSAGE_EVENT } from './names.js';
 import type { PodIds } from './pod-links.js';
 import { parseTraceparent, randomSpanId, randomTraceId } from './trace-ids.js';
+import { RECORD_AND_SAMPLED, type SpanSampler } from './samplers.js';
 import { parentContext } from './trace-parent.js';
 
 const NS_PER_S = 1_000_000_000n;
@@ -47,7 +48,8 @@ export interface SpanInput {
 export interface SpanSource {
   resource: Resource;
   scope: InstrumentationScope;
-  sampler: Sampler;
+  /** critap's samplers (samplers.ts) or any of the SDK's. */
+  sampler: SpanSampler;
   /** Most message events kept per span (OTEL_SPAN_EVENT_COUNT_LIMIT, default 128); the last ones are kept. */
   eventLimit: number;
 }
@@ -96,7 +98,7 @@ export function callSpanFacts(source: SpanSource, input: SpanInput): CallSpanFac
   const traceId = parent?.traceId ?? sent?.traceId ?? randomTraceId();
   const attributes = callAttributes(call, input.ids, input.upstream);
   const sampling = source.sampler.shouldSample(context, traceId, name, SpanKind.SERVER, attributes, []);
-  if (sampling.decision !== SamplingDecision.RECORD_AND_SAMPLED) return undefined; // nothing more to spend on it
+  if (sampling.decision !== RECORD_AND_SAMPLED) return undefined; // nothing more to spend on it
   if (sampling.attributes) Object.assign(attributes, sampling.attributes);
 
   const events: CallSpanEvent[] = [];

@@ -44,6 +44,7 @@ test('tracing without a metrics reader loads no metrics exporter and serves no m
   // Live spans are encoded by critap (otlp-span-encoder.ts): the SDK's trace exporter and serializer stay unloaded.
   assert.ok(!packages.has('@opentelemetry/exporter-trace-otlp-grpc'), 'no SDK trace exporter');
   assert.ok(!packages.has('@opentelemetry/otlp-transformer'), 'no SDK serializer');
+  assert.ok(!packages.has('@opentelemetry/sdk-trace-base'), 'no tracing SDK: the samplers are critap\'s own');
   assert.ok(!packages.has('@opentelemetry/exporter-prometheus'), 'no Prometheus exporter');
   assert.ok(!packages.has('@opentelemetry/exporter-metrics-otlp-grpc'), 'no OTLP metrics exporter');
 });
