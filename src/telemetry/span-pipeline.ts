@@ -20,6 +20,7 @@ import { encodeSpan, requestFrame } from './otlp-span-encoder.js';
 import { createOtlpGrpcSender } from './otlp-grpc-sender.js';
 import { ProtoWriter } from './proto-writer.js';
 import { samplerFromEnv } from './sampler.js';
+import { settleWithin } from './settle-within.js';
 import { SpanQueue, type SpanQueueOptions } from './span-queue.js';
 
 export type { SpanQueueOptions } from './span-queue.js';
@@ -72,8 +73,7 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
       const timeoutMs = opts.closeTimeoutMs ?? 5000;
       await queue.close(timeoutMs);
       // The channel closes once nothing is in flight; a stuck export must not hold close() either.
-      const left = Math.max(0, timeoutMs - (Date.now() - started));
-      await Promise.race([sender.shutdown().catch(() => {}), new Promise<void>((r) => setTimeout(r, left).unref())]);
+      await settleWithin(sender.shutdown(), Math.max(0, timeoutMs - (Date.now() - started)));
     },
   };
 }
