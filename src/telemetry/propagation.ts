@@ -13,9 +13,9 @@
  * call's propagatedTraceparent, and the same sampler.
  */
 import { SpanKind, trace } from '@opentelemetry/api';
-import { SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace-base';
 import type { Header } from '../call.js';
 import { spanName } from './call-attributes.js';
+import { RECORD_AND_SAMPLED, type SpanSampler } from './samplers.js';
 import { formatTraceparent, randomSpanId, randomTraceId } from './trace-ids.js';
 import { parentContext } from './trace-parent.js';
 
@@ -25,12 +25,12 @@ export interface TracePropagation {
 }
 
 export class SpanContextPropagation implements TracePropagation {
-  constructor(private readonly sampler: Sampler) {}
+  constructor(private readonly sampler: SpanSampler) {}
 
   traceparentFor(method: string, metadata: readonly Header[]): string {
     const parent = parentContext(metadata);
     const traceId = trace.getSpanContext(parent)?.traceId ?? randomTraceId();
     const { decision } = this.sampler.shouldSample(parent, traceId, spanName(method), SpanKind.SERVER, {}, []);
-    return formatTraceparent(traceId, randomSpanId(), decision === SamplingDecision.RECORD_AND_SAMPLED);
+    return formatTraceparent(traceId, randomSpanId(), decision === RECORD_AND_SAMPLED);
   }
 }

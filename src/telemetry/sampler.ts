@@ -6,20 +6,15 @@
  * `--propagate-trace` the decision is needed twice: on the forwarding thread, to set the
  * sampled flag of the traceparent sent to the runtime, and on the observer thread, where the
  * span is built. Every sampler here decides from the parent and the trace id alone, so both
- * sides reach the same decision for the same call.
+ * sides reach the same decision for the same call. The samplers are critap's own (samplers.ts),
+ * deciding as the SDK's of the same names.
  */
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  type Sampler,
-} from '@opentelemetry/sdk-trace-base';
+import { AlwaysOff, AlwaysOn, ParentBased, TraceIdRatio, type SpanSampler } from './samplers.js';
 
 const NAMES = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
 
 /** Unknown names fall back to the default, as the specification asks; `warn` hears about it. */
-export function samplerFromEnv(env: NodeJS.ProcessEnv = process.env, warn: (msg: string) => void = () => {}): Sampler {
+export function samplerFromEnv(env: NodeJS.ProcessEnv = process.env, warn: (msg: string) => void = () => {}): SpanSampler {
   const name = (env['OTEL_TRACES_SAMPLER'] ?? '').trim().toLowerCase() || 'parentbased_always_on';
   const ratio = () => {
     const raw = env['OTEL_TRACES_SAMPLER_ARG']?.trim();
@@ -32,19 +27,19 @@ export function samplerFromEnv(env: NodeJS.ProcessEnv = process.env, warn: (msg:
   };
   switch (name) {
     case 'always_on':
-      return new AlwaysOnSampler();
+      return new AlwaysOn();
     case 'always_off':
-      return new AlwaysOffSampler();
+      return new AlwaysOff();
     case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio());
+      return new TraceIdRatio(ratio());
     case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return new ParentBased(new AlwaysOff());
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+      return new ParentBased(new TraceIdRatio(ratio()));
     case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return new ParentBased(new AlwaysOn());
     default:
       warn(`critap: OTEL_TRACES_SAMPLER "${name}" is not one of ${NAMES.join(', ')}; using parentbased_always_on`);
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return new ParentBased(new AlwaysOn());
   }
 }

@@ -5,8 +5,8 @@
  *
  * The proxy calls onCallStart/onCallEnd on its forwarding path, so both only
  * touch counters and append to a queue; decoding bodies, linking pods and
- * building spans happen on a later turn of the event loop, and exporting
- * happens in the batch processor. Nothing here throws into the proxy.
+ * encoding spans happen on a later turn of the event loop, and exporting
+ * happens in the span queue's batches. Nothing here throws into the proxy.
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { CallRecord, CallSink, CallStart } from '../call.js';
@@ -14,7 +14,6 @@ import { lookupMethod } from '../cri/methods.js';
 import { silentLogger, type Logger } from '../log.js';
 import { upstreamAttributes } from './call-attributes.js';
 import { idsOfCall } from './call-ids.js';
-import { buildCallSpan } from './call-span.js';
 import { DropCounter } from './drop-counter.js';
 import { createMetricsPipeline, type MetricsPipeline } from './metrics-pipeline.js';
 import { PodLinker } from './pod-links.js';
@@ -35,7 +34,7 @@ export interface TelemetryOptions {
   /** Export spans. Default: on when an OTLP endpoint is given here or in the environment. */
   tracing?: boolean;
   logger?: Logger;
-  /** Span batch queue; falls back to OTEL_BSP_* and the SDK defaults. */
+  /** Span batch queue; falls back to OTEL_BSP_* and the SDK's defaults. */
   spanQueue?: SpanQueueOptions;
   /** How long close() waits for the collector to take the last spans (default 5000 ms). */
   closeTimeoutMs?: number;
@@ -141,13 +140,12 @@ class LiveTelemetry implements Telemetry {
       try {
         const info = lookupMethod(call.method);
         const ids = this.links.link(idsOfCall(call, info));
-        const span = buildCallSpan(this.spans!.source, {
+        this.spans!.emit({
           call,
           ids,
           upstream: this.upstream,
           serverStreaming: info?.serverStreaming ?? call.responses.length > 1,
         });
-        if (span) this.spans!.emit(span);
       } catch (err) {
         this.drops.add(1, `span not built: ${(err as Error).message}`);
       }

@@ -40,7 +40,11 @@ async function packagesLoadedByTelemetry(t: { after(fn: () => Promise<void>): vo
 test('tracing without a metrics reader loads no metrics exporter and serves no metrics', async (t) => {
   const { packages, out } = await packagesLoadedByTelemetry(t, { tracing: true, otlpEndpoint: 'http://127.0.0.1:9' });
   assert.deepEqual(JSON.parse(out), { tracing: true, metricsUrl: null });
-  assert.ok(packages.has('@opentelemetry/exporter-trace-otlp-grpc'), 'the span exporter is loaded: the recorder of loads works');
+  assert.ok(packages.has('@opentelemetry/otlp-grpc-exporter-base'), 'the span transport is loaded: the recorder of loads works');
+  // Live spans are encoded by critap (otlp-span-encoder.ts): the SDK's trace exporter and serializer stay unloaded.
+  assert.ok(!packages.has('@opentelemetry/exporter-trace-otlp-grpc'), 'no SDK trace exporter');
+  assert.ok(!packages.has('@opentelemetry/otlp-transformer'), 'no SDK serializer');
+  assert.ok(!packages.has('@opentelemetry/sdk-trace-base'), 'no tracing SDK: the samplers are critap\'s own');
   assert.ok(!packages.has('@opentelemetry/exporter-prometheus'), 'no Prometheus exporter');
   assert.ok(!packages.has('@opentelemetry/exporter-metrics-otlp-grpc'), 'no OTLP metrics exporter');
 });

@@ -1,5 +1,5 @@
 /**
- * buildCallSpan: the finished span critap hands the batch processor, built straight from a call.
+ * buildCallSpan: the finished SDK span of a call (recording export's; the live proxy encodes the same facts as OTLP bytes), built straight from a call.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,0 +1,282 @@
+/**
+ * OTLP trace protobuf, written straight from a call's span facts (call-span.ts): this replaces,
+ * on the live path, the SDK's ReadableSpan plus @opentelemetry/otlp-transformer's
+ * ProtobufTraceSerializer. Each span is encoded once, when its call is drained, into a small
+ * buffer (the span queue holds those, not object graphs); a batch becomes an
+ * ExportTraceServiceRequest by framing the buffers behind the resource and scope, encoded once
+ * per pipeline.
+ *
+ * Field numbers are opentelemetry-proto's (collector/trace/v1, trace/v1, common/v1,
+ * resource/v1). The fields, their values and the zeros written are those of the SDK's
+ * serializer, so a collector sees the same spans as before; a test decodes both and compares.
+ */
+import type { AttributeValue, Attributes } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { CallSpanFacts } from './call-span.js';
+import { I32, I64, LEN, ProtoWriter, VARINT, varintSize } from './proto-writer.js';
+
+/** OTLP SpanKind SERVER (the API's SpanKind.SERVER + 1: OTLP keeps 0 for unspecified). */
+const KIND_SERVER = 2;
+/** OTLP span flags: the low byte is the W3C trace flags; these say whether the parent is remote. */
+const FLAG_HAS_IS_REMOTE = 0x100;
+const FLAG_IS_REMOTE = 0x200;
+const TRACE_FLAG_SAMPLED = 1;
+
+/** The OTLP integer range: integral numbers inside it are int_value, the rest double_value. */
+const MIN_INT64 = -(2 ** 63);
+const MAX_INT64 = 2 ** 63;
+
+function writeAnyValue(w: ProtoWriter, v: AttributeValue | undefined): void {
+  if (typeof v === 'string') {
+    w.tag(1, LEN);
+    w.string(v);
+  } else if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= MIN_INT64 && v < MAX_INT64) {
+      w.tag(3, VARINT);
+      w.int64(v);
+    } else {
+      w.tag(4, I64);
+      w.double(v);
+    }
+  } else if (typeof v === 'boolean') {
+    w.tag(2, VARINT);
+    w.uint(v ? 1 : 0);
+  } else if (Array.isArray(v)) {
+    const array = w.begin(5);
+    for (const item of v) {
+      const at = w.begin(1);
+      // null and undefined items are an empty AnyValue, as the SDK writes them.
+      if (item !== null && item !== undefined) writeAnyValue(w, item);
+      w.end(at);
+    }
+    w.end(array);
+  }
+  // Attribute values are strings, numbers, booleans and arrays of them; anything else is left empty.
+}
+
+/** Repeated KeyValue in field `field`. */
+function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number): void {
+  for (const key in attributes) {
+    if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+    const kv = w.begin(field);
+    w.tag(1, LEN);
+    w.string(key);
+    const value = w.begin(2);
+    writeAnyValue(w, attributes[key]);
+    w.end(value);
+    w.end(kv);
+  }
+}
+
+/** One Span message's bytes (without its own tag and length). */
+export function writeSpan(w: ProtoWriter, f: CallSpanFacts): void {
+  w.tag(1, LEN);
+  w.hexBytes(f.traceId);
+  w.tag(2, LEN);
+  w.hexBytes(f.spanId);
+  const traceState = f.traceState?.serialize();
+  if (traceState) {
+    w.tag(3, LEN);
+    w.string(traceState);
+  }
+  if (f.parent?.spanId) {
+    w.tag(4, LEN);
+    w.hexBytes(f.parent.spanId);
+  }
+  w.tag(5, LEN);
+  w.string(f.name);
+  w.tag(6, VARINT);
+  w.uint(KIND_SERVER);
+  w.tag(7, I64);
+  w.fixed64(f.startNs);
+  w.tag(8, I64);
+  w.fixed64(f.endNs);
+  writeAttributes(w, f.attributes, 9);
+  w.tag(10, VARINT); // dropped_attributes_count
+  w.uint(0);
+  for (const e of f.events) {
+    const event = w.begin(11);
+    w.tag(1, I64);
+    w.fixed64(e.timeNs);
+    w.tag(2, LEN);
+    w.string(e.name);
+    writeAttributes(w, e.attributes, 3);
+    w.tag(4, VARINT); // dropped_attributes_count
+    w.uint(0);
+    w.end(event);
+  }
+  w.tag(12, VARINT);
+  w.uint(f.droppedEvents);
+  w.tag(14, VARINT); // dropped_links_count (no links: field 13 stays empty)
+  w.uint(0);
+  const status = w.begin(15);
+  if (f.status.message) {
+    w.tag(2, LEN);
+    w.string(f.status.message);
+  }
+  w.tag(3, VARINT);
+  w.uint(f.status.code);
+  w.end(status);
+  w.tag(16, I32);
+  w.fixed32(TRACE_FLAG_SAMPLED | FLAG_HAS_IS_REMOTE | (f.parent?.isRemote ? FLAG_IS_REMOTE : 0));
+}
+
+/** Encodes one span into its own buffer; `w` is scratch space reused between spans. */
+export function encodeSpan(w: ProtoWriter, f: CallSpanFacts): Buffer {
+  w.pos = 0;
+  writeSpan(w, f);
+  return w.take();
+}
+
+/**
+ * What every request of one pipeline starts and ends with: the resource field of ResourceSpans
+ * and the scope field of ScopeSpans (with the schema URLs, when set, after the spans).
+ */
+export interface RequestFrame {
+  /** ResourceSpans field 1 (resource), tag and all. */
+  resource: Buffer;
+  /** ResourceSpans field 3 (schema_url), or empty. */
+  resourceTail: Buffer;
+  /** ScopeSpans field 1 (scope), tag and all. */
+  scope: Buffer;
+  /** ScopeSpans field 3 (schema_url), or empty. */
+  scopeTail: Buffer;
+}
+
+export function requestFrame(resource: Resource, scope: InstrumentationScope): RequestFrame {
+  const w = new ProtoWriter(512);
+  const r = w.begin(1);
+  writeAttributes(w, resource.attributes, 1);
+  w.tag(2, VARINT); // dropped_attributes_count
+  w.uint(0);
+  w.end(r);
+  const resourceBytes = w.take();
+  if (resource.schemaUrl) {
+    w.tag(3, LEN);
+    w.string(resource.schemaUrl);
+  }
+  const resourceTail = w.take();
+  const s = w.begin(1);
+  w.tag(1, LEN);
+  w.string(scope.name);
+  if (scope.version) {
+    w.tag(2, LEN);
+    w.string(scope.version);
+  }
+  w.end(s);
+  const scopeBytes = w.take();
+  if (scope.schemaUrl) {
+    w.tag(3, LEN);
+    w.string(scope.schemaUrl);
+  }
+  return { resource: resourceBytes, resourceTail, scope: scopeBytes, scopeTail: w.take() };
+}
+
+function writeLength(out: Buffer, at: number, v: number): number {
+  while (v > 0x7f) {
+    out[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[at++] = v;
+  return at;
+}
+
+/**
+ * An ExportTraceServiceRequest of encoded spans: one ResourceSpans holding one ScopeSpans.
+ * Every length is known from the parts, so the request is written once into a buffer of its
+ * exact size.
+ */
+export function encodeExportRequest(frame: RequestFrame, spans: readonly Uint8Array[]): Buffer {
+  let spansLen = 0;
+  for (const s of spans) spansLen += 1 + varintSize(s.length) + s.length;
+  const scopeSpansLen = frame.scope.length + spansLen + frame.scopeTail.length;
+  const resourceSpansLen = frame.resource.length + 1 + varintSize(scopeSpansLen) + scopeSpansLen + frame.resourceTail.length;
+  const out = Buffer.allocUnsafe(1 + varintSize(resourceSpansLen) + resourceSpansLen);
+  let at = 0;
+  out[at++] = (1 << 3) | LEN; // ExportTraceServiceRequest.resource_spans
+  at = writeLength(out, at, resourceSpansLen);
+  at += frame.resource.copy(out, at);
+  out[at++] = (2 << 3) | LEN; // ResourceSpans.scope_spans
+  at = writeLength(out, at, scopeSpansLen);
+  at += frame.scope.copy(out, at);
+  for (const s of spans) {
+    out[at++] = (2 << 3) | LEN; // ScopeSpans.spans
+    at = writeLength(out, at, s.length);
+    out.set(s, at);
+    at += s.length;
+  }
+  at += frame.scopeTail.copy(out, at);
+  at += frame.resourceTail.copy(out, at);
+  return out;
+}
+
+/** What a collector may answer: ExportTraceServiceResponse.partial_success. */
+export interface ExportTraceResponse {
+  partialSuccess?: { rejectedSpans?: number; errorMessage?: string };
+}
+
+/** Reads a varint at `at`; returns [value, next offset]. */
+function readVarint(b: Uint8Array, at: number): [number, number] {
+  let v = 0;
+  let scale = 1;
+  for (;;) {
+    if (at >= b.length) throw new Error('truncated varint');
+    const byte = b[at++]!;
+    v += (byte & 0x7f) * scale;
+    if (byte < 0x80) return [v, at];
+    scale *= 128;
+  }
+}
+
+/** Calls `field` for each field of a message; skips what it does not read. */
+function eachField(b: Uint8Array, read: (field: number, wire: number, at: number) => number | undefined): void {
+  let at = 0;
+  while (at < b.length) {
+    const [key, next] = readVarint(b, at);
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    const done = read(field, wire, next);
+    if (done !== undefined) {
+      at = done;
+      continue;
+    }
+    if (wire === VARINT) at = readVarint(b, next)[1];
+    else if (wire === I64) at = next + 8;
+    else if (wire === I32) at = next + 4;
+    else if (wire === LEN) {
+      const [len, from] = readVarint(b, next);
+      at = from + len;
+    } else throw new Error(`unexpected wire type ${wire}`);
+  }
+}
+
+/**
+ * Decodes a collector's answer, for the export delegate's partial-success log (the SDK's
+ * response handler writes rejected spans to its diag log, as it did with the SDK's serializer).
+ */
+export function decodeExportResponse(b: Uint8Array): ExportTraceResponse {
+  const out: ExportTraceResponse = {};
+  eachField(b, (field, wire, at) => {
+    if (field !== 1 || wire !== LEN) return undefined;
+    const [len, from] = readVarint(b, at);
+    const partial: NonNullable<ExportTraceResponse['partialSuccess']> = {};
+    eachField(b.subarray(from, from + len), (f, w, p) => {
+      if (f === 1 && w === VARINT) {
+        const [v, next] = readVarint(b.subarray(from, from + len), p);
+        partial.rejectedSpans = v;
+        return next;
+      }
+      if (f === 2 && w === LEN) {
+        const inner = b.subarray(from, from + len);
+        const [n, s] = readVarint(inner, p);
+        partial.errorMessage = Buffer.from(inner.buffer, inner.byteOffset + s, n).toString('utf8');
+        return s + n;
+      }
+      return undefined;
+    });
+    out.partialSuccess = partial;
+    return from + len;
+  });
+  return out;
+}
