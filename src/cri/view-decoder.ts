@@ -7,8 +7,10 @@
  * (a unit test compares the two on every recorded message and on generated ones), down to
  * protobuf.js's ways with odd input: a field seen twice keeps the last value (a message field
  * merges both), a default value clears an earlier one, a field with the wrong wire type is
- * skipped like an unknown one, packed and unpacked repeated numbers are both read.
+ * skipped like an unknown one, packed and unpacked repeated numbers are both read, and a string
+ * that is not UTF-8 makes the message undecodable.
  */
+import { isUtf8 } from 'node:buffer';
 import { CodecError } from './codec-error.js';
 import { floatToJson } from './json-scalars.js';
 import { isLightEnum, isLightType, type LightField, type LightType } from './light-schema.js';
@@ -99,7 +101,9 @@ function scalar(c: Cursor, type: string): unknown {
   const buf = c.buf;
   switch (type) {
     case 'string': {
+      // proto3 strings must be UTF-8: protobuf.js (utf8_validation VERIFY) rejects other bytes.
       const [s, e] = c.span();
+      if (!isUtf8(buf.subarray(s, e))) throw new CodecError('The encoded data was not valid for encoding utf-8');
       return buf.toString('utf8', s, e);
     }
     case 'bytes': {
