@@ -55,16 +55,20 @@ export interface StreamHost {
 }
 
 const DEFAULT_HEADERS = responseHeaderBlock();
+/** Every stream's request until it has one: Buffer.alloc(0) per stream showed in profiles. */
+const NO_REQUEST = Buffer.alloc(0);
 
 export class ServerStream implements ServerCall {
   path = '';
   authority: string | undefined;
   metadata: Header[] = [];
-  request: Buffer = Buffer.alloc(0);
+  request: Buffer = NO_REQUEST;
   deadline: number | undefined;
   /** Request messages received so far (CRI calls carry exactly one). */
   readonly requests: Buffer[] = [];
-  /** Reassembles the request from DATA until the request is complete. */
+  /** The request body is being read (headers accepted, request not complete yet). */
+  readingBody = false;
+  /** Reassembles the request from DATA, made only when a request does not come whole in one DATA frame. */
   assembler: MessageAssembler | undefined;
   /** The request's grpc-encoding, for a compressed request message. */
   encoding: string | undefined;
