@@ -111,7 +111,7 @@ export class H2Connection implements StreamHost {
 
   forget(stream: ServerStream): void {
     this.streams.delete(stream.id);
-    this.waiting.delete(stream);
+    if (this.waiting.size > 0) this.waiting.delete(stream);
     if (this.draining && this.streams.size === 0) {
       this.wrote();
       queueMicrotask(() => this.socket.end());
@@ -191,8 +191,16 @@ export class H2Connection implements StreamHost {
 
   // ---- reading ----
 
+  /** performance.now() of the socket read being handled, taken once for all its requests. */
+  private readNow: number | undefined;
+
+  private readTime(): number {
+    return (this.readNow ??= performance.now());
+  }
+
   private onData(chunk: Buffer): void {
     this.inRead = true;
+    this.readNow = undefined;
     try {
       this.reader.push(chunk);
     } catch (err) {
@@ -318,10 +326,10 @@ export class H2Connection implements StreamHost {
       if (name === 'content-type') contentType = h[1];
       else if (name === 'grpc-timeout') {
         const ms = parseGrpcTimeout(h[1]);
-        if (ms !== undefined) s.deadline = performance.now() + ms;
+        if (ms !== undefined) s.deadline = this.readTime() + ms;
       } else if (name === 'grpc-encoding') s.encoding = h[1];
-      s.metadata.push(h);
     }
+    s.requestHeaders = headers;
     if (method !== 'POST') return { code: INTERNAL, message: `critap replay: gRPC calls are POST requests, got ${method || 'no :method'}` };
     if (s.path === '') return { code: UNIMPLEMENTED, message: 'critap replay: the call has no :path' };
     if (!contentType.startsWith('application/grpc')) return { code: INTERNAL, message: `critap replay: content-type "${contentType}" is not gRPC` };

@@ -61,7 +61,9 @@ const NO_REQUEST = Buffer.alloc(0);
 export class ServerStream implements ServerCall {
   path = '';
   authority: string | undefined;
-  metadata: Header[] = [];
+  /** The request's header block as decoded; metadata is made from it when asked (rarely: a fallback). */
+  requestHeaders: readonly Header[] = [];
+  private metadataList: Header[] | undefined;
   request: Buffer = NO_REQUEST;
   deadline: number | undefined;
   /** Request messages received so far (CRI calls carry exactly one). */
@@ -92,6 +94,11 @@ export class ServerStream implements ServerCall {
   ) {
     this.sendWindow = host.peer.initialWindow;
     this.recvWindow = new ReceiveWindow(recvWindow);
+  }
+
+  /** Request headers other than pseudo-headers, in order. */
+  get metadata(): Header[] {
+    return (this.metadataList ??= this.requestHeaders.filter((h) => h[0].charCodeAt(0) !== 58 /* ':' */));
   }
 
   // Created on first use: most calls are answered at once and never need one.
