@@ -2,6 +2,9 @@
  * Decoded protobuf.js message → the protobuf JSON mapping, as crictl prints it:
  * lowerCamelCase names, 64-bit integers as strings, enums by name, bytes as base64,
  * maps as objects, and fields at their default value left out.
+ *
+ * critap itself decodes with view-decoder.ts (no protobuf.js); this is the mapping over
+ * protobuf.js's own decoder that the tests hold view-decoder.ts to, message for message.
  */
 import protobuf from 'protobufjs/light.js';
 import { floatToJson } from './json-scalars.js';
