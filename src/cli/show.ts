@@ -8,7 +8,6 @@ import { shortMethod } from '../record/format.js';
 import { humanCallView } from '../record/human-call-view.js';
 import { LineOutput } from '../record/output.js';
 import type { StoredCall } from '../record/stored-call.js';
-import { followCalls } from '../record/follow.js';
 import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
 
 function indent(value: unknown, pad: string): string {
@@ -131,6 +130,8 @@ Examples:
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
+        // Loaded only here: a plain `show` never polls.
+        const { followCalls } = await import('../record/follow.js');
         await followCalls(dir, filter, print, stop.signal, values.salvage === true);
       } finally {
         process.off('SIGINT', onSignal);

@@ -1,13 +1,15 @@
 /**
  * CRI messages between raw protobuf bytes and their JSON view. The proxy never needs
- * this to forward; it is for showing, exporting, matching and writing fixtures.
+ * this to forward; it is for showing, exporting, matching and writing fixtures. Decoding lives
+ * in decode.ts (no protobuf.js); encoding builds protobuf.js types from the schema.
  */
 import { CodecError } from './codec-error.js';
-import { messageToJson } from './json-view.js';
 import { jsonToMessage } from './json-parse.js';
 import { lookupType } from './schema.js';
 
 export { CodecError } from './codec-error.js';
+// Decoding needs no protobuf.js: decode.ts, for commands that only read.
+export { decodeMessage } from './decode.js';
 
 function typeOrError(typeName: string) {
   try {
@@ -19,18 +21,6 @@ function typeOrError(typeName: string) {
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Bytes → JSON view (protobuf JSON mapping, defaults omitted), like crictl's -o json. */
-export function decodeMessage(typeName: string, bytes: Buffer): Record<string, unknown> {
-  const type = typeOrError(typeName);
-  let message: Record<string, unknown>;
-  try {
-    message = type.decode(bytes) as unknown as Record<string, unknown>;
-  } catch (err) {
-    throw new CodecError(`critap: cannot decode ${bytes.length} bytes as ${typeName}: ${reason(err)}`);
-  }
-  return messageToJson(type, message);
 }
 
 /** JSON (lowerCamelCase or snake_case keys) → bytes. Unknown fields and ill-typed values throw CodecError. */

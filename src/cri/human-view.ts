@@ -7,9 +7,8 @@
  * - nanosecond times (createdAt, startedAt, finishedAt, timestamp) become RFC 3339.
  * `show --json` keeps the exact protobuf JSON mapping instead, for scripts.
  */
-import protobuf from 'protobufjs/light.js';
 import { isoNs } from '../record/time.js';
-import { lookupType } from './schema.js';
+import { isLightEnum, isLightType, lightType, type LightField, type LightType } from './light-schema.js';
 
 type Json = Record<string, unknown>;
 
@@ -19,9 +18,9 @@ const MIN_WALL_NS = 1_000_000_000_000_000_000n;
 
 export function humanMessage(typeName: string, json: unknown): unknown {
   if (!isObj(json) || isSpecial(json)) return json;
-  let type: protobuf.Type;
+  let type: LightType;
   try {
-    type = lookupType(typeName);
+    type = lightType(typeName);
   } catch {
     return json;
   }
@@ -37,17 +36,18 @@ function isSpecial(v: Json): boolean {
   return Object.keys(v).some((k) => k.startsWith('@'));
 }
 
-function humanOf(type: protobuf.Type, json: Json): Json {
+function humanOf(type: LightType, json: Json): Json {
   const out: Json = {};
-  for (const field of type.fieldsArray) {
+  for (const field of type.fields) {
     const value = json[field.name];
     if (value === undefined) {
-      if (field.repeated || field.map || field.partOf) continue;
-      if (field.resolvedType instanceof protobuf.Enum) out[field.name] = field.resolvedType.valuesById[0] ?? 0;
+      if (field.repeated || field.keyType !== undefined || field.presence) continue;
+      const resolved = field.resolved;
+      if (isLightEnum(resolved)) out[field.name] = resolved.valuesById[0] ?? 0;
       else if (field.name === 'exitCode') out[field.name] = 0;
       continue;
     }
-    if (field instanceof protobuf.MapField) {
+    if (field.keyType !== undefined) {
       const obj: Json = {};
       for (const [k, v] of Object.entries(value as Json)) obj[k] = humanValue(field, v);
       out[field.name] = obj;
@@ -62,9 +62,9 @@ function humanOf(type: protobuf.Type, json: Json): Json {
   return out;
 }
 
-function humanValue(field: protobuf.Field, value: unknown): unknown {
-  const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return isObj(value) ? humanOf(resolved, value) : value;
+function humanValue(field: LightField, value: unknown): unknown {
+  const resolved = field.resolved;
+  if (isLightType(resolved)) return isObj(value) ? humanOf(resolved, value) : value;
   if (field.type === 'bytes' && typeof value === 'string') return bytesText(value);
   if (TIME_FIELDS.has(field.name) && typeof value === 'string' && /^\d+$/.test(value)) {
     const ns = BigInt(value);

@@ -2,8 +2,12 @@
  * Decoded protobuf.js message → the protobuf JSON mapping, as crictl prints it:
  * lowerCamelCase names, 64-bit integers as strings, enums by name, bytes as base64,
  * maps as objects, and fields at their default value left out.
+ *
+ * critap itself decodes with view-decoder.ts (no protobuf.js); this is the mapping over
+ * protobuf.js's own decoder that the tests hold view-decoder.ts to, message for message.
  */
 import protobuf from 'protobufjs/light.js';
+import { floatToJson } from './json-scalars.js';
 
 type Json = Record<string, unknown>;
 
@@ -58,18 +62,5 @@ function valueToJson(field: protobuf.Field, value: unknown): unknown {
   if (LONG_TYPES.has(field.type)) return String(value);
   if (field.type === 'bytes') return Buffer.from(value as Uint8Array).toString('base64');
   if (field.type === 'double' || field.type === 'float') return floatToJson(value as number, field.type === 'float');
-  return value;
-}
-
-function floatToJson(value: number, isFloat32: boolean): number | string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return 'Infinity';
-  if (value === -Infinity) return '-Infinity';
-  if (!isFloat32) return value;
-  // A float32 widened to a double prints as 0.10000000149011612; show the shortest text that round-trips.
-  for (let digits = 1; digits < 17; digits++) {
-    const shorter = Number(value.toPrecision(digits));
-    if (Math.fround(shorter) === value) return shorter;
-  }
   return value;
 }

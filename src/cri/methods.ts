@@ -1,7 +1,8 @@
 /**
  * The CRI method table: gRPC path → service, method, streaming flag and message types.
- * Built once from the schema's JSON (no protobuf.js, so `critap stats` does not load it);
- * lookupMethod is on the proxy's per-call path, so it is a Map get.
+ * Built from the schema's JSON (no protobuf.js, so `critap stats` does not load it), a package
+ * at a time when a path of it is first looked up; lookupMethod is on the proxy's per-call path,
+ * so after that it is a Map get.
  */
 import { CRI_PACKAGES, packageNode, type CriPackage, type SchemaNode } from './schema-files.js';
 
@@ -19,32 +20,34 @@ export interface MethodInfo {
 
 const SERVICES = ['RuntimeService', 'ImageService'] as const;
 
-let byPath: Map<string, MethodInfo> | undefined;
+const byPath = new Map<string, MethodInfo>();
+/** Each package's methods in schema order, built when a path of that package is first looked up. */
+const byPackage = new Map<CriPackage, MethodInfo[]>();
 
-function table(): Map<string, MethodInfo> {
-  if (byPath) return byPath;
-  const built = new Map<string, MethodInfo>();
-  for (const pkg of CRI_PACKAGES) {
-    const ns = packageNode(pkg);
-    for (const service of SERVICES) {
-      const methods = ns.nested?.[service]?.methods;
-      if (!methods) throw new Error(`critap: the CRI schema has no service ${pkg}.${service}`);
-      for (const [name, m] of Object.entries(methods)) {
-        const info: MethodInfo = {
-          path: `/${pkg}.${service}/${name}`,
-          pkg,
-          service,
-          name,
-          requestType: messageName(pkg, ns, m.requestType),
-          responseType: messageName(pkg, ns, m.responseType),
-          serverStreaming: m.responseStream === true,
-        };
-        built.set(info.path, Object.freeze(info));
-      }
+function methodsOf(pkg: CriPackage): MethodInfo[] {
+  const known = byPackage.get(pkg);
+  if (known) return known;
+  const ns = packageNode(pkg);
+  const list: MethodInfo[] = [];
+  for (const service of SERVICES) {
+    const methods = ns.nested?.[service]?.methods;
+    if (!methods) throw new Error(`critap: the CRI schema has no service ${pkg}.${service}`);
+    for (const [name, m] of Object.entries(methods)) {
+      const info: MethodInfo = {
+        path: `/${pkg}.${service}/${name}`,
+        pkg,
+        service,
+        name,
+        requestType: messageName(pkg, ns, m.requestType),
+        responseType: messageName(pkg, ns, m.responseType),
+        serverStreaming: m.responseStream === true,
+      };
+      list.push(Object.freeze(info));
     }
   }
-  byPath = built;
-  return byPath;
+  for (const info of list) byPath.set(info.path, info);
+  byPackage.set(pkg, list);
+  return list;
 }
 
 /**
@@ -61,11 +64,18 @@ function messageName(pkg: CriPackage, ns: SchemaNode, typeName: string): string 
 }
 
 export function lookupMethod(path: string): MethodInfo | undefined {
-  return table().get(path);
+  const hit = byPath.get(path);
+  if (hit !== undefined || byPackage.size === CRI_PACKAGES.length) return hit;
+  // A reader of a runtime.v1 recording never reads the v1alpha2 schema.
+  const pkg = CRI_PACKAGES.find((p) => path.startsWith(`/${p}.`));
+  if (pkg === undefined || byPackage.has(pkg)) return undefined;
+  methodsOf(pkg);
+  return byPath.get(path);
 }
 
+/** Every CRI method, newest package first, in schema order. */
 export function allMethods(): MethodInfo[] {
-  return [...table().values()];
+  return CRI_PACKAGES.flatMap((pkg) => methodsOf(pkg));
 }
 
 /** Accepts 'runtime.v1', 'v1', 'runtime.v1alpha2' or 'v1alpha2'. */

@@ -1,4 +1,5 @@
 import type { CallRecord } from '../call.js';
+import { compareMethodPaths } from '../cri/method-order.js';
 import { lookupMethod } from '../cri/methods.js';
 
 /**
@@ -64,6 +65,6 @@ export class StatsCollector {
         bytesOut: s.bytesOut,
       });
     }
-    return out.sort((a, b) => b.calls - a.calls || a.method.localeCompare(b.method));
+    return out.sort((a, b) => b.calls - a.calls || compareMethodPaths(a.method, b.method));
   }
 }

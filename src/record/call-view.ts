@@ -1,5 +1,5 @@
 import { statusName, type TimedMessage } from '../call.js';
-import { decodeMessage } from '../cri/codec.js';
+import { decodeMessage } from '../cri/decode.js';
 import { lookupMethod } from '../cri/methods.js';
 import { decodeRpcStatus, type RpcStatusView } from './rpc-status.js';
 import type { StoredCall } from './stored-call.js';

@@ -63,7 +63,8 @@ export class Fallback {
       method: path,
       startNs,
       durationNs: 0,
-      requests: [{ offsetNs: 0, data: request }],
+      // A copy: the server hands requests as slices of the socket's read, and this record may be kept.
+      requests: [{ offsetNs: 0, data: Buffer.from(request) }],
       responses,
       status: { code: 0, message: '' },
       end: 'trailers',

@@ -311,9 +311,10 @@ export class Matcher<T> {
   }
 
   private hit(entry: Entry<T>, diffs: Difference[], repeated: boolean, dryRun: boolean, why: string, phaseMatched = true): MatchResult<T> {
-    const own = echoPairs(diffs);
-    const echo: EchoPairs = new Map([...this.learned, ...own]);
-    if (!dryRun) for (const [k, v] of own) this.learned.set(k, v);
+    // An equal request (most calls) has nothing of its own to echo: skip building and merging it.
+    const own = diffs.length > 0 ? echoPairs(diffs) : undefined;
+    const echo: EchoPairs = own === undefined || own.size === 0 ? new Map(this.learned) : new Map([...this.learned, ...own]);
+    if (!dryRun && own !== undefined) for (const [k, v] of own) this.learned.set(k, v);
     let explanation = `${entry.method}: answered with recorded call #${entry.index} (${why}${repeated ? ', repeated: its recorded answers ran out' : ''})`;
     if (diffs.length > 0) explanation += `; differences:\n${differencesText(diffs)}`;
     if (echo.size > 0) explanation += `\n  echoed into the answer: ${[...echo].map(([a, b]) => `${JSON.stringify(a)} → ${JSON.stringify(b)}`).join(', ')}`;

@@ -189,18 +189,25 @@ export class Replayer {
     call.signal.addEventListener('abort', done, { once: true });
   }
 
-  /** Decoded, redacted requests by method and bytes (small requests only; emptied when full). */
-  private readonly views = new Map<string, Json>();
+  /** Decoded, redacted requests by method, then by bytes (small requests only; emptied when full). */
+  private readonly views = new Map<string, Map<string, Json>>();
+  private viewCount = 0;
 
   private viewOf(path: string, info: MethodInfo | undefined, bytes: Buffer): Json {
     if (bytes.length > VIEW_CACHE_MAX_REQUEST) return requestView(info, bytes, this.opts.redaction);
-    const key = `${path}\u0000${bytes.toString('latin1')}`;
-    let view = this.views.get(key);
+    let byBytes = this.views.get(path);
+    if (byBytes === undefined) this.views.set(path, (byBytes = new Map()));
+    const key = bytes.toString('latin1');
+    let view = byBytes.get(key);
     if (view === undefined) {
       view = requestView(info, bytes, this.opts.redaction);
       deepFreeze(view);
-      if (this.views.size >= VIEW_CACHE_ENTRIES) this.views.clear();
-      this.views.set(key, view);
+      if (this.viewCount >= VIEW_CACHE_ENTRIES) {
+        for (const m of this.views.values()) m.clear();
+        this.viewCount = 0;
+      }
+      byBytes.set(key, view);
+      this.viewCount++;
     }
     return view;
   }

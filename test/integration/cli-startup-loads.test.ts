@@ -67,11 +67,14 @@ test('critap ls and stats load LevelDB only: no protobuf.js, grpc-js or OpenTele
   assert.equal(stats.packages.has('protobufjs'), false, 'the method table comes from the schema JSON');
 });
 
-test('critap show decodes with protobuf.js, without grpc-js or OpenTelemetry', async (t) => {
-  const show = await packagesLoadedBy(t, 'show', SEED, '--limit', '3', '--verbose');
-  assert.match(show.stdout, /request:/);
-  assert.ok(show.packages.has('protobufjs'));
-  assert.deepEqual(heavyIn(show.packages), []);
+test('critap show decodes without protobuf.js (the schema JSON is enough), grpc-js or OpenTelemetry', async (t) => {
+  for (const flag of ['--verbose', '--json']) {
+    const show = await packagesLoadedBy(t, 'show', SEED, '--limit', '3', flag);
+    assert.match(show.stdout, flag === '--json' ? /"request":\{/ : /request:/);
+    assert.ok(show.packages.has('classic-level'), 'show opens the recording');
+    assert.deepEqual(heavyIn(show.packages), []);
+    assert.equal(show.packages.has('protobufjs'), false, `show ${flag} loaded protobufjs`);
+  }
 });
 
 test('a running critap proxy with recording and tracing keeps grpc-js, OpenTelemetry and yaml off its forwarding thread', async (t) => {

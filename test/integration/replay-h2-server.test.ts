@@ -12,6 +12,9 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { FrameReader } from '../../src/wire/frames.js';
+import { encodeHeaderBlock, frame, headersFrames, settingsFrame } from '../../src/wire/frame-writer.js';
+import { Flag, FrameType, PREFACE } from '../../src/wire/h2.js';
+import { HpackDecoder } from '../../src/wire/hpack.js';
 import { silentLogger } from '../../src/log.js';
 import { startGrpcServer, type CallHandler, type GrpcServer, type ServerCall } from '../../src/replay/h2/server.js';
 import { rawClient, streamCall, tempSocketPath, unaryCall } from '../support/fake-upstream.js';
@@ -244,4 +247,61 @@ test('bad bytes close that connection only; a connection without a preface times
   assert.ok(performance.now() - started >= 150, 'closed by the preface timeout, not at once');
   const r = await unaryCall(client(t, endpoint), '/x.Y/Z', Buffer.alloc(0));
   assert.equal(r.response?.toString(), 'ok', 'the server still serves');
+});
+
+test('request bodies: whole in one DATA frame, split over several, two messages, too large, END_STREAM on an empty frame', async (t) => {
+  const { path } = await serve(t, (call) => {
+    call.sendMessage(call.request);
+    call.end({ code: 0, message: '' });
+  }, { maxRequestBytes: 50 });
+  const socket = net.connect(path);
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  const block = (p: string) => encodeHeaderBlock([[':method', 'POST'], [':scheme', 'http'], [':path', p], [':authority', 'x'], ['content-type', 'application/grpc']]);
+  const out: Buffer[] = [PREFACE, settingsFrame()];
+  const open = (id: number) => out.push(...headersFrames(id, block('/x.Y/Echo'), false));
+  const data = (id: number, bytes: Buffer, end: boolean) => out.push(frame(FrameType.DATA, end ? Flag.END_STREAM : 0, id, bytes));
+  const split = grpcFrame(Buffer.from('a request in three DATA frames'));
+  open(1);
+  data(1, grpcFrame(Buffer.from('whole')), true);
+  open(3);
+  data(3, split.subarray(0, 2), false);
+  data(3, split.subarray(2, 8), false);
+  data(3, split.subarray(8), true);
+  open(5);
+  data(5, Buffer.concat([grpcFrame(Buffer.from('one')), grpcFrame(Buffer.from('two'))]), true);
+  open(7);
+  data(7, grpcFrame(Buffer.alloc(100, 1)), true);
+  open(9);
+  data(9, grpcFrame(Buffer.from('then an empty END_STREAM frame')), false);
+  data(9, Buffer.alloc(0), true);
+  socket.write(Buffer.concat(out));
+
+  const decoder = new HpackDecoder();
+  const bodies = new Map<number, Buffer[]>();
+  const status = new Map<number, { code: string; message: string }>();
+  const reader = new FrameReader({
+    headers: (id, b) => {
+      const h = new Map(decoder.decode(b));
+      if (h.has('grpc-status')) status.set(id, { code: h.get('grpc-status')!, message: decodeURIComponent(h.get('grpc-message') ?? '') });
+    },
+    data: (id, chunk) => bodies.set(id, [...(bodies.get(id) ?? []), Buffer.from(chunk)]),
+    dataEnd: () => {},
+    rstStream: () => {},
+    goaway: () => {},
+    settings: () => {},
+  }, { preface: false });
+  socket.on('data', (c: Buffer) => reader.push(c));
+  while (status.size < 5) await once(socket, 'data');
+  const body = (id: number) => Buffer.concat(bodies.get(id) ?? []);
+  assert.deepEqual(status.get(1), { code: '0', message: '' });
+  assert.deepEqual(body(1), grpcFrame(Buffer.from('whole')));
+  assert.deepEqual(status.get(3), { code: '0', message: '' });
+  assert.deepEqual(body(3), split);
+  assert.equal(status.get(5)?.code, '13');
+  assert.match(status.get(5)!.message, /takes one request message, the client sent more/);
+  assert.equal(status.get(7)?.code, '8');
+  assert.match(status.get(7)!.message, /request message of 100 bytes is larger than the 50 accepted/);
+  assert.deepEqual(status.get(9), { code: '0', message: '' });
+  assert.deepEqual(body(9), grpcFrame(Buffer.from('then an empty END_STREAM frame')));
 });

@@ -111,7 +111,7 @@ export class H2Connection implements StreamHost {
 
   forget(stream: ServerStream): void {
     this.streams.delete(stream.id);
-    this.waiting.delete(stream);
+    if (this.waiting.size > 0) this.waiting.delete(stream);
     if (this.draining && this.streams.size === 0) {
       this.wrote();
       queueMicrotask(() => this.socket.end());
@@ -191,8 +191,16 @@ export class H2Connection implements StreamHost {
 
   // ---- reading ----
 
+  /** performance.now() of the socket read being handled, taken once for all its requests. */
+  private readNow: number | undefined;
+
+  private readTime(): number {
+    return (this.readNow ??= performance.now());
+  }
+
   private onData(chunk: Buffer): void {
     this.inRead = true;
+    this.readNow = undefined;
     try {
       this.reader.push(chunk);
     } catch (err) {
@@ -211,7 +219,14 @@ export class H2Connection implements StreamHost {
       headers: (id, block, endStream) => this.onHeaders(id, block, endStream),
       data: (id, chunk) => {
         const s = this.streams.get(id);
-        if (s && !s.remoteClosed) s.assembler?.push(chunk);
+        if (!s || s.remoteClosed || !s.readingBody) return;
+        // Nearly every request is one uncompressed message in one DATA frame: taken as it is
+        // (a slice of the socket's chunk, which is never reused), without an assembler.
+        if (s.assembler === undefined && s.requests.length === 0 && chunk.length >= 5 && chunk[0] === 0 && chunk.readUInt32BE(1) === chunk.length - 5) {
+          if (this.acceptsRequest(s, chunk.length - 5)) this.onRequestMessage(s, chunk.subarray(5), false);
+          return;
+        }
+        (s.assembler ??= this.assemblerFor(s)).push(chunk);
       },
       dataEnd: (id, endStream, length) => this.onDataEnd(id, endStream, length),
       rstStream: (id) => this.streams.get(id)?.abort(),
@@ -280,17 +295,20 @@ export class H2Connection implements StreamHost {
       s.end({ code: problem.code, message: problem.message });
       return;
     }
-    s.assembler = new MessageAssembler(
-      { message: (body, _len, compressed) => this.onRequestMessage(s, body, compressed) },
-      true,
-      Infinity,
-      (length) => {
-        if (length <= this.opts.maxRequestBytes) return true;
-        s.end({ code: RESOURCE_EXHAUSTED, message: `critap replay: request message of ${length} bytes is larger than the ${this.opts.maxRequestBytes} accepted` });
-        return false;
-      },
-    );
+    s.readingBody = true;
     if (endStream) this.requestEnd(s);
+  }
+
+  /** Reassembles a request split over DATA frames (or holding several messages). */
+  private assemblerFor(s: ServerStream): MessageAssembler {
+    return new MessageAssembler({ message: (body, _len, compressed) => this.onRequestMessage(s, body, compressed) }, true, Infinity, (length) => this.acceptsRequest(s, length));
+  }
+
+  /** A request message larger than the limit is answered RESOURCE_EXHAUSTED, unread. */
+  private acceptsRequest(s: ServerStream, length: number): boolean {
+    if (length <= this.opts.maxRequestBytes) return true;
+    s.end({ code: RESOURCE_EXHAUSTED, message: `critap replay: request message of ${length} bytes is larger than the ${this.opts.maxRequestBytes} accepted` });
+    return false;
   }
 
   /** Fills in the call from its headers; returns a gRPC error to answer instead, if any. */
@@ -308,10 +326,10 @@ export class H2Connection implements StreamHost {
       if (name === 'content-type') contentType = h[1];
       else if (name === 'grpc-timeout') {
         const ms = parseGrpcTimeout(h[1]);
-        if (ms !== undefined) s.deadline = performance.now() + ms;
+        if (ms !== undefined) s.deadline = this.readTime() + ms;
       } else if (name === 'grpc-encoding') s.encoding = h[1];
-      s.metadata.push(h);
     }
+    s.requestHeaders = headers;
     if (method !== 'POST') return { code: INTERNAL, message: `critap replay: gRPC calls are POST requests, got ${method || 'no :method'}` };
     if (s.path === '') return { code: UNIMPLEMENTED, message: 'critap replay: the call has no :path' };
     if (!contentType.startsWith('application/grpc')) return { code: INTERNAL, message: `critap replay: content-type "${contentType}" is not gRPC` };
@@ -376,6 +394,7 @@ export class H2Connection implements StreamHost {
     }
     s.request = s.requests[0]!;
     s.assembler = undefined;
+    s.readingBody = false;
     try {
       this.opts.handler(s);
     } catch (err) {

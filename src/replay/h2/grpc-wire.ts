@@ -85,9 +85,16 @@ export function messagePrefix(length: number): Buffer {
 
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
 
+/** Timeouts already parsed: a client sends the same few values again and again. */
+const timeoutCache = new Map<string, number | undefined>();
+const TIMEOUT_CACHE_MAX = 256;
+
 /** `grpc-timeout` (1–8 digits and a unit: H M S m u n) in milliseconds; undefined when malformed. */
 export function parseGrpcTimeout(value: string): number | undefined {
+  if (timeoutCache.has(value)) return timeoutCache.get(value);
   const m = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!m) return undefined;
-  return Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]!;
+  const ms = m ? Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]! : undefined;
+  if (timeoutCache.size >= TIMEOUT_CACHE_MAX) timeoutCache.clear();
+  timeoutCache.set(value, ms);
+  return ms;
 }

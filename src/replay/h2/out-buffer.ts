@@ -68,6 +68,19 @@ export class OutBuffer {
     this.chunkBytes += buf.length;
   }
 
+  /** The 5-byte gRPC message prefix (uncompressed, big-endian length), written in place. */
+  grpcPrefix(length: number): void {
+    this.room(5);
+    const s = this.slab;
+    const p = this.pos;
+    s[p] = 0;
+    s[p + 1] = (length >>> 24) & 0xff;
+    s[p + 2] = (length >>> 16) & 0xff;
+    s[p + 3] = (length >>> 8) & 0xff;
+    s[p + 4] = length & 0xff;
+    this.pos = p + 5;
+  }
+
   frame(type: number, flags: number, streamId: number, payload?: Buffer): void {
     this.frameHeader(payload?.length ?? 0, type, flags, streamId);
     if (payload) this.bytes(payload);
@@ -78,6 +91,11 @@ export class OutBuffer {
    * (END_STREAM, when asked, goes on the HEADERS frame, as RFC 9113 §6.2 wants).
    */
   headers(streamId: number, block: Buffer, endStream: boolean, maxFrame: number): void {
+    if (block.length <= maxFrame) {
+      // One frame (nearly every answer): no slice of the block.
+      this.frame(FrameType.HEADERS, endStream ? 0x5 /* END_HEADERS | END_STREAM */ : 0x4, streamId, block);
+      return;
+    }
     let pos = 0;
     let first = true;
     do {

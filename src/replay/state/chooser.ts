@@ -48,6 +48,13 @@ const STATUS_CODE_NOT_FOUND = 5;
 const STATUS_CODE_UNKNOWN = 2;
 const ID_FIELDS = new Set(['containerId', 'podSandboxId']);
 
+/** The matcher's cursor: the named entities' ids (the recorded order is kept per entity). */
+function cursorOf(named: Named): string {
+  const { sandbox, container, image } = named;
+  if (!sandbox && !container && !image) return '';
+  return [sandbox?.id, container?.id, image?.id].filter(Boolean).join(',');
+}
+
 function obj(v: unknown): Json | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
 }
@@ -112,31 +119,21 @@ export class StatefulChooser {
     if (LIST_METHODS.has(name)) return this.list(path, name, request);
     const named: Named = {};
     const ids = namedIds(request);
-    for (const [kind, id] of [['sandbox', ids.sandbox], ['container', ids.container]] as const) {
-      if (id === undefined) continue;
-      const r = this.world.resolve(kind, id);
-      if ('entity' in r) named[kind] = r.entity;
-      else if ('ambiguous' in r) {
-        return this.made(STATUS_CODE_UNKNOWN, `an error occurred when try to find ${kind} "${id}": multiple IDs found with provided prefix: ${id}`, {}, `${id} is a prefix of ${r.ambiguous.length} ${kind} ids`);
-      } else if (IDEMPOTENT_ON_GONE.has(name)) {
-        return this.made(0, '', {}, `${kind} ${id} was never handed out; ${name} of something that is not there succeeds`);
-      } else {
-        return this.made(STATUS_CODE_NOT_FOUND, notFoundMessage(name, kind, id, this.recorded), {}, `${kind} ${id} was never handed out by this replay`);
-      }
-    }
+    const unknown = this.nameEntity(named, name, 'sandbox', ids.sandbox) ?? this.nameEntity(named, name, 'container', ids.container);
+    if (unknown) return unknown;
     const ref = namedImageRef(name, request);
     if (ref !== undefined) {
       const id = this.world.imageIdOf(ref);
       if (id) named.image = { id, ref };
     }
-    const gone = [named.sandbox, named.container].find((e) => e?.phase === 'removed');
+    const gone = named.sandbox?.phase === 'removed' ? named.sandbox : named.container?.phase === 'removed' ? named.container : undefined;
     const recordedRequest = this.toRecordedTerms(request, named);
     const phase = this.phaseOf(named);
     if (gone && !this.matcher.hasPhase(path, phase)) {
       if (IDEMPOTENT_ON_GONE.has(name)) return this.made(0, '', {}, `${gone.kind} ${gone.id} is removed already; ${name} succeeds`);
       return this.made(STATUS_CODE_NOT_FOUND, notFoundMessage(name, gone.kind as 'sandbox' | 'container', gone.id, this.recorded), {}, `${gone.kind} ${gone.id} was removed by the client`);
     }
-    const cursor = [named.sandbox?.id, named.container?.id, named.image?.id].filter(Boolean).join(',');
+    const cursor = cursorOf(named);
     const r = this.matcher.match(path, recordedRequest, { phase, cursor });
     if (r.kind === 'miss') {
       if (r.reason === 'no-method' && this.housekeeping) {
@@ -158,16 +155,36 @@ export class StatefulChooser {
       const derived = this.derivedStatus(subject);
       if (derived) return derived;
     }
-    const echo: EchoPairs = new Map(r.echo);
+    // The matcher's echo map is this result's own (made per hit): added to, not copied.
+    const echo: EchoPairs = r.echo;
     let created: ClientEntity | undefined;
     if (r.value.status.code === 0) created = this.advance(name, request, r.value, named, r.differences.length === 0);
-    for (const e of [named.sandbox, named.container, created]) if (e) for (const [a, b] of entityEcho(e, this.world, this.recorded)) echo.set(a, b);
-    const templated = [named.sandbox, named.container, created].find((e) => e && e.id !== e.template);
+    const involved = named.sandbox || named.container || created ? [named.sandbox, named.container, created] : [];
+    for (const e of involved) if (e) for (const [a, b] of entityEcho(e, this.world, this.recorded)) echo.set(a, b);
+    const templated = involved.find((e) => e && e.id !== e.template);
     const edit = subject && !subject.asRecorded ? this.clientEdit(name, subject) : undefined;
     const kind = templated ? 'templated' : r.differences.length > 0 ? 'nearest' : !r.phaseMatched ? 'state-chosen' : 'exact';
     let why = r.explanation;
     if (templated) why += `; ${templated.kind} ${templated.id} follows recorded ${templated.template}`;
     return { kind, call: r.value, index: r.index, echo, edit, differences: r.differences, why };
+  }
+
+  /**
+   * Puts the entity a request names (by id or prefix) into `named`; returns the answer instead
+   * when the id names none (or several) of the client's entities.
+   */
+  private nameEntity(named: Named, name: string, kind: 'sandbox' | 'container', id: string | undefined): Choice | undefined {
+    if (id === undefined) return undefined;
+    const r = this.world.resolve(kind, id);
+    if ('entity' in r) {
+      named[kind] = r.entity;
+      return undefined;
+    }
+    if ('ambiguous' in r) {
+      return this.made(STATUS_CODE_UNKNOWN, `an error occurred when try to find ${kind} "${id}": multiple IDs found with provided prefix: ${id}`, {}, `${id} is a prefix of ${r.ambiguous.length} ${kind} ids`);
+    }
+    if (IDEMPOTENT_ON_GONE.has(name)) return this.made(0, '', {}, `${kind} ${id} was never handed out; ${name} of something that is not there succeeds`);
+    return this.made(STATUS_CODE_NOT_FOUND, notFoundMessage(name, kind, id, this.recorded), {}, `${kind} ${id} was never handed out by this replay`);
   }
 
   /** Client ids → the ids of the entities they follow; prefixes → whole ids. */
