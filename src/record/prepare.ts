@@ -1,7 +1,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import { decodeMessage } from '../cri/codec.js';
-import { extractIds, responseHasIds, type CallIds } from '../cri/ids.js';
+import { extractIds, requestHasIds, responseHasIds, type CallIds } from '../cri/ids.js';
 import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import { encodeCallValue } from './call-codec.js';
@@ -171,7 +171,10 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
     }
   }
   if (info) {
-    ids = extractIds(info, decodeFirst(info.requestType, requests), idsFromResponse(info) ? decodeFirst(info.responseType, responses) : undefined);
+    const req = requestHasIds(info) ? decodeFirst(info.requestType, requests) : undefined;
+    const res = idsFromResponse(info) ? decodeFirst(info.responseType, responses) : undefined;
+    // Version, Status and the like: nothing to decode, and nothing extractIds could find.
+    if (req || res) ids = extractIds(info, req, res);
   }
   if (flags.length > 0) {
     stored = { ...call, requests, responses, status, requestMetadata: metadata.request, responseHeaders: metadata.headers, responseTrailers: metadata.trailers };
