@@ -32,15 +32,11 @@ const FLUSH_BYTES = 1024 * 1024;
 const CLOSE_TIMEOUT_MS = 60_000;
 /**
  * The observer thread's V8 young generation, at most. By default it grows to 16 MiB semi-spaces
- * under load and keeps them. The thread's objects are short-lived, but a batch of calls from the
- * forwarding thread is alive as a whole while it is unpacked and recorded: at 4 MiB, scavenges
- * came every ~150 Version calls, mid-batch, and promoted ~2 KB a call to the old generation
- * (found with a sampling heap profile of the thread). At 16 MiB, with recording, a third of the
- * scavenges and of the promotion: 0.88x the CPU per call (observer 19 -> 17 µs, other threads
- * 21 -> 15), for about 10 MB more peak RSS in the 64 × 8 MiB benchmark (141-142 MB with
- * recording and tracing, against 131-132; the limit is 150). Side by side, bench/observe-cpu.
+ * under load and keeps them; the thread's objects are short-lived (a batch of calls at a time),
+ * so a small one costs a little more scavenging and saves RSS: 145 MB instead of 157 MB peak
+ * with recording and tracing in the 64 × 8 MiB benchmark (one round each, side by side).
  */
-const YOUNG_GENERATION_MB = 16;
+const YOUNG_GENERATION_MB = 4;
 
 export interface ObserverThread extends CallSink {
   readonly tracing: boolean;
