@@ -99,6 +99,25 @@ export function responseHasIds(info: MethodInfo): boolean {
   return has;
 }
 
+/** Requests extractIds reads past their top-level podSandboxId/containerId (see the switch below). */
+const REQUESTS_READ = new Set(['RunPodSandbox', 'CreateContainer', 'PullImage', 'ImageStatus', 'RemoveImage']);
+const requestHasIdsCache = new Map<string, boolean>();
+
+/**
+ * Whether extractIds can find anything in this method's request. Most calls a kubelet makes
+ * name a pod or container, but some (Version, Status, ImageFsInfo, List* without a filter
+ * field) have no field it reads: callers skip decoding those requests.
+ */
+export function requestHasIds(info: MethodInfo): boolean {
+  let has = requestHasIdsCache.get(info.path);
+  if (has === undefined) {
+    const fields = lookupType(info.requestType).fields;
+    has = REQUESTS_READ.has(info.name) || 'podSandboxId' in fields || 'containerId' in fields;
+    requestHasIdsCache.set(info.path, has);
+  }
+  return has;
+}
+
 /**
  * `method` may also be a gRPC path ('/runtime.v1.RuntimeService/ContainerStatus'), as a
  * CallRecord holds it; a path outside the CRI yields only top-level podSandboxId/containerId.

@@ -1,11 +1,11 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import { decodeMessage } from '../cri/codec.js';
-import { extractIds, responseHasIds, type CallIds } from '../cri/ids.js';
+import { extractIds, requestHasIds, responseHasIds, type CallIds } from '../cri/ids.js';
 import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';
 import { encodeCallValue } from './call-codec.js';
-import { redactHeaders } from './secret-headers.js';
+import { hasSecretHeader, redactHeaders } from './secret-headers.js';
 import { learnHeaders } from './learn-secrets.js';
 import type { SecretMemory } from './secret-memory.js';
 import type { PreparedCall } from './store.js';
@@ -143,14 +143,18 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
   let stored = call;
   let ids: CallIds = {};
   const learn = secrets ? (v: Buffer) => secrets.remember(v) : undefined;
-  if (secrets) for (const h of [call.requestMetadata, call.responseHeaders, call.responseTrailers]) learnHeaders(h, secrets);
-  const md = redactHeaders(call.requestMetadata);
-  const rh = redactHeaders(call.responseHeaders);
-  const rt = redactHeaders(call.responseTrailers);
-  for (const n of [...md.names, ...rh.names, ...rt.names]) flags.push(`metadata:${n}`);
+  let metadata = { request: call.requestMetadata, headers: call.responseHeaders, trailers: call.responseTrailers };
+  // Most calls carry no credential header: one scan, and nothing copied.
+  if (hasSecretHeader(call.requestMetadata) || hasSecretHeader(call.responseHeaders) || hasSecretHeader(call.responseTrailers)) {
+    if (secrets) for (const h of [call.requestMetadata, call.responseHeaders, call.responseTrailers]) learnHeaders(h, secrets);
+    const md = redactHeaders(call.requestMetadata);
+    const rh = redactHeaders(call.responseHeaders);
+    const rt = redactHeaders(call.responseTrailers);
+    for (const n of [...md.names, ...rh.names, ...rt.names]) flags.push(`metadata:${n}`);
+    metadata = { request: md.headers, headers: rh.headers, trailers: rt.headers };
+  }
   let requests = call.requests;
   let responses = call.responses;
-  let metadata = { request: md.headers, headers: rh.headers, trailers: rt.headers };
   let status = call.status;
   const reqEncoding = headerValue(call.requestMetadata, 'grpc-encoding');
   const resEncoding = headerValue(call.responseHeaders, 'grpc-encoding');
@@ -162,7 +166,7 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
   if (secrets && secrets.size > 0) {
     requests = scrubMessages(requests, reqEncoding, secrets, 'request', flags);
     responses = scrubMessages(responses, resEncoding, secrets, 'response', flags);
-    metadata = { request: scrubHeaders(md.headers, secrets, flags), headers: scrubHeaders(rh.headers, secrets, flags), trailers: scrubHeaders(rt.headers, secrets, flags) };
+    metadata = { request: scrubHeaders(metadata.request, secrets, flags), headers: scrubHeaders(metadata.headers, secrets, flags), trailers: scrubHeaders(metadata.trailers, secrets, flags) };
     const message = secrets.scrubText(status.message);
     const details = status.details ? secrets.scrub(status.details) : undefined;
     if (message !== undefined || details !== undefined) {
@@ -171,7 +175,10 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
     }
   }
   if (info) {
-    ids = extractIds(info, decodeFirst(info.requestType, requests), idsFromResponse(info) ? decodeFirst(info.responseType, responses) : undefined);
+    const req = requestHasIds(info) ? decodeFirst(info.requestType, requests) : undefined;
+    const res = idsFromResponse(info) ? decodeFirst(info.responseType, responses) : undefined;
+    // Version, Status and the like: nothing to decode, and nothing extractIds could find.
+    if (req || res) ids = extractIds(info, req, res);
   }
   if (flags.length > 0) {
     stored = { ...call, requests, responses, status, requestMetadata: metadata.request, responseHeaders: metadata.headers, responseTrailers: metadata.trailers };

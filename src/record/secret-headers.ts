@@ -8,6 +8,11 @@ export function isSecretHeader(name: string): boolean {
   return n === 'authorization' || n === 'proxy-authorization' || n === 'cookie' || n === 'set-cookie' || n.endsWith('-token') || n.endsWith('-token-bin');
 }
 
+export function hasSecretHeader(headers: readonly Header[]): boolean {
+  for (let i = 0; i < headers.length; i++) if (isSecretHeader(headers[i]![0])) return true;
+  return false;
+}
+
 /**
  * Returns the headers with secret values replaced, and the names replaced.
  * The input array is returned as is when nothing is secret (the common case costs no copy).

@@ -1,14 +1,14 @@
 /**
  * The pod/container ids of a call, read from its decoded bodies by the CRI
  * module's extractIds. Decoding is the costly part of tracing, so it is done
- * only where ids can be found: the request always (small), the response only
- * where extractIds can find something in it (responseHasIds, as the recorder
- * asks). List*, Stream* and streaming responses describe many objects, and an
+ * only where ids can be found: the request where extractIds reads one of its
+ * fields (requestHasIds: not Version or Status), the response only where
+ * extractIds can find something in it (responseHasIds, as the recorder asks). List*, Stream* and streaming responses describe many objects, and an
  * ExecSync answer is mostly stdout: they are left undecoded.
  */
 import type { CallRecord, TimedMessage } from '../call.js';
 import { decodeMessage } from '../cri/codec.js';
-import { extractIds, responseHasIds } from '../cri/ids.js';
+import { extractIds, requestHasIds, responseHasIds } from '../cri/ids.js';
 import type { MethodInfo } from '../cri/methods.js';
 import type { PodIds } from './pod-links.js';
 
@@ -25,7 +25,7 @@ function decodeOne(typeName: string, messages: TimedMessage[]): Record<string, u
 
 export function idsOfCall(call: CallRecord, info: MethodInfo | undefined): PodIds {
   if (!info || call.truncated) return {};
-  const req = decodeOne(info.requestType, call.requests);
+  const req = requestHasIds(info) ? decodeOne(info.requestType, call.requests) : undefined;
   const res = call.status.code === 0 && !info.serverStreaming && responseHasIds(info) ? decodeOne(info.responseType, call.responses) : undefined;
   if (!req && !res) return {};
   try {

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage } from '../../src/cri/codec.js';
-import { extractIds, responseHasIds } from '../../src/cri/ids.js';
-import { lookupMethod, resolveMethodName, type MethodInfo } from '../../src/cri/methods.js';
+import protobuf from 'protobufjs/light.js';
+import { extractIds, requestHasIds, responseHasIds } from '../../src/cri/ids.js';
+import { allMethods, lookupMethod, resolveMethodName, type MethodInfo } from '../../src/cri/methods.js';
+import { lookupType } from '../../src/cri/schema.js';
 
 function method(name: string, pkg?: string): MethodInfo {
   const m = resolveMethodName(name, pkg);
@@ -123,4 +125,48 @@ test('responseHasIds: decode a response for ids only where extractIds can find s
   assert.equal(responseHasIds(m('CreateContainer')), true, 'top-level containerId');
   assert.equal(responseHasIds(m('ContainerStatus')), true);
   assert.equal(responseHasIds(m('PodSandboxStats')), true);
+});
+
+test('requestHasIds: Version and Status requests name nothing; requests about a pod, container or image do', () => {
+  const m = (name: string) => lookupMethod(`/runtime.v1.RuntimeService/${name}`)!;
+  assert.equal(requestHasIds(m('Version')), false);
+  assert.equal(requestHasIds(m('Status')), false);
+  assert.equal(requestHasIds(m('ListContainers')), false, 'a filter is not what the call is about');
+  assert.equal(requestHasIds(m('RunPodSandbox')), true, 'pod metadata in config');
+  assert.equal(requestHasIds(m('CreateContainer')), true);
+  assert.equal(requestHasIds(m('StopPodSandbox')), true, 'top-level podSandboxId');
+  assert.equal(requestHasIds(m('ExecSync')), true, 'top-level containerId');
+  assert.equal(requestHasIds(lookupMethod('/runtime.v1.ImageService/PullImage')!), true);
+  assert.equal(requestHasIds(lookupMethod('/runtime.v1.ImageService/ImageStatus')!), true);
+});
+
+/** A message of this type with every field set (strings 'x', maps with the kubelet's pod labels), a few levels deep. */
+function filled(type: protobuf.Type, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (depth > 4) return out;
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    const inner = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    let value: unknown;
+    if (field instanceof protobuf.MapField) value = inner ? { k: filled(inner, depth + 1) } : field.type === 'string' ? { ...podLabels, 'io.kubernetes.container.name': 'app' } : undefined;
+    else if (inner) value = filled(inner, depth + 1);
+    else if (field.type === 'string') value = 'x';
+    if (value === undefined) continue;
+    out[field.name] = field.repeated && !(field instanceof protobuf.MapField) ? [value] : value;
+  }
+  return out;
+}
+
+test('requestHasIds is false only where extractIds finds nothing in even a fully filled request', () => {
+  let without = 0;
+  for (const info of allMethods()) {
+    if (requestHasIds(info)) continue;
+    without++;
+    const req = view(info.requestType, filled(lookupType(info.requestType)));
+    assert.deepEqual(extractIds(info, req, undefined), {}, info.path);
+  }
+  assert.ok(without >= 5, `${without} methods without request ids`);
+  // The check itself can fail: a filled request of a method with ids yields some.
+  const run = lookupMethod('/runtime.v1.RuntimeService/RunPodSandbox')!;
+  assert.notDeepEqual(extractIds(run, view(run.requestType, filled(lookupType(run.requestType))), undefined), {});
 });
