@@ -5,73 +5,66 @@
  * is *moved*. Both kinds are transferred (not cloned) with the message, and the observer side gets
  * zero-copy Buffer views. Moving large bodies matters for memory: a copy would leave the original
  * 8 MiB behind on the forwarding thread until its next garbage collection. Pure: no threads here.
+ *
+ * The calls themselves cross as numbers, not objects: one Float64Array per batch, in which every
+ * string (methods, header names and values, status messages) is an index into the batch's list
+ * of distinct strings. postMessage's structured clone of a batch of call objects cost the
+ * forwarding thread about 2 µs a call (a key and a value written per field, per call); a
+ * kubelet's calls repeat their methods and headers, so a batch's strings are few, and the
+ * numbers are one copy. What is rare (peers, faults, status details, spooled bodies) crosses as
+ * it is, in `extras`.
  */
-import type { CallRecord, CallStart, Header, SpooledBody, TimedMessage } from '../call.js';
+import type { CallRecord, CallStart, Header, TimedMessage } from '../call.js';
 
 /** Bodies from this size on are moved rather than copied (when they own their buffer). */
 export const MOVE_BODY_BYTES = 64 * 1024;
 
-/** [offsetNs, index into the batch's buffers, start in it, length, compressed, spooled body (data empty)] */
-type PackedMessage = [number, number, number, number, boolean, SpooledBody?];
-/** [spooled body id, index into the batch's buffers, start in it, length] */
-type PackedPart = [number, number, number, number];
-
+const START = 0;
+const END = 1;
+const PART = 2;
+const ABORT = 3;
+/** Numbers per message: offsetNs, buffer index, start, length, flags, extras index of its spooled body (-1). */
+const MESSAGE_NUMBERS = 6;
+const COMPRESSED = 1;
+/** Flags of an end. */
+const TRUNCATED = 1;
+const HAS_AUTHORITY = 2;
+const HAS_TRACEPARENT = 4;
+const HAS_EXTRAS = 8;
+/** The fixed numbers of an end, before its messages and header lists. */
+const END_NUMBERS = 13;
 /**
- * A header list as one string, `name NUL value NUL …`, or the list itself when some name or value
- * holds a NUL (HTTP/2 forbids it, but critap forwards what it is sent). Cloning one string instead
- * of a dozen two-string arrays saved about 3.5 µs a call on the forwarding thread.
+ * Start times cross as nanoseconds from the batch's `baseNs`, exact while within 2^53 ns (104
+ * days) of it; a call that started further away carries its start time in `extras`.
  */
-type PackedHeaders = string | Header[];
+const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
-type PackedRecord = Omit<CallRecord, 'requests' | 'responses' | 'status' | 'requestMetadata' | 'responseHeaders' | 'responseTrailers'> & {
-  requests: PackedMessage[];
-  responses: PackedMessage[];
-  status: { code: number; message: string; details?: Uint8Array };
-  requestMetadata: PackedHeaders;
-  responseHeaders: PackedHeaders;
-  responseTrailers: PackedHeaders;
-};
-
-export function packHeaders(headers: readonly Header[]): PackedHeaders {
-  let out = '';
-  for (const [name, value] of headers) {
-    if (name.includes('\0') || value.includes('\0')) return headers as Header[];
-    out += name + '\0' + value + '\0';
-  }
-  return out;
+/** What an end's `extras` entry holds: the record's rare fields. */
+interface EndExtras {
+  startNs?: bigint;
+  details?: Uint8Array;
+  peer?: CallRecord['peer'];
+  fault?: CallRecord['fault'];
 }
-
-export function unpackHeaders(packed: PackedHeaders): Header[] {
-  if (typeof packed !== 'string') return packed;
-  const out: Header[] = [];
-  let at = 0;
-  while (at < packed.length) {
-    const nameEnd = packed.indexOf('\0', at);
-    const valueEnd = packed.indexOf('\0', nameEnd + 1);
-    out.push([packed.slice(at, nameEnd), packed.slice(nameEnd + 1, valueEnd)]);
-    at = valueEnd + 1;
-  }
-  return out;
-}
-
-/**
- * A starting call travels as its method and start time only: the observers use a start to count
- * the call in flight (telemetry's gauge) and nothing else, and the call's metadata arrives with its
- * end. Cloning every start's headers cost about 6 µs a call on the forwarding thread.
- */
-type PackedStart = [method: string, startNs: bigint];
-
-export type PackedEvent = { start: PackedStart } | { end: PackedRecord } | { part: PackedPart } | { abort: number };
 
 export interface PackedBatch {
-  events: PackedEvent[];
+  /** Every event, one after the other (see packBatch for the layout). */
+  numbers: Float64Array;
+  /** The distinct strings the numbers name by index. */
+  strings: string[];
+  /** Start times are nanoseconds from this one. */
+  baseNs: bigint;
+  /** Rare parts of events (EndExtras, spooled bodies), by index. */
+  extras: unknown[];
   /** [0] holds the small bodies back to back; the others are moved bodies. All go in the transfer list. */
   buffers: ArrayBuffer[];
 }
 
 /**
  * A call began, a call ended, a part of a spooled body arrived, a spooled body will never be
- * finished. On the observer side, a start's requestMetadata is empty (see PackedStart).
+ * finished. On the observer side, a start's requestMetadata is empty: the observers use a start
+ * to count the call in flight (telemetry's gauge) and nothing else, and the call's metadata
+ * arrives with its end.
  */
 export type ObservedEvent = { start: CallStart } | { end: CallRecord } | { part: { id: number; data: Buffer } } | { abort: number };
 
@@ -85,97 +78,287 @@ function ownsPartBuffer(data: Buffer): boolean {
   return data.byteOffset === 0 && data.buffer instanceof ArrayBuffer;
 }
 
+const never = (): boolean => false;
+
+/** Numbers an event takes (see Packer). */
+function numbersOf(e: ObservedEvent): number {
+  if ('start' in e) return 4;
+  if ('part' in e) return 5;
+  if ('abort' in e) return 2;
+  const r = e.end;
+  // Two message lists and three header lists, each with its count first.
+  return END_NUMBERS + 5 + (r.requests.length + r.responses.length) * MESSAGE_NUMBERS + 2 * (r.requestMetadata.length + r.responseHeaders.length + r.responseTrailers.length);
+}
+
+/** Writes one batch: numbers, strings by index, bodies copied or moved. */
+class Packer {
+  readonly numbers: Float64Array;
+  private at = 0;
+  readonly strings: string[] = [];
+  private readonly stringIndex = new Map<string, number>();
+  readonly extras: unknown[] = [];
+  readonly buffers: ArrayBuffer[];
+  private readonly bodies: Buffer;
+  private bodyAt = 0;
+  private readonly moved = new Map<ArrayBuffer, number>();
+
+  constructor(
+    size: number,
+    bodyBytes: number,
+    readonly baseNs: bigint,
+    private readonly movable: (data: Buffer) => boolean,
+  ) {
+    this.numbers = new Float64Array(size);
+    // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
+    this.bodies = Buffer.allocUnsafeSlow(bodyBytes);
+    this.buffers = [this.bodies.buffer as ArrayBuffer];
+  }
+
+  private num(n: number): void {
+    this.numbers[this.at++] = n;
+  }
+
+  private str(s: string): void {
+    let i = this.stringIndex.get(s);
+    if (i === undefined) {
+      i = this.strings.push(s) - 1;
+      this.stringIndex.set(s, i);
+    }
+    this.numbers[this.at++] = i;
+  }
+
+  /** Where a body goes: its buffer's index and its start in it; large own buffers are moved, the rest copied. */
+  private body(data: Buffer, move: boolean): void {
+    if (move) {
+      const ab = data.buffer as ArrayBuffer;
+      let index = this.moved.get(ab);
+      if (index === undefined) {
+        index = this.buffers.push(ab) - 1;
+        this.moved.set(ab, index);
+      }
+      this.num(index);
+      this.num(0);
+    } else {
+      data.copy(this.bodies, this.bodyAt);
+      this.num(0);
+      this.num(this.bodyAt);
+      this.bodyAt += data.length;
+    }
+    this.num(data.length);
+  }
+
+  private startOffset(startNs: bigint): number {
+    const offset = Number(startNs - this.baseNs);
+    return offset > MAX_EXACT || offset < -MAX_EXACT ? NaN : offset;
+  }
+
+  private messages(list: readonly TimedMessage[]): void {
+    this.num(list.length);
+    for (const m of list) {
+      this.num(m.offsetNs);
+      this.body(m.data, this.movable(m.data));
+      this.num(m.compressed === true ? COMPRESSED : 0);
+      this.num(m.spooled ? this.extras.push(m.spooled) - 1 : -1);
+    }
+  }
+
+  private headers(list: readonly Header[]): void {
+    this.num(list.length);
+    for (const h of list) {
+      this.str(h[0]);
+      this.str(h[1]);
+    }
+  }
+
+  event(e: ObservedEvent, partMovable: (data: Buffer) => boolean): void {
+    if ('start' in e) {
+      this.num(START);
+      this.str(e.start.method);
+      const offset = this.startOffset(e.start.startNs);
+      this.num(offset || 0);
+      this.num(Number.isNaN(offset) ? this.extras.push(e.start.startNs) - 1 : -1);
+      return;
+    }
+    if ('part' in e) {
+      this.num(PART);
+      this.num(e.part.id);
+      this.body(e.part.data, partMovable(e.part.data));
+      return;
+    }
+    if ('abort' in e) {
+      this.num(ABORT);
+      this.num(e.abort);
+      return;
+    }
+    const r = e.end;
+    let extras: EndExtras | undefined;
+    const offset = this.startOffset(r.startNs);
+    if (Number.isNaN(offset)) (extras ??= {}).startNs = r.startNs;
+    if (r.status.details) (extras ??= {}).details = r.status.details;
+    if (r.peer) (extras ??= {}).peer = r.peer;
+    if (r.fault) (extras ??= {}).fault = r.fault;
+    let flags = 0;
+    if (r.truncated) flags |= TRUNCATED;
+    if (r.authority !== undefined) flags |= HAS_AUTHORITY;
+    if (r.propagatedTraceparent !== undefined) flags |= HAS_TRACEPARENT;
+    if (extras) flags |= HAS_EXTRAS;
+    this.num(END);
+    this.num(flags);
+    this.str(r.method);
+    this.num(offset || 0);
+    this.num(r.durationNs);
+    this.num(r.status.code);
+    this.str(r.status.message);
+    this.str(r.end);
+    this.num(r.requestBytes);
+    this.num(r.responseBytes);
+    if (r.authority !== undefined) this.str(r.authority);
+    else this.num(-1);
+    if (r.propagatedTraceparent !== undefined) this.str(r.propagatedTraceparent);
+    else this.num(-1);
+    this.num(extras ? this.extras.push(extras) - 1 : -1);
+    this.messages(r.requests);
+    this.messages(r.responses);
+    this.headers(r.requestMetadata);
+    this.headers(r.responseHeaders);
+    this.headers(r.responseTrailers);
+  }
+
+  get length(): number {
+    return this.at;
+  }
+}
+
 /**
  * Packs events for postMessage(batch, batch.buffers). With `move`, large bodies are moved: after
  * the transfer they are detached here (zero length), so nothing on this side may still use them.
  */
 export function packBatch(events: readonly ObservedEvent[], opts: { move?: boolean } = {}): PackedBatch {
-  const movable = opts.move ? ownsBuffer : () => false;
+  const movable = opts.move ? ownsBuffer : never;
   // A part of a spooled body is alone in its ArrayBuffer even when shorter (a body's last part).
-  const partMovable = opts.move ? ownsPartBuffer : () => false;
-  let total = 0;
+  const partMovable = opts.move ? ownsPartBuffer : never;
+  let size = 0;
+  let bodyBytes = 0;
+  let baseNs: bigint | undefined;
   for (const e of events) {
+    size += numbersOf(e);
     if ('end' in e) {
-      for (const m of e.end.requests) if (!movable(m.data)) total += m.data.length;
-      for (const m of e.end.responses) if (!movable(m.data)) total += m.data.length;
+      baseNs ??= e.end.startNs;
+      for (const m of e.end.requests) if (!movable(m.data)) bodyBytes += m.data.length;
+      for (const m of e.end.responses) if (!movable(m.data)) bodyBytes += m.data.length;
+    } else if ('start' in e) {
+      baseNs ??= e.start.startNs;
     } else if ('part' in e && !partMovable(e.part.data)) {
-      total += e.part.data.length;
+      bodyBytes += e.part.data.length;
     }
   }
-  // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
-  const bodies = Buffer.allocUnsafeSlow(total);
-  const buffers: ArrayBuffer[] = [bodies.buffer];
-  const moved = new Map<ArrayBuffer, number>();
-  let at = 0;
-  /** Where a body goes: [index into buffers, start]; large own buffers are moved, the rest copied. */
-  const place = (data: Buffer, move = movable(data)): [number, number] => {
-    if (move) {
-      const ab = data.buffer as ArrayBuffer;
-      let index = moved.get(ab);
-      if (index === undefined) {
-        index = buffers.push(ab) - 1;
-        moved.set(ab, index);
-      }
-      return [index, 0];
+  const packer = new Packer(size, bodyBytes, baseNs ?? 0n, movable);
+  for (const e of events) packer.event(e, partMovable);
+  return { numbers: packer.numbers, strings: packer.strings, baseNs: packer.baseNs, extras: packer.extras, buffers: packer.buffers };
+}
+
+/** Reads a batch back, in the order packBatch wrote it. */
+class Unpacker {
+  private at = 0;
+
+  constructor(private readonly batch: PackedBatch) {}
+
+  private num(): number {
+    return this.batch.numbers[this.at++]!;
+  }
+
+  private str(): string {
+    return this.batch.strings[this.batch.numbers[this.at++]!]!;
+  }
+
+  private body(): Buffer {
+    const index = this.num();
+    const start = this.num();
+    const length = this.num();
+    return Buffer.from(this.batch.buffers[index]!, start, length);
+  }
+
+  private messages(): TimedMessage[] {
+    const n = this.num();
+    const out: TimedMessage[] = new Array<TimedMessage>(n);
+    for (let i = 0; i < n; i++) {
+      const offsetNs = this.num();
+      const m: TimedMessage = { offsetNs, data: this.body() };
+      if (this.num() & COMPRESSED) m.compressed = true;
+      const spooled = this.num();
+      if (spooled >= 0) m.spooled = this.batch.extras[spooled] as TimedMessage['spooled'];
+      out[i] = m;
     }
-    data.copy(bodies, at);
-    const start = at;
-    at += data.length;
-    return [0, start];
-  };
-  const pack = (list: TimedMessage[]): PackedMessage[] =>
-    list.map((m) => {
-      const [index, start] = place(m.data);
-      const packed: PackedMessage = [m.offsetNs, index, start, m.data.length, m.compressed === true];
-      if (m.spooled) packed.push(m.spooled);
-      return packed;
-    });
-  const out: PackedEvent[] = events.map((e) => {
-    if ('start' in e) return { start: [e.start.method, e.start.startNs] };
-    if ('abort' in e) return e;
-    if ('part' in e) {
-      const [index, start] = place(e.part.data, partMovable(e.part.data));
-      return { part: [e.part.id, index, start, e.part.data.length] };
+    return out;
+  }
+
+  private headers(): Header[] {
+    const n = this.num();
+    const out: Header[] = new Array<Header>(n);
+    for (let i = 0; i < n; i++) out[i] = [this.str(), this.str()];
+    return out;
+  }
+
+  get done(): boolean {
+    return this.at >= this.batch.numbers.length;
+  }
+
+  event(): ObservedEvent {
+    const kind = this.num();
+    if (kind === START) {
+      const method = this.str();
+      const offset = this.num();
+      const far = this.num();
+      const startNs = far >= 0 ? (this.batch.extras[far] as bigint) : this.batch.baseNs + BigInt(offset);
+      return { start: { method, startNs, requestMetadata: [] } };
     }
-    // A copy with its bodies swapped, by assignment: `const { requests, ...rest } = …; { ...rest }`
-    // takes V8's slow path (10-20 µs a call, measured) where this takes under 1 µs.
-    const end = Object.assign({}, e.end) as unknown as PackedRecord;
-    end.requests = pack(e.end.requests);
-    end.responses = pack(e.end.responses);
-    end.requestMetadata = packHeaders(e.end.requestMetadata);
-    end.responseHeaders = packHeaders(e.end.responseHeaders);
-    end.responseTrailers = packHeaders(e.end.responseTrailers);
-    return { end };
-  });
-  return { events: out, buffers };
+    if (kind === PART) {
+      const id = this.num();
+      return { part: { id, data: this.body() } };
+    }
+    if (kind === ABORT) return { abort: this.num() };
+    const flags = this.num();
+    const method = this.str();
+    const offset = this.num();
+    const durationNs = this.num();
+    const code = this.num();
+    const message = this.str();
+    const end = this.str() as CallRecord['end'];
+    const requestBytes = this.num();
+    const responseBytes = this.num();
+    const authority = flags & HAS_AUTHORITY ? this.str() : (this.at++, undefined);
+    const traceparent = flags & HAS_TRACEPARENT ? this.str() : (this.at++, undefined);
+    const extrasIndex = this.num();
+    const extras = flags & HAS_EXTRAS ? (this.batch.extras[extrasIndex] as EndExtras) : undefined;
+    const status: CallRecord['status'] = { code, message };
+    if (extras?.details) status.details = Buffer.from(extras.details.buffer, extras.details.byteOffset, extras.details.byteLength);
+    // The fields in the order the proxy's tap builds them.
+    const record: CallRecord = {
+      method,
+      startNs: extras?.startNs ?? this.batch.baseNs + BigInt(offset),
+      durationNs,
+      requests: this.messages(),
+      responses: this.messages(),
+      status,
+      end,
+      requestMetadata: this.headers(),
+      responseHeaders: this.headers(),
+      responseTrailers: this.headers(),
+      requestBytes,
+      responseBytes,
+    };
+    if (flags & TRUNCATED) record.truncated = true;
+    if (authority !== undefined) record.authority = authority;
+    if (traceparent !== undefined) record.propagatedTraceparent = traceparent;
+    if (extras?.fault) record.fault = extras.fault;
+    if (extras?.peer) record.peer = extras.peer;
+    return { end: record };
+  }
 }
 
 export function unpackBatch(batch: PackedBatch): ObservedEvent[] {
-  const unpack = (list: PackedMessage[]): TimedMessage[] =>
-    list.map(([offsetNs, index, start, length, compressed, spooled]) => {
-      const m: TimedMessage = { offsetNs, data: Buffer.from(batch.buffers[index]!, start, length) };
-      if (compressed) m.compressed = true;
-      if (spooled) m.spooled = spooled;
-      return m;
-    });
-  return batch.events.map((e): ObservedEvent => {
-    if ('start' in e) return { start: { method: e.start[0], startNs: e.start[1], requestMetadata: [] } };
-    if ('abort' in e) return e;
-    if ('part' in e) {
-      const [id, index, start, length] = e.part;
-      return { part: { id, data: Buffer.from(batch.buffers[index]!, start, length) } };
-    }
-    const packed = e.end;
-    // Assignments rather than rest and spread, as in packBatch.
-    const record = Object.assign({}, packed) as unknown as CallRecord;
-    record.requests = unpack(packed.requests);
-    record.responses = unpack(packed.responses);
-    record.requestMetadata = unpackHeaders(packed.requestMetadata);
-    record.responseHeaders = unpackHeaders(packed.responseHeaders);
-    record.responseTrailers = unpackHeaders(packed.responseTrailers);
-    const status = packed.status;
-    record.status = { code: status.code, message: status.message };
-    if (status.details) record.status.details = Buffer.from(status.details.buffer, status.details.byteOffset, status.details.byteLength);
-    return { end: record };
-  });
+  const out: ObservedEvent[] = [];
+  const reader = new Unpacker(batch);
+  while (!reader.done) out.push(reader.event());
+  return out;
 }

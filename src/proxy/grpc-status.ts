@@ -40,11 +40,23 @@ export function codeFromReset(errorCode: number): number {
   }
 }
 
-/** grpc-timeout ("100m", "5S", "1H", …) in nanoseconds. */
+/** grpc-timeout ("100m", "5S", "1H", …) in nanoseconds: 1 to 8 digits and a unit (read per call, so no regex). */
 export function parseGrpcTimeout(value: string): number | undefined {
-  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { H: 3600e9, M: 60e9, S: 1e9, m: 1e6, u: 1e3, n: 1 }[m[2] as 'H'];
-  return n * unit;
+  const digits = value.length - 1;
+  if (digits < 1 || digits > 8) return undefined;
+  let n = 0;
+  for (let i = 0; i < digits; i++) {
+    const c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  switch (value.charCodeAt(digits)) {
+    case 72: return n * 3600e9; // H
+    case 77: return n * 60e9; // M
+    case 83: return n * 1e9; // S
+    case 109: return n * 1e6; // m
+    case 117: return n * 1e3; // u
+    case 110: return n; // n
+    default: return undefined;
+  }
 }

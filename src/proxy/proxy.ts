@@ -120,8 +120,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         logger.error('an observer failed (forwarding continues)', { error: err instanceof Error ? err.message : String(err), total: sinkErrors });
       }
     },
+    // Only calls handed to sinks are named by their client: without sinks there is no one to ask for.
     lookupPeer:
-      opts.peerLookup !== false && listenAt.kind === 'unix'
+      opts.peerLookup !== false && listenAt.kind === 'unix' && sinks.length > 0
         ? (s: net.Socket): PeerLookup => lookupUnixPeer(s)
         : undefined,
   };

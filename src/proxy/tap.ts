@@ -3,17 +3,22 @@
  * CallRecords for the sinks. It never changes a byte: the connection forwards first and
  * feeds the tap a view of the same chunks.
  *
- * HPACK state is mirrored per direction, so every header block must be decoded even when no
- * sink wants it; that is the unavoidable cost of observing (a few µs per call).
+ * HPACK state is mirrored per direction, so every header block must be read even when no
+ * sink wants it. Without sinks (a bare proxy) the tap keeps only what forwarding needs of a call
+ * (its stream, method and whether answer headers went out, for critap's own UNAVAILABLE and
+ * GOAWAY answers): header blocks are skimmed (HpackDecoder.skim), DATA is not looked at, and no
+ * record is built.
  */
 import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header, type Peer, type TimedMessage } from '../call.js';
 import { hrNow, nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
-import { MessageAssembler } from '../wire/grpc-messages.js';
+import { MessageAssembler, type MessageSink } from '../wire/grpc-messages.js';
 import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
 import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
 
+/** The status of a call no sink observes: never read, so never parsed from its trailers. */
+const OK_NOT_READ: CallRecord['status'] = { code: 0, message: '' };
 /** Headers that describe one hop, not the call; they are not part of a call's metadata. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 const SETTINGS_HEADER_TABLE_SIZE = 1;
@@ -26,6 +31,8 @@ export const PEER_HOLD_LIMIT_MS = 3000;
  */
 const DEADLINE_SLACK_NS = 10_000_000;
 const EMPTY = Buffer.alloc(0);
+/** responseHeaders of a stream without sinks once its answer headers went out (nothing is kept). */
+const NOT_KEPT: Header[] = [];
 /** Spooled bodies are named by this counter: unique across the connections of one proxy process. */
 let nextSpoolId = 1;
 
@@ -65,11 +72,11 @@ interface StreamState {
   requestMetadata: Header[];
   requests: TimedMessage[];
   responses: TimedMessage[];
-  reqAsm: MessageAssembler;
-  resAsm: MessageAssembler;
-  /** Id of the body being spooled in each direction, 0 when none. */
-  reqSpool: { id: number };
-  resSpool: { id: number };
+  /** Each direction's messages; null without sinks (bodies are not looked at then). */
+  reqAsm: MessageAssembler | null;
+  resAsm: MessageAssembler | null;
+  reqBodies: StreamBodies | null;
+  resBodies: StreamBodies | null;
   httpStatus: string | undefined;
   responseHeaders: Header[] | null;
   truncated: boolean;
@@ -83,19 +90,22 @@ export class ConnectionTap {
   private readonly resDecoder = new HpackDecoder();
   readonly clientReader: FrameReader;
   readonly serverReader: FrameReader;
-  private readonly capture: boolean;
+  /** Some sink observes calls; without one, only what forwarding needs is kept. */
+  private readonly observing: boolean;
+  readonly capture: boolean;
   private readonly starters: CallSink[];
   /** A sink gives the budget back once done with the bodies (CallSink.releasesBudget). */
-  private readonly sinkReleases: boolean;
+  readonly sinkReleases: boolean;
   /** The sink that takes large bodies in parts (CallSink.spoolsBodies), if any. */
-  private readonly spooler: CallSink | undefined;
+  readonly spooler: CallSink | undefined;
   peer: Peer | undefined;
   /** Finished calls waiting for the peer lookup; null once it settled. */
   private held: CallRecord[] | null = null;
   /** Resolves once no finished call waits for the peer lookup any more. */
   readonly settled: Promise<void>;
 
-  constructor(private readonly opts: TapOptions) {
+  constructor(readonly opts: TapOptions) {
+    this.observing = opts.sinks.length > 0;
     this.capture = opts.sinks.some((s) => s.needsBodies);
     this.starters = opts.sinks.filter((s) => typeof s.onCallStart === 'function');
     this.sinkReleases = opts.sinks.some((s) => s.releasesBudget === true);
@@ -160,16 +170,22 @@ export class ConnectionTap {
 
   private clientEvents(): FrameEvents {
     return {
-      headers: (id, block, endStream) => {
+      headers: (id, block) => {
+        if (!this.observing) {
+          const method = this.reqDecoder.skim(block);
+          if (!this.streams.has(id)) this.begin(id, method, null);
+          return;
+        }
         const headers = this.reqDecoder.decode(block);
         if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
-        this.begin(id, headers);
-        void endStream;
+        this.begin(id, '', headers);
       },
-      data: (id, chunk) => {
-        const s = this.streams.get(id);
-        if (s) s.reqAsm.push(chunk);
-      },
+      ...(this.observing && {
+        data: (id: number, chunk: Buffer) => {
+          const s = this.streams.get(id);
+          if (s) s.reqAsm!.push(chunk);
+        },
+      }),
       dataEnd: () => {},
       rstStream: (id, code) => {
         const s = this.streams.get(id);
@@ -191,6 +207,14 @@ export class ConnectionTap {
   private serverEvents(): FrameEvents {
     return {
       headers: (id, block, endStream) => {
+        if (!this.observing) {
+          this.resDecoder.skim(block);
+          const s = this.streams.get(id);
+          if (!s) return;
+          if (s.responseHeaders === null && !endStream) s.responseHeaders = NOT_KEPT;
+          else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
+          return;
+        }
         const headers = this.resDecoder.decode(block);
         const s = this.streams.get(id);
         if (!s) return;
@@ -206,10 +230,12 @@ export class ConnectionTap {
         }
         this.finish(s, 'trailers', statusFromTrailers(headers, s.httpStatus), metadataOf(headers, null));
       },
-      data: (id, chunk) => {
-        const s = this.streams.get(id);
-        if (s) s.resAsm.push(chunk);
-      },
+      ...(this.observing && {
+        data: (id: number, chunk: Buffer) => {
+          const s = this.streams.get(id);
+          if (s) s.resAsm!.push(chunk);
+        },
+      }),
       dataEnd: () => {},
       rstStream: (id, code) => {
         const s = this.streams.get(id);
@@ -232,44 +258,52 @@ export class ConnectionTap {
     };
   }
 
-  private begin(id: number, headers: Header[]): void {
-    let method = '';
+  /** A new call. `headers` null: no sink observes, `method` was skimmed from the block. */
+  private begin(id: number, method: string, headers: Header[] | null): void {
     let authority: string | undefined;
     let timeoutNs: number | undefined;
-    const metadata: Header[] = [];
-    for (const h of headers) {
-      const name = h[0];
-      if (name.charCodeAt(0) === 58 /* ':' */) {
-        if (name === ':path') method = h[1];
-        else if (name === ':authority') authority = h[1];
-        continue;
+    let metadata: Header[] = NOT_KEPT;
+    if (headers !== null) {
+      metadata = [];
+      for (const h of headers) {
+        const name = h[0];
+        if (name.charCodeAt(0) === 58 /* ':' */) {
+          if (name === ':path') method = h[1];
+          else if (name === ':authority') authority = h[1];
+          continue;
+        }
+        if (HOP_BY_HOP.has(name)) continue;
+        if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
+        metadata.push(h);
       }
-      if (HOP_BY_HOP.has(name)) continue;
-      if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
-      metadata.push(h);
     }
-    const startHr = hrNow();
+    const observing = this.observing;
+    const startHr = observing ? hrNow() : 0n;
     const s: StreamState = {
       id,
       method,
       authority,
       startHr,
-      startNs: nowNs(),
+      startNs: observing ? nowNs() : 0n,
       timeoutNs,
       requestMetadata: metadata,
       requests: [],
       responses: [],
-      reqAsm: undefined as unknown as MessageAssembler,
-      resAsm: undefined as unknown as MessageAssembler,
-      reqSpool: { id: 0 },
-      resSpool: { id: 0 },
+      reqAsm: null,
+      resAsm: null,
+      reqBodies: null,
+      resBodies: null,
       httpStatus: undefined,
       responseHeaders: null,
       truncated: false,
       propagatedTraceparent: this.opts.sentTraceparent?.(id),
     };
-    s.reqAsm = this.assembler(s, s.requests, s.reqSpool);
-    s.resAsm = this.assembler(s, s.responses, s.resSpool);
+    if (observing) {
+      s.reqBodies = new StreamBodies(this, s, s.requests);
+      s.resBodies = new StreamBodies(this, s, s.responses);
+      s.reqAsm = this.assembler(s.reqBodies);
+      s.resAsm = this.assembler(s.resBodies);
+    }
     this.streams.set(id, s);
     if (id > this.lastStreamId) this.lastStreamId = id;
     if (this.refusedAbove !== undefined && id > this.refusedAbove) {
@@ -288,52 +322,28 @@ export class ConnectionTap {
     }
   }
 
-  /**
-   * Reassembles one direction's messages into `into`; a body not kept marks the call truncated.
-   * With a spooling sink, large bodies go to it in parts as they arrive (`spool` holds the id of
-   * the one being read) and only a reference to them is kept here.
-   */
-  private assembler(s: StreamState, into: TimedMessage[], spool: { id: number }): MessageAssembler {
+  /** Reassembles one direction's messages for `bodies` (see StreamBodies). */
+  private assembler(bodies: StreamBodies): MessageAssembler {
     const budget = this.opts.budget;
     const spooler = this.spooler;
     return new MessageAssembler(
-      {
-        message: (body, _len, compressed) => {
-          if (body === null) s.truncated ||= this.capture;
-          else into.push(timed(s, body, compressed));
-        },
-        part: (data) => {
-          if (spool.id === 0) spool.id = nextSpoolId++;
-          if (budget) budget.heldByOpenCalls -= data.length;
-          try {
-            spooler!.onBodyPart!(spool.id, data);
-          } catch (err) {
-            this.opts.onSinkError?.(err);
-          }
-          // A sink that does not release the budget itself is done with the part by now.
-          if (budget && !this.sinkReleases) budget.give(data.length);
-        },
-        spooled: (length, compressed) => {
-          const m = timed(s, EMPTY, compressed);
-          m.spooled = { id: spool.id, length };
-          spool.id = 0;
-          into.push(m);
-        },
-        abort: () => this.abortSpool(spool),
-      },
+      bodies,
       this.capture,
       this.opts.captureLimit,
-      budget ? (n: number) => this.reserveBody(budget, n) : undefined,
+      budget ? this.reserveBodyBound : undefined,
       spooler
         ? {
             spoolFrom: SPOOL_FROM_BYTES,
             partBytes: SPOOL_PART_BYTES,
-            reserve: budget ? (n) => this.reservePart(budget, n) : undefined,
+            reserve: budget ? this.reservePartBound : undefined,
             newPart: spooler.newPart ? (n) => spooler.newPart!(n) : undefined,
           }
         : undefined,
     );
   }
+
+  private readonly reserveBodyBound = (n: number): boolean => this.reserveBody(this.opts.budget!, n);
+  private readonly reservePartBound = (n: number): boolean => this.reservePart(this.opts.budget!, n);
 
   /** A whole body is kept only while it fits the budget. */
   private reserveBody(budget: CaptureBudget, bytes: number): boolean {
@@ -358,10 +368,10 @@ export class ConnectionTap {
   }
 
   /** The body being spooled will never be finished: the spooling sink may throw its parts away. */
-  private abortSpool(spool: { id: number }): void {
-    if (spool.id === 0) return;
-    const id = spool.id;
-    spool.id = 0;
+  abortSpool(spool: StreamBodies): void {
+    if (spool.spoolId === 0) return;
+    const id = spool.spoolId;
+    spool.spoolId = 0;
     try {
       this.spooler?.onBodyAbort?.(id);
     } catch (err) {
@@ -372,11 +382,14 @@ export class ConnectionTap {
   private finish(s: StreamState, end: CallRecord['end'], status: CallRecord['status'], trailers: Header[]): void {
     this.streams.delete(s.id);
     this.answered = true;
+    const reqAsm = s.reqAsm;
+    const resAsm = s.resAsm;
+    if (reqAsm === null || resAsm === null) return; // no sink: nothing to hand over
     // A body cut off while being spooled: its parts are of no use.
-    if (s.reqAsm.spoolOpen) this.abortSpool(s.reqSpool);
-    if (s.resAsm.spoolOpen) this.abortSpool(s.resSpool);
+    if (reqAsm.spoolOpen) this.abortSpool(s.reqBodies!);
+    if (resAsm.spoolOpen) this.abortSpool(s.resBodies!);
     // What this call held now leaves it: given back below, or handed to the sinks with the record.
-    if (this.opts.budget) this.opts.budget.heldByOpenCalls -= s.reqAsm.reserved + s.resAsm.reserved;
+    if (this.opts.budget) this.opts.budget.heldByOpenCalls -= reqAsm.reserved + resAsm.reserved;
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,
@@ -388,10 +401,10 @@ export class ConnectionTap {
       requestMetadata: s.requestMetadata,
       responseHeaders: s.responseHeaders ?? [],
       responseTrailers: trailers,
-      requestBytes: s.reqAsm.totalBytes,
-      responseBytes: s.resAsm.totalBytes,
+      requestBytes: reqAsm.totalBytes,
+      responseBytes: resAsm.totalBytes,
     };
-    if (s.truncated || s.reqAsm.partial || s.resAsm.partial) record.truncated = true;
+    if (s.truncated || reqAsm.partial || resAsm.partial) record.truncated = true;
     if (s.authority !== undefined) record.authority = s.authority;
     if (s.propagatedTraceparent !== undefined) record.propagatedTraceparent = s.propagatedTraceparent;
     if (s.fault !== undefined) record.fault = s.fault;
@@ -399,7 +412,7 @@ export class ConnectionTap {
       // Without a releasing sink the bodies leave the budget here (sinks bound their own queues);
       // with one, it gives back the bodies it was handed, and only bytes reserved for a message
       // cut off mid-body (never handed over) come back now.
-      const reserved = s.reqAsm.reserved + s.resAsm.reserved;
+      const reserved = reqAsm.reserved + resAsm.reserved;
       this.opts.budget.give(this.sinkReleases ? reserved - bodyBytes(record) : reserved);
     }
     if (this.held !== null) this.held.push(record);
@@ -433,6 +446,52 @@ function withinLimit(lookup: Promise<Peer | undefined>, ms: number): Promise<Pee
       },
     );
   });
+}
+
+/**
+ * Where one direction of a call puts its messages (the MessageAssembler's sink): `into`, or with
+ * a spooling sink, large bodies go to it in parts as they arrive (`spoolId` names the one being
+ * read) and only a reference to them is kept. A body not kept marks the call truncated.
+ */
+class StreamBodies implements MessageSink {
+  /** Id of the body being spooled, 0 when none. */
+  spoolId = 0;
+
+  constructor(
+    private readonly tap: ConnectionTap,
+    private readonly s: StreamState,
+    private readonly into: TimedMessage[],
+  ) {}
+
+  message(body: Buffer | null, _length: number, compressed: boolean): void {
+    if (body === null) this.s.truncated ||= this.tap.capture;
+    else this.into.push(timed(this.s, body, compressed));
+  }
+
+  part(data: Buffer): void {
+    const tap = this.tap;
+    const budget = tap.opts.budget;
+    if (this.spoolId === 0) this.spoolId = nextSpoolId++;
+    if (budget) budget.heldByOpenCalls -= data.length;
+    try {
+      tap.spooler!.onBodyPart!(this.spoolId, data);
+    } catch (err) {
+      tap.opts.onSinkError?.(err);
+    }
+    // A sink that does not release the budget itself is done with the part by now.
+    if (budget && !tap.sinkReleases) budget.give(data.length);
+  }
+
+  spooled(length: number, compressed: boolean): void {
+    const m = timed(this.s, EMPTY, compressed);
+    m.spooled = { id: this.spoolId, length };
+    this.spoolId = 0;
+    this.into.push(m);
+  }
+
+  abort(): void {
+    this.tap.abortSpool(this);
+  }
 }
 
 function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage {

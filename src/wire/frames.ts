@@ -5,6 +5,9 @@
  * DATA payloads are handed out as slices as they arrive (a 16 MiB frame is never buffered
  * here); every other frame is small and is delivered whole. Header blocks are joined across
  * CONTINUATION frames before delivery.
+ *
+ * A payload that lies wholly inside the chunk being read is handed out as a view of that chunk
+ * (no copy); so are DATA slices. Events must use these views before they return, or copy them.
  */
 
 import { Flag, FrameType, PREFACE, WireError } from './h2.js';
@@ -15,8 +18,8 @@ export { Flag, FrameType, MAX_FRAME_SIZE_LIMIT, PREFACE, WireError } from './h2.
 export interface FrameEvents {
   /** A complete header block (padding and priority stripped, CONTINUATIONs joined). */
   headers(streamId: number, block: Buffer, endStream: boolean): void;
-  /** A piece of a DATA frame's payload, padding excluded. */
-  data(streamId: number, chunk: Buffer): void;
+  /** A piece of a DATA frame's payload, padding excluded. Readers that leave it out get no slices (the proxy when nothing observes bodies). */
+  data?(streamId: number, chunk: Buffer): void;
   /**
    * The end of a DATA frame; `endStream` when it carried END_STREAM. `frameLength` is the whole
    * payload length, padding included: what the frame counts against flow-control windows.
@@ -48,6 +51,8 @@ const KEEP_PAYLOAD: readonly number[] = [
 ];
 /** Upper bound for frames that are small by definition (PING 8, WINDOW_UPDATE 4). */
 const SMALL_FRAME_MAX = 64;
+/** `payload` of a frame whose payload is kept, before its first bytes arrive. */
+const WHOLE = Buffer.alloc(0);
 
 export class FrameReader {
   private prefaceLeft: number;
@@ -124,6 +129,7 @@ export class FrameReader {
       }
       const take = Math.min(this.length - this.consumed, end - pos);
       if (this.type === FrameType.DATA) this.dataBytes(chunk, pos, take);
+      else if (this.payload === WHOLE && take === this.length) this.payload = chunk.subarray(pos, pos + take); // all here: a view, not a copy
       else this.collect(chunk, pos, take);
       pos += take;
       this.consumed += take;
@@ -149,11 +155,14 @@ export class FrameReader {
       if (keep && this.length > (small ? SMALL_FRAME_MAX : this.maxHeaderBlock)) {
         throw new WireError(`frame of type ${this.type} claims ${this.length} bytes`);
       }
-      this.payload = keep ? Buffer.allocUnsafe(this.length) : null;
+      // Allocated once the first payload bytes show whether the whole payload is in this chunk.
+      this.payload = keep ? WHOLE : null;
     }
   }
 
+  /** Copies a piece of a payload split across chunks. */
   private collect(chunk: Buffer, pos: number, n: number): void {
+    if (this.payload === WHOLE) this.payload = Buffer.allocUnsafe(this.length);
     if (this.payload !== null) chunk.copy(this.payload, this.consumed, pos, pos + n);
   }
 
@@ -166,7 +175,7 @@ export class FrameReader {
     }
     // Payload bytes lie in [padded ? 1 : 0, length - padLen); clip this piece to that window.
     const stop = Math.min(pos + n, pos + (this.length - this.padLen - this.consumed));
-    if (stop > from) this.events.data(this.streamId, chunk.subarray(from, stop));
+    if (stop > from && this.events.data !== undefined) this.events.data(this.streamId, chunk.subarray(from, stop));
   }
 
   private finishFrame(): void {
@@ -180,6 +189,11 @@ export class FrameReader {
         return;
       case FrameType.HEADERS:
       case FrameType.CONTINUATION: {
+        if (type === FrameType.HEADERS && flags & Flag.END_HEADERS) {
+          // The usual case, a block in one frame: no joining.
+          this.events.headers(streamId, headersFragment(payload, this.length, flags, streamId), (flags & Flag.END_STREAM) !== 0);
+          return;
+        }
         const done =
           type === FrameType.HEADERS
             ? this.joiner.headers(streamId, headersFragment(payload, this.length, flags, streamId), flags)

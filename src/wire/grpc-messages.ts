@@ -33,8 +33,10 @@ export interface SpoolOptions {
 }
 
 export class MessageAssembler {
-  private readonly prefix = Buffer.alloc(5);
+  /** Prefix octets read of the next message (0-4), its flags octet and length as they arrive. */
   private prefixHave = 0;
+  private prefixFlags = 0;
+  private prefixLength = 0;
   private remaining = 0;
   private inBody = false;
   private length = 0;
@@ -136,15 +138,24 @@ export class MessageAssembler {
     const end = chunk.length;
     while (pos < end) {
       if (!this.inBody) {
-        const n = Math.min(5 - this.prefixHave, end - pos);
-        if (n === 5) chunk.copy(this.prefix, 0, pos, pos + 5);
-        else chunk.copy(this.prefix, this.prefixHave, pos, pos + n);
-        this.prefixHave += n;
-        pos += n;
-        if (this.prefixHave < 5) return;
-        this.prefixHave = 0;
-        this.compressed = (this.prefix[0]! & 1) === 1;
-        this.length = this.prefix.readUInt32BE(1);
+        if (this.prefixHave === 0 && end - pos >= 5) {
+          this.prefixFlags = chunk[pos]!;
+          this.prefixLength = chunk.readUInt32BE(pos + 1);
+          pos += 5;
+        } else {
+          // A prefix split across chunks: taken an octet at a time.
+          while (this.prefixHave < 5 && pos < end) {
+            const b = chunk[pos++]!;
+            if (this.prefixHave === 0) this.prefixFlags = b;
+            else this.prefixLength = this.prefixLength * 256 + b;
+            this.prefixHave++;
+          }
+          if (this.prefixHave < 5) return;
+          this.prefixHave = 0;
+        }
+        this.compressed = (this.prefixFlags & 1) === 1;
+        this.length = this.prefixLength;
+        this.prefixLength = 0;
         this.remaining = this.length;
         this.bodyHave = 0;
         if (this.length === 0) {

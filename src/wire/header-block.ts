@@ -18,7 +18,8 @@ export function headersFragment(payload: Buffer | null, length: number, flags: n
   }
   if (flags & Flag.PRIORITY) start += 5;
   if (stop < start) throw new WireError('HEADERS frame padding exceeds its length');
-  return payload ? payload.subarray(start, stop) : Buffer.alloc(0);
+  if (payload === null) return Buffer.alloc(0);
+  return start === 0 && stop === payload.length ? payload : payload.subarray(start, stop);
 }
 
 export interface HeaderBlock {
@@ -47,7 +48,8 @@ export class HeaderBlockJoiner {
   headers(streamId: number, fragment: Buffer, flags: number): HeaderBlock | null {
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if (flags & Flag.END_HEADERS) return { streamId, block: fragment, endStream };
-    this.parts = [fragment];
+    // Kept past this frame: a copy, as the fragment may be a view of a chunk that is reused.
+    this.parts = [Buffer.from(fragment)];
     this.length = fragment.length;
     this.streamId = streamId;
     this.endStream = endStream;
@@ -58,7 +60,7 @@ export class HeaderBlockJoiner {
   continuation(streamId: number, payload: Buffer | null, flags: number): HeaderBlock | null {
     if (this.parts === null || streamId !== this.streamId) throw new WireError(`unexpected CONTINUATION on stream ${streamId}`);
     const fragment = payload ?? Buffer.alloc(0);
-    this.parts.push(fragment);
+    this.parts.push((flags & Flag.END_HEADERS) === 0 ? Buffer.from(fragment) : fragment);
     this.length += fragment.length;
     if (this.length > this.maxBlock) throw new WireError(`header block over ${this.maxBlock} bytes`);
     if ((flags & Flag.END_HEADERS) === 0) return null;

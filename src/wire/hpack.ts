@@ -4,8 +4,11 @@
  * The proxy forwards HTTP/2 frames untouched; to learn `:path`, `grpc-status` and
  * friends it decodes every header block, keeping one HpackDecoder per direction
  * that mirrors the peer encoder's dynamic table. It runs for every CRI call, so the
- * inner loop works on offsets into the block and allocates only the strings and
- * the [name, value] pairs it returns.
+ * inner loop works on offsets into the block. A header taken from a table (static or
+ * dynamic) is returned as the table's own [name, value] pair, not a copy: callers
+ * treat decoded headers as read-only. When nothing is observed, `skim` keeps the table
+ * in step and reads only `:path`, allocating nothing for indexed fields and skipping
+ * the bytes of literals that are neither indexed nor wanted.
  */
 import type { Header } from '../call.js';
 import { huffmanDecode } from './huffman.js';
@@ -16,7 +19,7 @@ export class HpackError extends Error {
 }
 
 /** RFC 7541 Appendix A. Index 1 is STATIC_TABLE[0]. */
-const STATIC_TABLE: readonly Header[] = [
+const STATIC_TABLE: readonly Readonly<Header>[] = [
   [':authority', ''],
   [':method', 'GET'],
   [':method', 'POST'],
@@ -80,6 +83,7 @@ const STATIC_TABLE: readonly Header[] = [
   ['www-authenticate', ''],
 ];
 const STATIC_COUNT = STATIC_TABLE.length; // 61
+for (const entry of STATIC_TABLE) Object.freeze(entry);
 
 /** RFC 7541 §4.1: each entry costs its octets plus 32. */
 const ENTRY_OVERHEAD = 32;
@@ -90,8 +94,8 @@ const DEFAULT_TABLE_SIZE = 4096;
 export class HpackDecoder {
   // Dynamic table as a ring buffer: the newest entry (HPACK index 62) sits at `head`,
   // older ones at head-1, head-2, … (mod capacity). Capacity is a power of two.
-  private names: string[] = new Array<string>(64);
-  private values: string[] = new Array<string>(64);
+  /** The entries themselves: what decode() returns for an indexed field. */
+  private entries: Header[] = new Array<Header>(64);
   private mask = 63;
   private head = 0;
   private count = 0;
@@ -131,19 +135,43 @@ export class HpackDecoder {
   /**
    * Decodes one complete header block (HEADERS + CONTINUATION payloads joined). Returns
    * [name, value] in order. Strings are decoded as latin1 so bytes round-trip exactly.
+   * Pairs that come from a table are the table's own (shared, never to be changed).
    * Throws HpackError on malformed input; the decoder is unusable afterwards.
    */
   decode(block: Buffer): Header[] {
-    if (this.failed) throw new HpackError('critap: hpack: decoder is unusable after an earlier error on this connection');
+    this.checkUsable();
     try {
       return this.decodeBlock(block);
     } catch (err) {
-      this.failed = true;
-      if (err instanceof HpackError) throw err;
-      // Huffman errors, or anything unforeseen: the contract is that only HpackError escapes.
-      const message = err instanceof Error ? err.message : String(err);
-      throw new HpackError(message.startsWith('critap:') ? message : `critap: hpack: ${message}`);
+      throw this.fail(err);
     }
+  }
+
+  /**
+   * Keeps the table in step with one header block without building its header list, and
+   * returns the block's `:path` value ('' when it has none). Literals that are not indexed
+   * and are not `:path` are skipped unread (their Huffman coding is not checked); everything
+   * that changes the table is read exactly as decode() reads it.
+   */
+  skim(block: Buffer): string {
+    this.checkUsable();
+    try {
+      return this.skimBlock(block);
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.failed) throw new HpackError('critap: hpack: decoder is unusable after an earlier error on this connection');
+  }
+
+  private fail(err: unknown): HpackError {
+    this.failed = true;
+    if (err instanceof HpackError) return err;
+    // Huffman errors, or anything unforeseen: the contract is that only HpackError escapes.
+    const message = err instanceof Error ? err.message : String(err);
+    return new HpackError(message.startsWith('critap:') ? message : `critap: hpack: ${message}`);
   }
 
   private decodeBlock(block: Buffer): Header[] {
@@ -154,26 +182,17 @@ export class HpackDecoder {
       const first = block[this.pos]!;
       if (first & 0x80) {
         // Indexed header field (§6.1).
-        const index = this.readInteger(block, 7);
-        if (index === 0) throw new HpackError('critap: hpack: indexed header field with index 0');
-        headers.push(this.entry(index));
+        headers.push(this.entry(this.readIndex(block)));
       } else if (first & 0x40) {
         // Literal with incremental indexing (§6.2.1).
         const name = this.readName(block, 6);
-        const value = this.readString(block);
-        this.insert(name, value);
-        headers.push([name, value]);
+        const entry: Header = [name, this.readString(block)];
+        this.insert(entry);
+        headers.push(entry);
       } else if (first & 0x20) {
         // Dynamic table size update (§6.3): only before the first header field of a block.
-        if (headers.length !== 0) {
-          throw new HpackError('critap: hpack: dynamic table size update after a header field');
-        }
-        const size = this.readInteger(block, 5);
-        if (size > this.maxCapacity) {
-          throw new HpackError(`critap: hpack: table size update to ${size} exceeds the allowed ${this.maxCapacity}`);
-        }
-        this.capacity = size;
-        this.evictTo(size);
+        if (headers.length !== 0) throw new HpackError('critap: hpack: dynamic table size update after a header field');
+        this.sizeUpdate(block);
       } else {
         // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
         const name = this.readName(block, 4);
@@ -183,18 +202,61 @@ export class HpackDecoder {
     return headers;
   }
 
+  private skimBlock(block: Buffer): string {
+    let path = '';
+    let fields = 0;
+    const end = block.length;
+    this.pos = 0;
+    while (this.pos < end) {
+      const first = block[this.pos]!;
+      if (first & 0x80) {
+        // An index into the table is checked as decode() checks it; only `:path` is read.
+        const entry = this.entry(this.readIndex(block));
+        if (entry[0] === ':path') path = entry[1];
+      } else if (first & 0x40) {
+        const name = this.readName(block, 6);
+        const entry: Header = [name, this.readString(block)];
+        this.insert(entry);
+        if (name === ':path') path = entry[1];
+      } else if (first & 0x20) {
+        if (fields !== 0) throw new HpackError('critap: hpack: dynamic table size update after a header field');
+        this.sizeUpdate(block);
+        continue;
+      } else {
+        const name = this.readName(block, 4);
+        if (name === ':path') path = this.readString(block);
+        else this.skipString(block);
+      }
+      fields++;
+    }
+    return path;
+  }
+
+  /** The index of an indexed field (§6.1); 0 is not an index. */
+  private readIndex(block: Buffer): number {
+    const index = this.readInteger(block, 7);
+    if (index === 0) throw new HpackError('critap: hpack: indexed header field with index 0');
+    return index;
+  }
+
+  /** Dynamic table size update (§6.3) at this.pos. */
+  private sizeUpdate(block: Buffer): void {
+    const size = this.readInteger(block, 5);
+    if (size > this.maxCapacity) {
+      throw new HpackError(`critap: hpack: table size update to ${size} exceeds the allowed ${this.maxCapacity}`);
+    }
+    this.capacity = size;
+    this.evictTo(size);
+  }
+
   /** Header for HPACK index ≥ 1: static entries, then dynamic ones newest first. */
   private entry(index: number): Header {
-    if (index <= STATIC_COUNT) {
-      const [name, value] = STATIC_TABLE[index - 1]!;
-      return [name, value];
-    }
+    if (index <= STATIC_COUNT) return STATIC_TABLE[index - 1] as Header;
     const age = index - STATIC_COUNT - 1;
     if (age >= this.count) {
       throw new HpackError(`critap: hpack: index ${index} is beyond the ${STATIC_COUNT + this.count}-entry table`);
     }
-    const slot = (this.head - age) & this.mask;
-    return [this.names[slot]!, this.values[slot]!];
+    return this.entries[(this.head - age) & this.mask]!;
   }
 
   /** Name of a literal: an index into the table, or (index 0) a string literal. */
@@ -205,15 +267,29 @@ export class HpackDecoder {
 
   /** String literal (§5.2): H flag, 7-bit-prefix length, then raw or Huffman-coded octets. */
   private readString(block: Buffer): string {
+    const start = this.stringBounds(block);
+    return this.huffman ? huffmanDecode(block, start, this.pos) : block.toString('latin1', start, this.pos);
+  }
+
+  /** A string literal passed over: its length is checked, its octets are not read. */
+  private skipString(block: Buffer): void {
+    this.stringBounds(block);
+  }
+
+  /** The last string literal read was Huffman-coded. */
+  private huffman = false;
+
+  /** Reads a string literal's H flag and length, moves past its octets and returns where they start. */
+  private stringBounds(block: Buffer): number {
     if (this.pos >= block.length) throw new HpackError('critap: hpack: header block ends where a string was expected');
-    const huffman = (block[this.pos]! & 0x80) !== 0;
+    this.huffman = (block[this.pos]! & 0x80) !== 0;
     const length = this.readInteger(block, 7);
     const start = this.pos;
     if (length > block.length - start) {
       throw new HpackError(`critap: hpack: ${length}-octet string runs past the end of the block (${block.length - start} left)`);
     }
     this.pos = start + length;
-    return huffman ? huffmanDecode(block, start, this.pos) : block.toString('latin1', start, this.pos);
+    return start;
   }
 
   /** Prefix-coded integer (§5.1) at this.pos; the caller has checked one byte is there. */
@@ -234,8 +310,8 @@ export class HpackDecoder {
   }
 
   /** Adds an entry (§4.4): evicts oldest entries to make room; an entry larger than the table empties it. */
-  private insert(name: string, value: string): void {
-    const entrySize = name.length + value.length + ENTRY_OVERHEAD;
+  private insert(entry: Header): void {
+    const entrySize = entry[0].length + entry[1].length + ENTRY_OVERHEAD;
     if (entrySize > this.capacity) {
       this.evictTo(0);
       return;
@@ -243,8 +319,7 @@ export class HpackDecoder {
     this.evictTo(this.capacity - entrySize);
     if (this.count === this.mask + 1) this.grow();
     this.head = (this.head + 1) & this.mask;
-    this.names[this.head] = name;
-    this.values[this.head] = value;
+    this.entries[this.head] = entry;
     this.count++;
     this.size += entrySize;
   }
@@ -253,9 +328,9 @@ export class HpackDecoder {
   private evictTo(limit: number): void {
     while (this.size > limit) {
       const slot = (this.head - this.count + 1) & this.mask;
-      this.size -= this.names[slot]!.length + this.values[slot]!.length + ENTRY_OVERHEAD;
-      this.names[slot] = '';
-      this.values[slot] = '';
+      const entry = this.entries[slot]!;
+      this.size -= entry[0].length + entry[1].length + ENTRY_OVERHEAD;
+      this.entries[slot] = EVICTED;
       this.count--;
     }
   }
@@ -263,19 +338,16 @@ export class HpackDecoder {
   /** Doubles the ring, laying entries out oldest-first from slot 0. */
   private grow(): void {
     const cap = this.mask + 1;
-    const names = new Array<string>(cap * 2);
-    const values = new Array<string>(cap * 2);
-    for (let age = this.count - 1, i = 0; age >= 0; age--, i++) {
-      const slot = (this.head - age) & this.mask;
-      names[i] = this.names[slot]!;
-      values[i] = this.values[slot]!;
-    }
-    this.names = names;
-    this.values = values;
+    const entries = new Array<Header>(cap * 2);
+    for (let age = this.count - 1, i = 0; age >= 0; age--, i++) entries[i] = this.entries[(this.head - age) & this.mask]!;
+    this.entries = entries;
     this.mask = cap * 2 - 1;
     this.head = this.count - 1;
   }
 }
+
+/** What an evicted slot holds (never returned: the index check comes first). */
+const EVICTED: Header = ['', ''];
 
 function checkedTableSize(n: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) {

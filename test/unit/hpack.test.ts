@@ -678,3 +678,70 @@ test('only HpackError escapes, for thousands of random and mutated blocks', () =
   }
   assert.ok(errors > 1000 && decoded > 100, `errors ${errors}, decoded ${decoded}`);
 });
+
+// --- skim: the table without the header list --------------------------------------
+
+test('skim keeps the dynamic table exactly as decode does and returns :path (RFC vectors, raw and Huffman)', () => {
+  const sequences: Array<{ size: number; blocks: string[] }> = [
+    { size: 4096, blocks: ['8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d', '8286 84be 5808 6e6f 2d63 6163 6865', '8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65'] },
+    { size: 4096, blocks: ['8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff', '8286 84be 5886 a8eb 1064 9cbf', '8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf'] },
+    { size: 256, blocks: ['3fe1 01 4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3', '4883 640e ffc1 c0bf'] },
+    // C.2.2: :path as a literal without indexing, which skim must read rather than skip.
+    { size: 4096, blocks: ['040c 2f73 616d 706c 652f 7061 7468'] },
+  ];
+  for (const { size, blocks } of sequences) {
+    const full = new HpackDecoder(size);
+    const skimmed = new HpackDecoder(size);
+    for (const block of blocks) {
+      const headers = full.decode(hex(block));
+      const path = headers.filter(([name]) => name === ':path').pop()?.[1] ?? '';
+      assert.equal(skimmed.skim(hex(block)), path, `:path of ${block}`);
+      assert.equal(skimmed.tableSize, full.tableSize, `table size after ${block}`);
+    }
+    // The skimmed decoder's table is the same: the last block decodes the same from it.
+    const last = hex(blocks[blocks.length - 1]!);
+    assert.deepEqual(new HpackDecoder(size).decode(hex(blocks[0]!)).length > 0, true);
+    const again = new HpackDecoder(size);
+    const viaSkim = new HpackDecoder(size);
+    for (const block of blocks.slice(0, -1)) {
+      again.decode(hex(block));
+      viaSkim.skim(hex(block));
+    }
+    assert.deepEqual(viaSkim.decode(last), again.decode(last));
+  }
+});
+
+test('skim reads :path from any form (indexed, indexed name, literal name) and skips other literals unread', () => {
+  const d = new HpackDecoder();
+  assert.equal(d.skim(hex('84')), '/'); // static index 4
+  assert.equal(d.skim(hex('85')), '/index.html');
+  // Literal never indexed with a literal name ":path", then an unrelated never-indexed literal
+  // whose (Huffman-flagged) value is not valid Huffman: skim passes over it without reading it.
+  const lit = Buffer.concat([Buffer.from([0x10, 5]), Buffer.from(':path'), Buffer.from([3]), Buffer.from('/m1')]);
+  const bogus = Buffer.concat([Buffer.from([0x10, 1]), Buffer.from('x'), Buffer.from([0x82, 0xff, 0xff])]);
+  assert.equal(d.skim(Buffer.concat([lit, bogus])), '/m1');
+  assert.throws(() => new HpackDecoder().decode(Buffer.concat([lit, bogus])), HpackError, 'decode reads every value');
+  assert.equal(d.skim(hex('82 86')), '', 'a block without :path');
+  assert.equal(d.tableSize, 0);
+});
+
+test('skim rejects what decode rejects in fields that touch the table, and a failed decoder stays failed', () => {
+  for (const block of ['80', 'be', '3fe2 1f', '82 20', '41', '4185 6162']) {
+    const d = new HpackDecoder();
+    assert.throws(() => d.skim(hex(block)), HpackError, block);
+    assert.throws(() => d.skim(hex('82')), /unusable/);
+  }
+  assert.throws(() => new HpackDecoder().skim(hex('0f')), HpackError, 'a field cut off in its name index');
+});
+
+test('headers from the tables are the tables\' own pairs: static ones frozen, none copied per block', () => {
+  const d = new HpackDecoder();
+  const [first] = d.decode(hex('82'));
+  const [again] = d.decode(hex('82'));
+  assert.equal(first, again);
+  assert.ok(Object.isFrozen(first));
+  const [entered] = d.decode(hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572'));
+  const [indexed] = d.decode(hex('be'));
+  assert.equal(indexed, entered, 'an indexed field returns the pair that entered the table');
+  assert.deepEqual(indexed, ['custom-key', 'custom-header']);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { packBatch, packHeaders, unpackBatch, unpackHeaders, type ObservedEvent } from '../../src/observe/transfer.js';
+import { packBatch, unpackBatch, type ObservedEvent } from '../../src/observe/transfer.js';
 import type { Header } from '../../src/call.js';
 import type { CallRecord } from '../../src/call.js';
 
@@ -52,23 +52,43 @@ test('a start crosses as its method and start time only (its metadata comes with
   assert.deepEqual(out, [{ start: { method: '/m', startNs: 7n, requestMetadata: [] } }]);
 });
 
-test('header lists cross as one string, and as they are when a value holds a NUL', () => {
-  const lists: Header[][] = [
-    [],
-    [['a', '']],
-    [['', 'x'], ['user-agent', 'kubelet/1.31 é'], ['grpc-timeout', '2S']],
-  ];
-  for (const list of lists) {
-    const packed = packHeaders(list);
-    assert.equal(typeof packed, 'string');
-    assert.deepEqual(unpackHeaders(packed), list);
-  }
-  const odd: Header[] = [['x-odd', 'a\0b'], ['y', 'z']];
-  assert.equal(packHeaders(odd), odd, 'a NUL keeps the list as it is');
-  const r = record(4);
-  r.requestMetadata = odd;
-  const [out] = unpackBatch(structuredClone(packBatch([{ end: r }])));
-  assert.deepEqual((out as { end: CallRecord }).end.requestMetadata, odd);
+test('calls cross as numbers: each distinct string once per batch; any byte in a header, any start time', () => {
+  const calls = [record(0), record(1), record(2)];
+  const batch = packBatch(calls.map((end) => ({ end })));
+  assert.equal(batch.strings.filter((s) => s === '/runtime.v1.RuntimeService/Version').length, 1, 'a method repeated by calls is sent once');
+  assert.equal(batch.strings.filter((s) => s === 'traceparent').length, 1);
+  assert.deepEqual(unpackBatch(structuredClone(batch)).map((e) => (e as { end: CallRecord }).end), calls);
+
+  const odd = record(4);
+  delete odd.peer; // set again last, where the tap sets it
+  odd.requestMetadata = [['x-odd', 'a\0b'], ['', ''], ['user-agent', 'kubelet/1.31 é'], ['y', 'z']];
+  odd.responseHeaders = [['content-type', 'application/grpc']];
+  odd.status = { code: 2, message: 'ünïcode ✓ message' };
+  odd.truncated = true;
+  odd.authority = '/run/containerd/containerd.sock';
+  odd.propagatedTraceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  odd.fault = { ruleId: 3, rule: 'method=Version,error=UNAVAILABLE', actions: ['error'] };
+  odd.responses = [{ offsetNs: 9, data: Buffer.alloc(0), spooled: { id: 12, length: 5_000_000 } }];
+  odd.peer = { pid: 42, exe: '/usr/bin/kubelet' };
+  // Started long before the batch's other calls (a stream open for months), and a start just after.
+  const old = record(5);
+  old.startNs = odd.startNs - 200n * 86_400n * 1_000_000_000n;
+  const events: ObservedEvent[] = [{ end: odd }, { end: old }, { start: { method: '/n', startNs: odd.startNs + 1n, requestMetadata: [] } }];
+  const out = unpackBatch(structuredClone(packBatch(events)));
+  assert.deepEqual(out, events);
+  const got = (out[0] as { end: CallRecord }).end;
+  assert.deepEqual(Object.keys(got), Object.keys(odd), 'the fields in the order the tap builds them');
+});
+
+test('parts and aborts of spooled bodies keep their order among calls', () => {
+  const part = Buffer.from('part-bytes');
+  const events: ObservedEvent[] = [{ part: { id: 7, data: part } }, { end: record(6) }, { abort: 7 }, { start: { method: '/m', startNs: 1n, requestMetadata: [] } }];
+  const out = unpackBatch(structuredClone(packBatch(events)));
+  assert.equal(out.length, 4);
+  assert.deepEqual((out[0] as { part: { id: number; data: Buffer } }).part, { id: 7, data: part });
+  assert.deepEqual(out[1], events[1]);
+  assert.deepEqual(out[2], { abort: 7 });
+  assert.deepEqual(out[3], events[3]);
 });
 
 test('an empty batch and calls without bodies pack fine', () => {

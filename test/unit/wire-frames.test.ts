@@ -234,3 +234,36 @@ test('large non-observed frames (PING, WINDOW_UPDATE, unknown) are skipped witho
   reader.push(rstFrame(1, 8));
   assert.deepEqual(r.events, [['rst', 1, 8]]);
 });
+
+test('a reader without a data event reads DATA (padding checked) without handing out slices', () => {
+  const r = recorder();
+  const { data: _data, ...handlers } = r.handlers;
+  const ends: boolean[] = [];
+  const reader = new FrameReader({ ...handlers, dataEnd: (_id, end) => ends.push(end) }, { preface: true });
+  reader.push(sampleClientBytes());
+  assert.deepEqual(ends, [false, true, false, false]);
+  assert.deepEqual(r.events.filter((e) => e[0] === 'headers').map((e) => e[1]), [1, 3, 5, 7]);
+  const bad = new FrameReader({ ...handlers }, { preface: false });
+  assert.throws(() => bad.push(frame(FrameType.DATA, Flag.PADDED, 1, Buffer.from([9, 0]))), WireError);
+});
+
+test('a header block kept across chunks is a copy: the chunk it came in may be reused', () => {
+  const r = recorder();
+  const reader = new FrameReader(r.handlers, { preface: false });
+  const first = Buffer.from(frame(FrameType.HEADERS, 0, 1, Buffer.from([0x82, 0x84])));
+  reader.push(first);
+  first.fill(0xaa); // the socket's buffer, read into again
+  reader.push(frame(FrameType.CONTINUATION, Flag.END_HEADERS, 1, Buffer.from([0x86])));
+  assert.deepEqual(r.events, [['headers', 1, '828486', false]]);
+});
+
+test('a whole frame in one chunk is handed out as a view of it; a split one as the same bytes', () => {
+  const blocks: Buffer[] = [];
+  const chunk = frame(FrameType.HEADERS, Flag.END_HEADERS, 1, Buffer.from([0x82, 0x84, 0x86]));
+  const reader = new FrameReader({ ...recorder().handlers, headers: (_id, block) => blocks.push(block) }, { preface: false });
+  reader.push(chunk);
+  assert.equal(blocks[0]!.buffer, chunk.buffer, 'no copy');
+  reader.push(chunk.subarray(0, 10));
+  reader.push(chunk.subarray(10));
+  assert.deepEqual(blocks.map((b) => b.toString('hex')), ['828486', '828486']);
+});

@@ -1,0 +1,80 @@
+/**
+ * ConnectionTap without sinks (a bare proxy) keeps only what forwarding needs: each open call's
+ * stream, method and whether its answer headers went out. The same bytes with a sink give full
+ * records; both read the HPACK tables the same way.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CallRecord, CallSink } from '../../src/call.js';
+import { ConnectionTap } from '../../src/proxy/tap.js';
+import { parseGrpcTimeout } from '../../src/proxy/grpc-status.js';
+import { encodeHeaderBlock, frame, settingsFrame } from '../../src/wire/frame-writer.js';
+import { Flag, FrameType, PREFACE } from '../../src/wire/h2.js';
+
+const VERSION = '/runtime.v1.RuntimeService/Version';
+
+function grpcMessage(body: Buffer): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(body.length, 1);
+  return Buffer.concat([prefix, body]);
+}
+
+/** Stream 1 enters :path into the client's table (literal with indexing); stream 3 names it by index. */
+function clientBytes(): Buffer {
+  const path = Buffer.from(VERSION, 'latin1');
+  const first = Buffer.concat([Buffer.from([0x83, 0x44, path.length]), path, Buffer.from([0x40, 12]), Buffer.from('grpc-timeout'), Buffer.from([2]), Buffer.from('5S')]);
+  const second = Buffer.from([0x83, 0xbf]); // :method POST, :path from the dynamic table (the older entry)
+  return Buffer.concat([
+    PREFACE,
+    settingsFrame(),
+    frame(FrameType.HEADERS, Flag.END_HEADERS, 1, first),
+    frame(FrameType.DATA, Flag.END_STREAM, 1, grpcMessage(Buffer.from('req-1'))),
+    frame(FrameType.HEADERS, Flag.END_HEADERS, 3, second),
+    frame(FrameType.DATA, Flag.END_STREAM, 3, grpcMessage(Buffer.from('req-3'))),
+  ]);
+}
+
+const responseHeaders = () => frame(FrameType.HEADERS, Flag.END_HEADERS, 1, encodeHeaderBlock([[':status', '200'], ['content-type', 'application/grpc']]));
+const responseData = () => frame(FrameType.DATA, 0, 1, grpcMessage(Buffer.from('answer')));
+const trailers = (id: number, status: string) => frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, encodeHeaderBlock([['grpc-status', status], ['grpc-message', 'x']]));
+
+test('without sinks: open calls with their methods, answer headers seen, calls ended by trailers', () => {
+  const tap = new ConnectionTap({ sinks: [], captureLimit: 1024 });
+  tap.clientReader.push(clientBytes());
+  assert.deepEqual(tap.openStreamIds(), [
+    { id: 1, headersSent: false, method: VERSION },
+    { id: 3, headersSent: false, method: VERSION },
+  ]);
+  tap.serverReader.push(Buffer.concat([settingsFrame(), responseHeaders(), responseData()]));
+  assert.deepEqual(tap.openStreamIds()[0], { id: 1, headersSent: true, method: VERSION });
+  assert.equal(tap.answered, false);
+  tap.serverReader.push(trailers(1, '0'));
+  assert.equal(tap.answered, true);
+  // A trailers-only answer (an error) ends its call too.
+  tap.serverReader.push(trailers(3, '5'));
+  assert.equal(tap.openCalls, 0);
+  assert.equal(tap.lastStreamId, 3);
+});
+
+test('the same bytes with a sink give full records (methods from both tables, bodies, status, deadline)', () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  tap.clientReader.push(clientBytes());
+  tap.serverReader.push(Buffer.concat([settingsFrame(), responseHeaders(), responseData(), trailers(1, '0'), trailers(3, '5')]));
+  assert.deepEqual(ended.map((r) => [r.method, r.status.code, r.end]), [[VERSION, 0, 'trailers'], [VERSION, 5, 'trailers']]);
+  assert.equal(ended[0]!.requests[0]!.data.toString(), 'req-1');
+  assert.equal(ended[0]!.responses[0]!.data.toString(), 'answer');
+  assert.deepEqual(ended[0]!.requestMetadata, [['grpc-timeout', '5S']]);
+  assert.deepEqual(ended[0]!.responseHeaders, [['content-type', 'application/grpc']]);
+});
+
+test('grpc-timeout values: every unit, and anything else is no timeout', () => {
+  assert.equal(parseGrpcTimeout('5S'), 5e9);
+  assert.equal(parseGrpcTimeout('1H'), 3600e9);
+  assert.equal(parseGrpcTimeout('2M'), 120e9);
+  assert.equal(parseGrpcTimeout('250m'), 250e6);
+  assert.equal(parseGrpcTimeout('7u'), 7e3);
+  assert.equal(parseGrpcTimeout('99999999n'), 99999999);
+  for (const bad of ['', 'S', '5', '5s', '123456789S', '-5S', '5 S', '1.5S', 'x5S']) assert.equal(parseGrpcTimeout(bad), undefined, bad);
+});
