@@ -78,8 +78,10 @@ test('unary replay: the answer waits the recorded latency, scaled', async () => 
       await runtime.close();
     }
   };
-  const twice = await time('2x');
-  const once = await time('recorded');
+  // Load on the machine only ever adds to a wait, so the least of three tries is the replay's own.
+  const least = async (timing: string) => Math.min(await time(timing), await time(timing), await time(timing));
+  const twice = await least('2x');
+  const once = await least('recorded');
   const ratio = twice / once;
   assert.ok(ratio > 1.4 && ratio < 2.6, `2x vs recorded: ${ratio.toFixed(2)} (${twice.toFixed(1)} / ${once.toFixed(1)} ms; recorded ${(slow.durationNs / 1e6).toFixed(1)} ms)`);
 });
