@@ -78,6 +78,14 @@ test('calls cross as numbers: each distinct string once per batch; any byte in a
   assert.deepEqual(out, events);
   const got = (out[0] as { end: CallRecord }).end;
   assert.deepEqual(Object.keys(got), Object.keys(odd), 'the fields in the order the tap builds them');
+  // The hand-off packs known fields only: a field added to CallRecord fails to compile here, and
+  // then this test, until `odd` sets it and it crosses.
+  const EVERY_FIELD: Record<keyof CallRecord, true> = {
+    method: true, startNs: true, durationNs: true, requests: true, responses: true, status: true, end: true,
+    requestMetadata: true, responseHeaders: true, responseTrailers: true, requestBytes: true, responseBytes: true,
+    truncated: true, peer: true, authority: true, propagatedTraceparent: true, fault: true,
+  };
+  assert.deepEqual(new Set(Object.keys(odd)), new Set(Object.keys(EVERY_FIELD)), 'the odd call sets every field a call can have');
 });
 
 test('parts and aborts of spooled bodies keep their order among calls', () => {
