@@ -5,6 +5,7 @@ import { parseCommandArgs, UsageError } from './args.js';
 import { callFromJsonl, JsonlError } from '../record/jsonl.js';
 import { Progress } from '../record/progress.js';
 import { createRecording } from '../record/writer.js';
+import { createLogger } from '../log.js';
 
 /** Calls per LevelDB batch while importing. */
 const BATCH = 500;
@@ -14,7 +15,8 @@ export const command: Command = {
 
 Reads calls written by 'critap export --format jsonl' (use - for stdin) and appends them to
 the recording, creating it if the folder is missing or empty. Message bytes, ids and
-redaction flags are kept exactly as exported; the "view" objects are ignored.
+redaction flags are kept exactly as exported; the "view" objects are ignored. Bodies of
+1 MiB or more go to body files in bodies/, as when recording.
 A call already in the recording (same start time, same bytes) is skipped, so importing a
 file twice does not double it. A malformed line stops the import with its line number;
 calls before it stay imported.
@@ -34,7 +36,7 @@ Examples:
       input.once('error', (err: Error) => reject(new Error(`critap: cannot read ${file}: ${err.message}`)));
     });
     await opened;
-    const writer = await createRecording(dir);
+    const writer = await createRecording(dir, createLogger({ level: 'info' }));
     const progress = new Progress('imported');
     let n = 0;
     let skipped = 0;
