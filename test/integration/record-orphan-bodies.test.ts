@@ -39,8 +39,14 @@ function execCall(i: number) {
   return call;
 }
 
-/** Three calls with their answers in body files, plus an orphan and a file of someone else's. */
-async function recordingWithOrphan(dir: string): Promise<string[]> {
+/** What a writer that did not close leaves behind (the next writer then looks for orphans). */
+const leaveWriterPid = (dir: string) => writeFile(join(dir, 'writer.pid'), '999999999\n/usr/bin/node\n');
+
+/**
+ * Three calls with their answers in body files, plus an orphan and a file of someone else's,
+ * as a writer that was killed would leave them (unless `cleanStop`).
+ */
+async function recordingWithOrphan(dir: string, cleanStop = false): Promise<string[]> {
   const w = await createRecording(dir);
   for (let i = 0; i < 3; i++) await w.append(execCall(i));
   await w.close();
@@ -48,6 +54,7 @@ async function recordingWithOrphan(dir: string): Promise<string[]> {
   assert.equal(named.length, 3);
   await writeFile(join(dir, BODIES_DIR, ORPHAN), Buffer.alloc(3000));
   await writeFile(join(dir, BODIES_DIR, 'notes.txt'), 'not ours');
+  if (!cleanStop) await leaveWriterPid(dir);
   return named;
 }
 
@@ -113,6 +120,16 @@ test('only orphans go: files calls name, and files critap does not write, stay; 
   assert.deepEqual(await bodies(dir), [...named, 'notes.txt'].sort());
   assert.match(lines.join('\n'), /"bytesReclaimed":3000/);
   assert.equal((await readAll(dir)).length, 3);
+});
+
+test('after a clean stop the calls are not read for orphans (a clean stop leaves none)', async (t) => {
+  const dir = join(await tempRoot(t), 'rec');
+  const named = await recordingWithOrphan(dir, true);
+  const lines = await openForWriting(dir);
+  assert.deepEqual(await bodies(dir), [...named, ORPHAN, 'notes.txt'].sort());
+  assert.doesNotMatch(lines.join('\n'), /body files/);
+  // The writer that just closed cleanly left no pid file behind.
+  await assert.rejects(stat(join(dir, 'writer.pid')), { code: 'ENOENT' });
 });
 
 test('a call whose body file is already missing does not stop the others from being kept', async (t) => {
