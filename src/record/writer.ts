@@ -1,10 +1,10 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CallRecord } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import { RecordingError } from './errors.js';
 import { inspectFolder, upgradeManifest, writeManifest } from './manifest.js';
 import { prepareCall, prepareStoredCall } from './prepare.js';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PID_FILE, Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { nowNs } from './time.js';
 import { removeOrphanBodies } from './orphan-bodies.js';
