@@ -17,7 +17,8 @@ import { openRecording } from '../../src/record/reader.js';
 import { Store } from '../../src/record/store.js';
 import { MANIFEST_FILE } from '../../src/record/manifest.js';
 import { BODIES_DIR } from '../../src/record/body-store.js';
-import { makeCall, T0, V1, versionCall } from '../unit/record-fixtures.js';
+import { makeCall, SECRET_ENV, T0, V1, versionCall } from '../unit/record-fixtures.js';
+import { createRecording } from '../../src/record/writer.js';
 import { execAnswer } from '../support/exec-answer.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/critap.js', import.meta.url));
@@ -88,4 +89,35 @@ test('import keeps a body of 1 MiB or more in bodies/, as recording does, and ex
   const again = await critap('import', first, imported);
   assert.match(again.stderr, /imported 0 calls .*skipped 2 already in it/);
   assert.deepEqual(await readdir(join(imported, BODIES_DIR)), files);
+});
+
+test('a large call written without ids is redacted first, then its large body goes to a file without the secret', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'critap-import-redact-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const dir = join(root, 'rec');
+  const call = makeCall({
+    method: V1 + 'CreateContainer',
+    request: {
+      podSandboxId: 's'.repeat(64),
+      config: { metadata: { name: 'app' }, envs: [{ key: 'DB_PASSWORD', value: Buffer.from(SECRET_ENV).toString('base64') }], annotations: { big: 'x'.repeat(2 * MiB) } },
+    },
+    responses: [{ containerId: 'c'.repeat(64) }],
+    startNs: T0,
+  });
+  assert.ok(call.requests[0]!.data.includes(SECRET_ENV));
+  const w = await createRecording(dir);
+  await w.append(call);
+  await w.close();
+  const files = await readdir(join(dir, BODIES_DIR));
+  assert.equal(files.length, 1, 'the redacted request, still over 1 MiB, is in a body file');
+  const stored = await readFile(join(dir, BODIES_DIR, files[0]!));
+  assert.ok(stored.length > 2 * MiB);
+  assert.equal(stored.indexOf(SECRET_ENV), -1, 'the env value is not in the file');
+  const r = await openRecording(dir);
+  const calls = [];
+  for await (const c of r.calls()) calls.push(c);
+  await r.close();
+  assert.ok(calls[0]!.requests[0]!.data.equals(stored));
+  assert.ok(calls[0]!.redacted?.includes('request'));
+  assert.equal(calls[0]!.ids.containerId, 'c'.repeat(64));
 });
