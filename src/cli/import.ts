@@ -5,16 +5,23 @@ import { parseCommandArgs, UsageError } from './args.js';
 import { callFromJsonl, JsonlError } from '../record/jsonl.js';
 import { Progress } from '../record/progress.js';
 import { createRecording } from '../record/writer.js';
+import { createLogger } from '../log.js';
 
 /** Calls per LevelDB batch while importing. */
 const BATCH = 500;
+/**
+ * JSONL text per batch, too: a batch's calls are held whole (and their base64 text until parsed),
+ * so 500 lines of 8 MiB answers would hold GiBs at once; large bodies go to files anyway.
+ */
+const BATCH_TEXT = 16 * 1024 * 1024;
 
 export const command: Command = {
   help: `Usage: critap import <file.jsonl|-> <recording>
 
 Reads calls written by 'critap export --format jsonl' (use - for stdin) and appends them to
 the recording, creating it if the folder is missing or empty. Message bytes, ids and
-redaction flags are kept exactly as exported; the "view" objects are ignored.
+redaction flags are kept exactly as exported; the "view" objects are ignored. Bodies of
+1 MiB or more go to body files in bodies/, as when recording.
 A call already in the recording (same start time, same bytes) is skipped, so importing a
 file twice does not double it. A malformed line stops the import with its line number;
 calls before it stay imported.
@@ -34,7 +41,7 @@ Examples:
       input.once('error', (err: Error) => reject(new Error(`critap: cannot read ${file}: ${err.message}`)));
     });
     await opened;
-    const writer = await createRecording(dir);
+    const writer = await createRecording(dir, createLogger({ level: 'info' }));
     const progress = new Progress('imported');
     let n = 0;
     let skipped = 0;
@@ -46,6 +53,7 @@ Examples:
     };
     try {
       let batch: ReturnType<typeof callFromJsonl>[] = [];
+      let batchText = 0;
       for await (const line of createInterface({ input, crlfDelay: Infinity })) {
         lineNo++;
         if (line.trim() === '') continue;
@@ -56,9 +64,11 @@ Examples:
           if (batch.length > 0) await append(batch);
           throw err;
         }
-        if (batch.length >= BATCH) {
+        batchText += line.length;
+        if (batch.length >= BATCH || batchText >= BATCH_TEXT) {
           await append(batch);
           batch = [];
+          batchText = 0;
           progress.update(n);
         }
       }

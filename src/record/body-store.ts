@@ -10,7 +10,8 @@
  * parts in flight rather than whole bodies.
  *
  * A file is written before the call that names it, and removed after the call that named it:
- * a crash can leave a file no call names (wasted space, never a call without its body).
+ * a crash can leave a file no call names (never a call without its body); the next writer to
+ * open the recording removes such files (orphan-bodies.ts).
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -50,7 +51,8 @@ export class BodySpool {
   private readonly folder: string;
   private madeFolder = false;
 
-  constructor(dir: string) {
+  /** `dir`: the recording's folder. */
+  constructor(readonly dir: string) {
     this.folder = join(dir, BODIES_DIR);
   }
 
@@ -131,6 +133,11 @@ export class BodySpool {
       }
     }
   }
+}
+
+/** Whether `name` is one this module writes (nothing else in bodies/ is ever removed). */
+export function isBodyFileName(name: string): boolean {
+  return BODY_FILE_NAME.test(name);
 }
 
 function checkedPath(dir: string, file: string): string {

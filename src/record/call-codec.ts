@@ -122,6 +122,11 @@ export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bod
   return { header, bodyStart: 5 + len };
 }
 
+/** False for a value that names no body file (format 1), without parsing it. */
+export function mayNameBodyFiles(value: Uint8Array): boolean {
+  return value[0] !== VALUE_FORMAT;
+}
+
 /** The bodies a value keeps in files (what retention removes with the call). */
 export function bodyFilesOf(header: ValueHeader): Array<{ file: string; length: number }> {
   const out: Array<{ file: string; length: number }> = [];

@@ -422,5 +422,5 @@ export async function openRecorder(opts: RecorderOptions): Promise<Recorder> {
   if (rules) validateRedactionRules(rules);
   for (const m of opts.methods ?? []) checkMethodPattern(m, 'methods');
   for (const m of opts.exclude ?? []) checkMethodPattern(m, 'exclude');
-  return new Recorder(await openStoreForWriting(opts.dir), opts);
+  return new Recorder(await openStoreForWriting(opts.dir, opts.logger), opts);
 }

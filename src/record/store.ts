@@ -2,8 +2,8 @@ import { access, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import type { CallIds } from '../cri/ids.js';
-import { bodyFilesOf, decodeValueHeader } from './call-codec.js';
-import { removeBodyFiles } from './body-store.js';
+import { bodyFilesOf, decodeCallValue, decodeValueHeader, encodeCallValue } from './call-codec.js';
+import { readBodyFile, removeBodyFiles } from './body-store.js';
 import { RecordingError } from './errors.js';
 import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
 import { accessProblem, describeAccessProblem } from './access.js';
@@ -252,9 +252,22 @@ export class Store {
    */
   async holds(call: PreparedCall, beforeSeq: number): Promise<boolean> {
     for await (const [k, v] of this.db.iterator({ gte: callKeyFrom(call.startNs), lt: callKeyFrom(call.startNs + 1n) })) {
-      if (seqOfKey(k) < beforeSeq && v.equals(call.value)) return true;
+      if (seqOfKey(k) >= beforeSeq) continue;
+      if (v.equals(call.value) || this.sameWithBodiesInline(k, v, call.value)) return true;
     }
     return false;
+  }
+
+  /** Whether a stored value that names body files holds `inline` once its files are read back. */
+  private sameWithBodiesInline(key: string, stored: Buffer, inline: Buffer): boolean {
+    // Rare (calls that started in the same nanosecond), so a full decode is affordable.
+    try {
+      const call = decodeCallValue(key, stored, (file, length) => readBodyFile(this.dir, file, length));
+      return encodeCallValue(call, call.ids, call.redacted).equals(inline);
+    } catch {
+      // A stored call whose body cannot be read is not the same call.
+      return false;
+    }
   }
 
   /** Records drops when there is nothing else to write (so `critap stats` shows them). */

@@ -1,18 +1,29 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CallRecord } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import { RecordingError } from './errors.js';
 import { inspectFolder, upgradeManifest, writeManifest } from './manifest.js';
 import { prepareCall, prepareStoredCall } from './prepare.js';
-import { Store, type PreparedCall, type RetentionLimits } from './store.js';
+import { PID_FILE, Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { nowNs } from './time.js';
+import { removeOrphanBodies } from './orphan-bodies.js';
+import { BodySpool, removeBodyFileNow } from './body-store.js';
+import { moveLargeBodiesToFiles } from './large-bodies.js';
+import { silentLogger, type Logger } from '../log.js';
 
 /**
  * Opens a folder for writing: makes a new recording in a missing or empty folder, appends to an
  * existing one, and refuses any other folder (it will not scatter files among someone else's).
  */
-export async function openStoreForWriting(dir: string): Promise<Store> {
+export async function openStoreForWriting(dir: string, logger: Logger = silentLogger): Promise<Store> {
   const state = await inspectFolder(dir);
   if (state.kind === 'ok') {
+    // A writer removes its pid file when it closes: one left behind means it stopped uncleanly.
+    const uncleanStop = await access(join(dir, PID_FILE)).then(
+      () => true,
+      () => false,
+    );
     const store = await Store.open(dir, 'write');
     try {
       // Opened first: a recording that cannot be written (damaged, locked) keeps its old manifest.
@@ -21,6 +32,7 @@ export async function openStoreForWriting(dir: string): Promise<Store> {
       await store.close().catch(() => {});
       throw new RecordingError(dir, `cannot update the manifest of ${dir}: ${(err as Error).message}`, { cause: err });
     }
+    if (uncleanStop) await sweepOrphanBodies(store, logger);
     return store;
   }
   if (state.kind === 'not-recording' && !state.empty) {
@@ -37,6 +49,20 @@ export async function openStoreForWriting(dir: string): Promise<Store> {
   return store;
 }
 
+/** Only a recording whose writer stopped uncleanly can hold orphans; failing to look costs disk space, never the recording. */
+async function sweepOrphanBodies(store: Store, logger: Logger): Promise<void> {
+  try {
+    const sweep = await removeOrphanBodies(store);
+    if ('skipped' in sweep) {
+      logger.warn('left body files as they are: cannot tell which ones no call names', { dir: store.dir, why: sweep.skipped });
+    } else if (sweep.removed > 0) {
+      logger.info('removed body files no call names (a crash left them mid-body)', { dir: store.dir, files: sweep.removed, bytesReclaimed: sweep.bytes });
+    }
+  } catch (err) {
+    logger.warn('could not look for body files no call names', { dir: store.dir, error: (err as Error).message });
+  }
+}
+
 type Appendable = CallRecord | (CallRecord & { ids: CallIds; redacted?: string[] });
 
 function hasIds(c: Appendable): c is CallRecord & { ids: CallIds; redacted?: string[] } {
@@ -51,9 +77,13 @@ function hasIds(c: Appendable): c is CallRecord & { ids: CallIds; redacted?: str
 export class RecordingWriter {
   /** Calls stored from this sequence number on were added by this writer. */
   private readonly firstSeq: number;
+  /** Large bodies go to files as the live recorder's do (large-bodies.ts). */
+  private readonly spool: BodySpool;
+  private bodyIds = 0;
 
   constructor(private readonly store: Store) {
     this.firstSeq = store.counters.nextSeq;
+    this.spool = new BodySpool(store.dir);
   }
 
   get dir(): string {
@@ -62,7 +92,14 @@ export class RecordingWriter {
 
   /** Appends calls in one batch; returns their keys. */
   async append(...calls: Appendable[]): Promise<string[]> {
-    return this.store.putCalls(calls.map((c) => (hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined))));
+    const prepared: PreparedCall[] = [];
+    try {
+      for (const c of calls) prepared.push(this.withBodyFiles(hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined)));
+    } catch (err) {
+      this.removeFilesOf(prepared);
+      throw err;
+    }
+    return this.putCalls(prepared);
   }
 
   /**
@@ -72,12 +109,36 @@ export class RecordingWriter {
    */
   async appendNew(...calls: Appendable[]): Promise<{ added: number; skipped: number }> {
     const fresh: PreparedCall[] = [];
-    for (const c of calls) {
-      const prepared = hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined);
-      if (!(await this.store.holds(prepared, this.firstSeq))) fresh.push(prepared);
+    try {
+      for (const c of calls) {
+        const prepared = hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined);
+        // Compared with its bodies inline: holds() reads stored body files back to compare.
+        if (!(await this.store.holds(prepared, this.firstSeq))) fresh.push(this.withBodyFiles(prepared));
+      }
+    } catch (err) {
+      this.removeFilesOf(fresh);
+      throw err;
     }
-    if (fresh.length > 0) await this.store.putCalls(fresh);
+    if (fresh.length > 0) await this.putCalls(fresh);
     return { added: fresh.length, skipped: calls.length - fresh.length };
+  }
+
+  private withBodyFiles(prepared: PreparedCall): PreparedCall {
+    return moveLargeBodiesToFiles(prepared, this.spool, () => ++this.bodyIds);
+  }
+
+  /** A batch that is not stored takes its body files with it. */
+  private async putCalls(calls: PreparedCall[]): Promise<string[]> {
+    try {
+      return await this.store.putCalls(calls);
+    } catch (err) {
+      this.removeFilesOf(calls);
+      throw err;
+    }
+  }
+
+  private removeFilesOf(calls: readonly PreparedCall[]): void {
+    for (const c of calls) for (const f of c.bodyFiles ?? []) removeBodyFileNow(this.dir, f.file);
   }
 
   async applyRetention(limits: RetentionLimits): Promise<number> {
@@ -89,6 +150,7 @@ export class RecordingWriter {
   }
 }
 
-export async function createRecording(dir: string): Promise<RecordingWriter> {
-  return new RecordingWriter(await openStoreForWriting(dir));
+/** `logger` hears what opening for writing cleaned up (orphan-bodies.ts). */
+export async function createRecording(dir: string, logger?: Logger): Promise<RecordingWriter> {
+  return new RecordingWriter(await openStoreForWriting(dir, logger));
 }
