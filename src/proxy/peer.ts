@@ -16,6 +16,7 @@
  * leaves the peer unknown; nothing here is on the forwarding path.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 import type net from 'node:net';
 import type { Peer } from '../call.js';
@@ -154,7 +155,47 @@ let snapshot: Promise<void> | undefined;
 let snapshotRunning = false;
 let snapshotAgain = false;
 
+/** Newest processes whose exe is read at once, at accept (see readNewestExes). */
+const NEWEST_AT_ACCEPT = 8;
+
+/**
+ * The client that just connected is almost always among the newest processes. Their exe links
+ * are read here, synchronously: the async snapshot below goes through libuv's thread pool, which
+ * the recording's LevelDB writes share, so under load it can reach the newest pids only after a
+ * fast client (crictl version: one call, gone within a millisecond of its answer) has exited.
+ * A few hundred µs per accepted connection; kubelets keep theirs open.
+ */
+function readNewestExes(): void {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return;
+  }
+  const newest: number[] = [];
+  for (const n of names) {
+    const c = n.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(n);
+    if (newest.length < NEWEST_AT_ACCEPT) newest.push(pid);
+    else {
+      let low = 0;
+      for (let i = 1; i < newest.length; i++) if (newest[i]! < newest[low]!) low = i;
+      if (pid > newest[low]!) newest[low] = pid;
+    }
+  }
+  const now = Date.now();
+  for (const pid of newest) {
+    try {
+      knownExes.set(pid, { exe: readlinkSync(`/proc/${pid}/exe`), seenAt: now });
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+}
+
 function takeExeSnapshot(): void {
+  readNewestExes();
   if (snapshotRunning) {
     // The running one may have listed /proc before this client started: one more after it.
     snapshotAgain = true;
