@@ -259,8 +259,17 @@ export function repoRoot(): string {
   return dir;
 }
 
+/**
+ * $CRI_WIRE_DIR, else the nearest `shared/cri-wire` beside the checkout or above it (a git work
+ * tree at /work/wt/NAME finds /work/shared), else `../shared/cri-wire` for the error message.
+ */
 export function wireDir(root: string): string {
-  return process.env.CRI_WIRE_DIR ? resolve(process.env.CRI_WIRE_DIR) : resolve(root, '../shared/cri-wire');
+  if (process.env.CRI_WIRE_DIR) return resolve(process.env.CRI_WIRE_DIR);
+  for (let dir = dirname(root); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'shared', 'cri-wire');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return resolve(root, '../shared/cri-wire');
+  }
 }
 
 function main(): number {

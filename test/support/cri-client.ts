@@ -4,13 +4,14 @@
  * over @grpc/grpc-js to any endpoint (containerd, `critap proxy`, `critap replay`).
  *
  * The schema comes from the project's proto/runtime/<version>/api.proto when that
- * file exists, otherwise from the shared wire descriptors in /work/shared/cri-wire.
+ * file exists, otherwise from the shared wire descriptors (../shared/cri-wire, or $CRI_WIRE_DIR).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { CRI_WIRE_DIR, repoRoot } from './paths.js';
+import { wireDir } from '../../scripts/gen-proto.js';
+import { repoRoot } from './paths.js';
 
 export type CriApiVersion = 'v1' | 'v1alpha2';
 export type CriServiceName = 'RuntimeService' | 'ImageService';
@@ -45,7 +46,7 @@ export function loadCriSchema(apiVersion: CriApiVersion = 'v1'): protobuf.Root {
   if (existsSync(proto)) {
     root = new protobuf.Root().loadSync(proto, { keepCase: true });
   } else {
-    const json = JSON.parse(readFileSync(join(CRI_WIRE_DIR, `runtime-${apiVersion}.json`), 'utf8'));
+    const json = JSON.parse(readFileSync(join(wireDir(repoRoot()), `runtime-${apiVersion}.json`), 'utf8'));
     root = protobuf.Root.fromJSON(json);
   }
   root.resolveAll();

@@ -20,6 +20,3 @@ export function repoRoot(): string {
     dir = up;
   }
 }
-
-/** The CRI wire descriptors shared with the project (protobuf.js JSON, keep-case). */
-export const CRI_WIRE_DIR = '/work/shared/cri-wire';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { API_VERSIONS, renderProto } from '../../scripts/gen-proto.js';
+import { API_VERSIONS, renderProto, wireDir as findWireDir } from '../../scripts/gen-proto.js';
 
 type Descriptor = Record<string, any>;
 
@@ -20,7 +20,7 @@ function repoRoot(): string {
 }
 
 const root = repoRoot();
-const wireDir = process.env.CRI_WIRE_DIR ? resolve(process.env.CRI_WIRE_DIR) : resolve(root, '../shared/cri-wire');
+const wireDir = findWireDir(root);
 
 function loadWire(file: string): Descriptor {
   const path = join(wireDir, file);
