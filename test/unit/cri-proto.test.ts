@@ -144,3 +144,22 @@ test('renderProto refuses descriptor keys it does not know', () => {
   const descriptor = { nested: { demo: { nested: { M: { fields: { a: { type: 'string', id: 1 } }, extensions: [[100, 200]] } } } } };
   assert.throws(() => renderProto(descriptor, 'x.json'), /unsupported descriptor key 'extensions'/);
 });
+
+test('the CRI wire data is found beside the checkout or above it, unless CRI_WIRE_DIR says where', async (t) => {
+  const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const top = mkdtempSync(join(tmpdir(), 'critap-wire-'));
+  const saved = process.env.CRI_WIRE_DIR;
+  t.after(() => {
+    rmSync(top, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.CRI_WIRE_DIR;
+    else process.env.CRI_WIRE_DIR = saved;
+  });
+  mkdirSync(join(top, 'shared', 'cri-wire'), { recursive: true });
+  mkdirSync(join(top, 'wt', 'critap'), { recursive: true });
+  delete process.env.CRI_WIRE_DIR;
+  assert.equal(findWireDir(join(top, 'critap')), join(top, 'shared', 'cri-wire'), 'beside the checkout');
+  assert.equal(findWireDir(join(top, 'wt', 'critap')), join(top, 'shared', 'cri-wire'), 'a work tree a level further down');
+  process.env.CRI_WIRE_DIR = join(top, 'elsewhere');
+  assert.equal(findWireDir(join(top, 'critap')), join(top, 'elsewhere'));
+});
