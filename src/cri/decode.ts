@@ -7,18 +7,13 @@ import { CodecError } from './codec-error.js';
 import { lightType, type LightType } from './light-schema.js';
 import { decodeView } from './view-decoder.js';
 
-const types = new Map<string, LightType>();
-
+/** light-schema.ts builds each type once and keeps it. */
 function typeOrError(typeName: string): LightType {
-  let type = types.get(typeName);
-  if (type) return type;
   try {
-    type = lightType(typeName);
+    return lightType(typeName);
   } catch (err) {
     throw new CodecError(err instanceof Error ? err.message : String(err));
   }
-  types.set(typeName, type);
-  return type;
 }
 
 /** Bytes → JSON view (protobuf JSON mapping, defaults omitted), like crictl's -o json. */

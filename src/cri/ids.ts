@@ -5,7 +5,7 @@
  * yield nothing from their responses.
  */
 import { lookupMethod, type MethodInfo } from './methods.js';
-import { lookupType } from './schema.js';
+import { lightType } from './light-schema.js';
 
 export interface CallIds {
   podSandboxId?: string;
@@ -92,11 +92,15 @@ const responseHasIdsCache = new Map<string, boolean>();
 export function responseHasIds(info: MethodInfo): boolean {
   let has = responseHasIdsCache.get(info.path);
   if (has === undefined) {
-    const fields = lookupType(info.responseType).fields;
-    has = !isAboutMany(info.name) && (RESPONSES_READ.has(info.name) || 'podSandboxId' in fields || 'containerId' in fields);
+    has = !isAboutMany(info.name) && (RESPONSES_READ.has(info.name) || namesOneObject(info.responseType));
     responseHasIdsCache.set(info.path, has);
   }
   return has;
+}
+
+/** Whether the message has a top-level podSandboxId or containerId (from the schema JSON: no protobuf.js). */
+function namesOneObject(typeName: string): boolean {
+  return lightType(typeName).fields.some((f) => f.name === 'podSandboxId' || f.name === 'containerId');
 }
 
 /** Requests extractIds reads past their top-level podSandboxId/containerId (see the switch below). */
@@ -111,8 +115,7 @@ const requestHasIdsCache = new Map<string, boolean>();
 export function requestHasIds(info: MethodInfo): boolean {
   let has = requestHasIdsCache.get(info.path);
   if (has === undefined) {
-    const fields = lookupType(info.requestType).fields;
-    has = REQUESTS_READ.has(info.name) || 'podSandboxId' in fields || 'containerId' in fields;
+    has = REQUESTS_READ.has(info.name) || namesOneObject(info.requestType);
     requestHasIdsCache.set(info.path, has);
   }
   return has;

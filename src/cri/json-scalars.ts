@@ -1,4 +1,4 @@
-/** JSON-mapping details shared by the two decoders (json-view.ts on protobuf.js, view-decoder.ts without it). */
+/** JSON-mapping details shared by the two decoders (view-decoder.ts; test/support/json-view-reference.ts, the protobuf.js mapping the tests hold it to). */
 
 /** A float or double as the protobuf JSON mapping writes it: NaN and the infinities as strings. */
 export function floatToJson(value: number, isFloat32: boolean): number | string {

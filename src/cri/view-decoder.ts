@@ -1,5 +1,5 @@
 /**
- * Protobuf bytes → the JSON view (json-view.ts's mapping: lowerCamelCase names, 64-bit integers
+ * Protobuf bytes → the JSON view (the protobuf JSON mapping crictl prints: lowerCamelCase names, 64-bit integers
  * as decimal strings, enums by name, bytes as base64, maps as objects, defaults left out), in one
  * pass over the bytes, driven by the light descriptors: no protobuf.js and no generated code.
  *

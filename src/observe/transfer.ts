@@ -223,10 +223,6 @@ class Packer {
     this.headers(r.responseHeaders);
     this.headers(r.responseTrailers);
   }
-
-  get length(): number {
-    return this.at;
-  }
 }
 
 /**

@@ -112,7 +112,7 @@ export class ProxiedConnection {
     // the write to the client still holds on to it (see onUpstreamRead).
     const onread: net.OnReadOpts = { buffer: () => this.readBuffer, callback: (n, buf) => this.onUpstreamRead(n, buf as Buffer) };
     const target = netOptions(ctx.upstream);
-    this.upstream = 'path' in target ? net.connect({ ...target, onread }) : net.connect({ ...target, onread });
+    this.upstream = net.connect({ ...target, onread } as net.NetConnectOpts);
     if (ctx.upstream.kind === 'tcp') this.upstream.setNoDelay(true);
     if (client.remoteAddress) client.setNoDelay(true);
 

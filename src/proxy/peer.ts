@@ -13,7 +13,8 @@
  * accept, newest processes first, covers a client that exited before that.
  *
  * The tap holds a connection's finished calls until the answer is in (see tap.ts). Failure just
- * leaves the peer unknown; nothing here is on the forwarding path.
+ * leaves the peer unknown. On the forwarding thread, only readNewestExes runs, once per accepted
+ * connection (about 60 µs); the rest is async reads and a child process.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -73,7 +74,8 @@ export interface PeerLookup {
 
 export function lookupUnixPeer(socket: net.Socket): PeerLookup {
   if (perlMissing || process.platform !== 'linux') return { peer: Promise.resolve(undefined), ask: () => {} };
-  // What the client runs is read from accept on (async reads, off the event loop).
+  // What the client runs: the newest processes at once, then all of them (async reads, off the event loop).
+  readNewestExes();
   takeExeSnapshot();
   let resolve!: (p: Peer | undefined) => void;
   const peer = new Promise<Peer | undefined>((r) => (resolve = r));
@@ -217,7 +219,6 @@ function readNewestExes(): void {
 }
 
 function takeExeSnapshot(): void {
-  readNewestExes();
   if (snapshotRunning) {
     // The running one may have listed /proc before this client started: one more after it.
     snapshotAgain = true;

@@ -14,6 +14,7 @@ import type { AttributeValue, Attributes } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { CallSpanFacts } from './call-span.js';
+import { readField, readVarint, WIRE_LEN, WIRE_VARINT } from '../cri/proto-wire.js';
 import { I32, I64, LEN, ProtoWriter, VARINT, varintSize } from './proto-writer.js';
 
 /** OTLP SpanKind SERVER (the API's SpanKind.SERVER + 1: OTLP keeps 0 for unspecified). */
@@ -216,67 +217,24 @@ export interface ExportTraceResponse {
   partialSuccess?: { rejectedSpans?: number; errorMessage?: string };
 }
 
-/** Reads a varint at `at`; returns [value, next offset]. */
-function readVarint(b: Uint8Array, at: number): [number, number] {
-  let v = 0;
-  let scale = 1;
-  for (;;) {
-    if (at >= b.length) throw new Error('truncated varint');
-    const byte = b[at++]!;
-    v += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [v, at];
-    scale *= 128;
-  }
-}
-
-/** Calls `field` for each field of a message; skips what it does not read. */
-function eachField(b: Uint8Array, read: (field: number, wire: number, at: number) => number | undefined): void {
-  let at = 0;
-  while (at < b.length) {
-    const [key, next] = readVarint(b, at);
-    const field = Math.floor(key / 8);
-    const wire = key & 7;
-    const done = read(field, wire, next);
-    if (done !== undefined) {
-      at = done;
-      continue;
-    }
-    if (wire === VARINT) at = readVarint(b, next)[1];
-    else if (wire === I64) at = next + 8;
-    else if (wire === I32) at = next + 4;
-    else if (wire === LEN) {
-      const [len, from] = readVarint(b, next);
-      at = from + len;
-    } else throw new Error(`unexpected wire type ${wire}`);
-  }
-}
-
 /**
  * Decodes a collector's answer, for the export delegate's partial-success log (the SDK's
  * response handler writes rejected spans to its diag log, as it did with the SDK's serializer).
  */
 export function decodeExportResponse(b: Uint8Array): ExportTraceResponse {
   const out: ExportTraceResponse = {};
-  eachField(b, (field, wire, at) => {
-    if (field !== 1 || wire !== LEN) return undefined;
-    const [len, from] = readVarint(b, at);
+  for (let pos = 0; pos < b.length; ) {
+    const f = readField(b, pos, b.length);
+    pos = f.end;
+    if (f.fieldNo !== 1 || f.wireType !== WIRE_LEN) continue;
     const partial: NonNullable<ExportTraceResponse['partialSuccess']> = {};
-    eachField(b.subarray(from, from + len), (f, w, p) => {
-      if (f === 1 && w === VARINT) {
-        const [v, next] = readVarint(b.subarray(from, from + len), p);
-        partial.rejectedSpans = v;
-        return next;
-      }
-      if (f === 2 && w === LEN) {
-        const inner = b.subarray(from, from + len);
-        const [n, s] = readVarint(inner, p);
-        partial.errorMessage = Buffer.from(inner.buffer, inner.byteOffset + s, n).toString('utf8');
-        return s + n;
-      }
-      return undefined;
-    });
+    for (let p = f.dataStart; p < f.end; ) {
+      const g = readField(b, p, f.end);
+      p = g.end;
+      if (g.fieldNo === 1 && g.wireType === WIRE_VARINT) partial.rejectedSpans = readVarint(b, g.dataStart, g.end)[0];
+      else if (g.fieldNo === 2 && g.wireType === WIRE_LEN) partial.errorMessage = Buffer.from(b.buffer, b.byteOffset + g.dataStart, g.end - g.dataStart).toString('utf8');
+    }
     out.partialSuccess = partial;
-    return from + len;
-  });
+  }
   return out;
 }

@@ -9,11 +9,9 @@
  * bytes once. That keeps it to one pass, where the SDK's serializer measures every span twice.
  */
 
-/** Protobuf wire types. */
-export const VARINT = 0;
-export const I64 = 1;
-export const LEN = 2;
-export const I32 = 5;
+/** Protobuf wire types, by the names the encoder uses (the project's own, from proto-wire.ts). */
+export { WIRE_VARINT as VARINT, WIRE_FIXED64 as I64, WIRE_LEN as LEN, WIRE_FIXED32 as I32 } from '../cri/proto-wire.js';
+import { WIRE_LEN as LEN } from '../cri/proto-wire.js';
 
 /** Bytes a varint of `v` (a non-negative safe integer) takes. */
 export function varintSize(v: number): number {

@@ -55,8 +55,8 @@ export class SpanQueue {
   readonly settings: Required<SpanQueueOptions>;
   private queue: Uint8Array[] = [];
   /** Spans of the export waited for, if one is. */
+  /** Spans in the export that has not answered yet (0: none in flight; a batch is never empty). */
   private inFlight = 0;
-  private exporting = false;
   private timer: NodeJS.Timeout | undefined;
   /** After close() has given up, late answers are not counted again. */
   private abandoned = false;
@@ -87,7 +87,7 @@ export class SpanQueue {
     }
     this.queue.push(span);
     if (this.queue.length >= this.settings.maxExportBatchSize) this.exportNext();
-    else if (!this.timer && !this.exporting) this.startTimer();
+    else if (!this.timer && this.inFlight === 0) this.startTimer();
   }
 
   private startTimer(): void {
@@ -101,20 +101,18 @@ export class SpanQueue {
 
   /** Hands the next batch to the collector, unless one is already in flight. */
   private exportNext(): void {
-    if (this.exporting || this.queue.length === 0) return;
+    if (this.inFlight > 0 || this.queue.length === 0) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     const batch = this.queue.splice(0, this.settings.maxExportBatchSize);
-    this.exporting = true;
     this.inFlight = batch.length;
     let settled = false;
     const settle = (error?: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timeout);
-      this.exporting = false;
       this.inFlight = 0;
       if (error && !this.abandoned) this.drops.add(batch.length, `export failed: ${cleanGrpcText(error.message || 'unknown error')}`);
       this.onSettled?.();
@@ -147,7 +145,7 @@ export class SpanQueue {
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (!this.exporting) {
+      if (this.inFlight === 0) {
         if (this.queue.length === 0) return;
         this.exportNext();
         continue;

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { decodeMessage, encodeMessage } from '../../src/cri/codec.js';
-import { messageToJson } from '../../src/cri/json-view.js';
+import { messageToJson } from '../support/json-view-reference.js';
 import { lookupMethod } from '../../src/cri/methods.js';
 import { CRI_PACKAGES, packageRoot, protoFileOf } from '../../src/cri/schema-files.js';
 import { openRecording } from '../../src/record/reader.js';

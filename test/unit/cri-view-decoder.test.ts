@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { CodecError, decodeMessage } from '../../src/cri/codec.js';
-import { messageToJson } from '../../src/cri/json-view.js';
+import { messageToJson } from '../support/json-view-reference.js';
 import { lightType } from '../../src/cri/light-schema.js';
 import { CRI_PACKAGES, packageNode, packageRoot, protoFileOf } from '../../src/cri/schema-files.js';
 

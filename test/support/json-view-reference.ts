@@ -7,7 +7,7 @@
  * protobuf.js's own decoder that the tests hold view-decoder.ts to, message for message.
  */
 import protobuf from 'protobufjs/light.js';
-import { floatToJson } from './json-scalars.js';
+import { floatToJson } from '../../src/cri/json-scalars.js';
 
 type Json = Record<string, unknown>;
 
