@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommandArgs, intFlag, UsageError } from '../src/cli/args.js';
+import { parseCommandArgs, intFlag, HelpRequested, UsageError } from '../src/cli/args.js';
 import { startChild, type Child } from './children.js';
 import { startClientPool, type ClientPool } from './client-pool.js';
 import type { CritapArgs } from './critap-main.js';
@@ -52,6 +52,11 @@ interface Sample {
 }
 
 const log = (msg: string) => process.stderr.write(`observe-cpu: ${msg}\n`);
+
+const USAGE = `usage: node dist/bench/observe-cpu.js [--builds LABEL=DIST,…] [--variants ${VARIANTS.join(',')}]
+       [--calls N (20000)] [--in-flight N (64)] [--rounds N (3)] [--profile DIR]
+critap's CPU per Version call, per thread, for each build and variant, against the fake runtime.
+`;
 
 function parse(argv: string[]) {
   const { values } = parseCommandArgs(argv, {
@@ -186,6 +191,14 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (err: unknown) => {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`critap: observe-cpu: ${err.message}\n${USAGE}`);
+      process.exit(2);
+    }
     process.stderr.write(`critap: observe-cpu failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },
