@@ -23,13 +23,15 @@ import { encodeSpan, writeAttributes, writeKeyValue, writeNoDroppedAttributes, w
 import type { PodIds } from './pod-links.js';
 import { ProtoWriter } from './proto-writer.js';
 import { AlwaysOff, AlwaysOn, ParentBased, RECORD_AND_SAMPLED, TraceIdRatio, type SpanSampler } from './samplers.js';
-import { parseTraceparent, randomSpanId, randomTraceId } from './trace-ids.js';
+import { parseTraceparent, randomTraceId } from './trace-ids.js';
 import { parentContext } from './trace-parent.js';
 
 /** What a sampler of critap's own is shown as the span's attributes: they never look. */
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 /** Methods whose shared parts are kept; a client sending endless odd paths gets no more. */
 const MAX_METHODS = 512;
+/** Values kept per attribute of few values. */
+const MAX_VALUES = 256;
 
 /** The attributes a call's span gets after the shared ones, in callAttributes' order. */
 const PER_CALL_KEYS: readonly string[] = [
@@ -55,6 +57,12 @@ export function decidesWithoutAttributes(sampler: SpanSampler): boolean {
   return sampler instanceof AlwaysOn || sampler instanceof AlwaysOff || sampler instanceof TraceIdRatio;
 }
 
+/** True when the sampler may read the trace id (a ratio sampler): else a random one need never be text. */
+export function readsTraceId(sampler: SpanSampler): boolean {
+  if (sampler instanceof ParentBased) return readsTraceId(sampler.root);
+  return !(sampler instanceof AlwaysOn || sampler instanceof AlwaysOff);
+}
+
 /** What every span of one method shares. */
 interface MethodParts {
   name: string;
@@ -64,13 +72,21 @@ interface MethodParts {
 
 export class LiveSpanEncoder {
   private readonly direct: boolean;
+  private readonly traceIdRead: boolean;
   private readonly methods = new Map<string, MethodParts>();
+  /**
+   * Encoded KeyValues of the attributes that take few values (status code, how the call ended,
+   * the client's pid and executable), by attribute and value: copied, not encoded, call after call.
+   */
+  private readonly few = new Map<string, Map<string | number, Buffer>>();
+  private readonly scratch = new ProtoWriter(256);
   /** The upstream attributes the cached parts were made with (telemetry passes the same object every call). */
   private upstream: Attributes | undefined;
   private upstreamClashes = false;
 
   constructor(private readonly source: SpanSource) {
     this.direct = decidesWithoutAttributes(source.sampler);
+    this.traceIdRead = readsTraceId(source.sampler);
   }
 
   /** The call's Span bytes, or undefined when the sampler leaves it out. `w` is scratch space. */
@@ -85,14 +101,15 @@ export class LiveSpanEncoder {
     const context = parentContext(call.requestMetadata);
     const parent = trace.getSpanContext(context);
     const sent = call.propagatedTraceparent ? parseTraceparent(call.propagatedTraceparent) : undefined;
-    const traceId = parent?.traceId ?? sent?.traceId ?? randomTraceId();
-    const sampling = this.source.sampler.shouldSample(context, traceId, parts.name, SpanKind.SERVER, NO_ATTRIBUTES, []);
+    // A new trace's id is made as text only for a sampler that reads it; else it is written as random bytes.
+    const traceId = parent?.traceId ?? sent?.traceId ?? (this.traceIdRead ? randomTraceId() : undefined);
+    const sampling = this.source.sampler.shouldSample(context, traceId ?? '', parts.name, SpanKind.SERVER, NO_ATTRIBUTES, []);
     if (sampling.decision !== RECORD_AND_SAMPLED) return undefined;
     w.pos = 0;
     const endNs = call.startNs + BigInt(Math.round(call.durationNs));
-    writeSpanHead(w, traceId, sent?.spanId ?? randomSpanId(), (sampling.traceState ?? parent?.traceState)?.serialize(), parent?.spanId, parts.name, call.startNs, endNs);
+    writeSpanHead(w, traceId, sent?.spanId, (sampling.traceState ?? parent?.traceState)?.serialize(), parent?.spanId, parts.name, call.startNs, endNs);
     w.raw(parts.shared);
-    writeCallAttributes(w, call, input.ids);
+    this.writeCallAttributes(w, call, input.ids);
     writeNoDroppedAttributes(w);
     const code = call.status.code;
     // As callSpanFacts: every non-OK code is an error, named when the runtime gave no message.
@@ -123,22 +140,38 @@ export class LiveSpanEncoder {
     if (this.methods.size < MAX_METHODS) this.methods.set(method, parts);
     return parts;
   }
-}
 
-/** callAttributes' keys after rpc.method, in its order, written as they are found. */
-function writeCallAttributes(w: ProtoWriter, call: CallRecord, ids: PodIds): void {
-  writeKeyValue(w, 9, ATTR.grpcStatusCode, call.status.code);
-  writeKeyValue(w, 9, ATTR.requestSize, call.requestBytes);
-  writeKeyValue(w, 9, ATTR.responseSize, call.responseBytes);
-  writeKeyValue(w, 9, ATTR.callEnd, call.end);
-  if (ids.podName) writeKeyValue(w, 9, ATTR.podName, ids.podName);
-  if (ids.podNamespace) writeKeyValue(w, 9, ATTR.podNamespace, ids.podNamespace);
-  if (ids.podUid) writeKeyValue(w, 9, ATTR.podUid, ids.podUid);
-  if (ids.containerId) writeKeyValue(w, 9, ATTR.containerId, ids.containerId);
-  if (ids.containerName) writeKeyValue(w, 9, ATTR.containerName, ids.containerName);
-  if (ids.image) writeKeyValue(w, 9, ATTR.imageName, ids.image);
-  if (ids.podSandboxId) writeKeyValue(w, 9, ATTR.podSandboxId, ids.podSandboxId);
-  if (call.peer?.pid !== undefined) writeKeyValue(w, 9, ATTR.peerPid, call.peer.pid);
-  if (call.peer?.exe) writeKeyValue(w, 9, ATTR.peerExe, call.peer.exe);
-  if (call.truncated) writeKeyValue(w, 9, ATTR.truncated, true);
+  /** callAttributes' keys after rpc.method, in its order, written as they are found. */
+  private writeCallAttributes(w: ProtoWriter, call: CallRecord, ids: PodIds): void {
+    this.writeFew(w, ATTR.grpcStatusCode, call.status.code);
+    writeKeyValue(w, 9, ATTR.requestSize, call.requestBytes);
+    writeKeyValue(w, 9, ATTR.responseSize, call.responseBytes);
+    this.writeFew(w, ATTR.callEnd, call.end);
+    if (ids.podName) writeKeyValue(w, 9, ATTR.podName, ids.podName);
+    if (ids.podNamespace) writeKeyValue(w, 9, ATTR.podNamespace, ids.podNamespace);
+    if (ids.podUid) writeKeyValue(w, 9, ATTR.podUid, ids.podUid);
+    if (ids.containerId) writeKeyValue(w, 9, ATTR.containerId, ids.containerId);
+    if (ids.containerName) writeKeyValue(w, 9, ATTR.containerName, ids.containerName);
+    if (ids.image) writeKeyValue(w, 9, ATTR.imageName, ids.image);
+    if (ids.podSandboxId) writeKeyValue(w, 9, ATTR.podSandboxId, ids.podSandboxId);
+    if (call.peer?.pid !== undefined) this.writeFew(w, ATTR.peerPid, call.peer.pid);
+    if (call.peer?.exe) this.writeFew(w, ATTR.peerExe, call.peer.exe);
+    if (call.truncated) writeKeyValue(w, 9, ATTR.truncated, true);
+  }
+
+  /** One attribute of few values: its KeyValue copied from the cache, encoded into it the first time. */
+  private writeFew(w: ProtoWriter, key: string, value: string | number): void {
+    let byValue = this.few.get(key);
+    if (!byValue) this.few.set(key, (byValue = new Map()));
+    let kv = byValue.get(value);
+    if (!kv) {
+      const s = this.scratch;
+      s.pos = 0;
+      writeKeyValue(s, 9, key, value);
+      kv = s.take();
+      // Bounded: past this many values (pids of many short-lived clients), encode each time.
+      if (byValue.size < MAX_VALUES) byValue.set(value, kv);
+    }
+    w.raw(kv);
+  }
 }

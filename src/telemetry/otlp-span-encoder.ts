@@ -75,12 +75,17 @@ export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: n
   }
 }
 
-/** A span's fields before its attributes (1 to 8). Ids are hex; `parentSpanId` empty or undefined: a root span. */
-export function writeSpanHead(w: ProtoWriter, traceId: string, spanId: string, traceState: string | undefined, parentSpanId: string | undefined, name: string, startNs: bigint, endNs: bigint): void {
+/**
+ * A span's fields before its attributes (1 to 8). Ids are hex, or undefined for a random one
+ * written as bytes; `parentSpanId` empty or undefined: a root span.
+ */
+export function writeSpanHead(w: ProtoWriter, traceId: string | undefined, spanId: string | undefined, traceState: string | undefined, parentSpanId: string | undefined, name: string, startNs: bigint, endNs: bigint): void {
   w.tag(1, LEN);
-  w.hexBytes(traceId);
+  if (traceId === undefined) w.randomId(16);
+  else w.hexBytes(traceId);
   w.tag(2, LEN);
-  w.hexBytes(spanId);
+  if (spanId === undefined) w.randomId(8);
+  else w.hexBytes(spanId);
   if (traceState) {
     w.tag(3, LEN);
     w.string(traceState);
