@@ -103,11 +103,11 @@ export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string
     w.byte(0x5d);
   }
   w.raw(',"requestMetadata":');
-  writeHeaders(w, call.requestMetadata);
+  writeHeaders(w, call.requestMetadata, 0);
   w.raw(',"responseHeaders":');
-  writeHeaders(w, call.responseHeaders);
+  writeHeaders(w, call.responseHeaders, 1);
   w.raw(',"responseTrailers":');
-  writeHeaders(w, call.responseTrailers);
+  writeHeaders(w, call.responseTrailers, 2);
   w.raw(',"requestBytes":');
   w.number(call.requestBytes);
   w.raw(',"responseBytes":');
@@ -143,8 +143,35 @@ export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string
   return out;
 }
 
-/** A header list: an array of [name, value] pairs. */
-function writeHeaders(w: JsonBytes, headers: readonly Header[]): void {
+/**
+ * The JSON of the last header list written in each place (request metadata, response headers,
+ * trailers), by the list itself: calls unpacked from one batch share a list that repeats
+ * (observe/transfer.ts), so most calls copy their lists' bytes instead of writing them. Header
+ * lists are never changed in place (redaction copies them).
+ */
+const lastLists: Array<readonly Header[] | undefined> = [undefined, undefined, undefined];
+const lastJson: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
+const lastJsonLength = [0, 0, 0];
+
+/** A header list: an array of [name, value] pairs; `place` names where it is, for the cache above. */
+function writeHeaders(w: JsonBytes, headers: readonly Header[], place: number): void {
+  if (headers === lastLists[place]) {
+    const n = lastJsonLength[place]!;
+    w.room(n);
+    lastJson[place]!.copy(w.buf, w.pos, 0, n);
+    w.pos += n;
+    return;
+  }
+  const start = w.pos;
+  writeHeadersJson(w, headers);
+  const n = w.pos - start;
+  if (lastJson[place]!.length < n) lastJson[place] = Buffer.allocUnsafe(Math.max(n, 256));
+  w.buf.copy(lastJson[place]!, 0, start, w.pos);
+  lastJsonLength[place] = n;
+  lastLists[place] = headers;
+}
+
+function writeHeadersJson(w: JsonBytes, headers: readonly Header[]): void {
   w.byte(0x5b);
   for (let i = 0; i < headers.length; i++) {
     if (i > 0) w.byte(0x2c);
