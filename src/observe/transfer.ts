@@ -256,6 +256,11 @@ export function packBatch(events: readonly ObservedEvent[], opts: { move?: boole
 /** Reads a batch back, in the order packBatch wrote it. */
 class Unpacker {
   private at = 0;
+  /** Per kind of header list (request metadata, response headers, trailers): the last one, and where its numbers are. */
+  private readonly lastList: Array<Header[] | undefined> = [undefined, undefined, undefined];
+  private readonly lastAt: number[] = [0, 0, 0];
+  /** Header pairs made so far, by name and value index. */
+  private readonly pairs = new Map<number, Header>();
 
   constructor(private readonly batch: PackedBatch) {}
 
@@ -288,10 +293,47 @@ class Unpacker {
     return out;
   }
 
-  private headers(): Header[] {
-    const n = this.num();
+  /**
+   * A header list. Calls of one batch mostly repeat their lists (a client's request metadata,
+   * the runtime's headers and trailers): a list the same as the last one of its kind is that
+   * same array, and a name-value pair seen before in the batch is the same pair. Header lists
+   * are never changed in place (whoever redacts copies), so sharing is safe; it saves the
+   * observer thread allocating, and its scavenges copying, a dozen arrays per call while the
+   * recorder holds the call. Callers (and encodeCallValue's cache) may rely on a repeated list
+   * being the same array.
+   */
+  private headers(kind: number): Header[] {
+    const numbers = this.batch.numbers;
+    const n = numbers[this.at++]!;
+    const at = this.at;
+    this.at += 2 * n;
+    const last = this.lastList[kind];
+    if (last && last.length === n) {
+      const lastAt = this.lastAt[kind]!;
+      let same = true;
+      for (let i = 0; i < 2 * n; i++) {
+        if (numbers[lastAt + i] !== numbers[at + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last;
+    }
+    const strings = this.batch.strings;
     const out: Header[] = new Array<Header>(n);
-    for (let i = 0; i < n; i++) out[i] = [this.str(), this.str()];
+    for (let i = 0; i < n; i++) {
+      const name = numbers[at + 2 * i]!;
+      const value = numbers[at + 2 * i + 1]!;
+      const key = name * strings.length + value;
+      let pair = this.pairs.get(key);
+      if (pair === undefined) {
+        pair = [strings[name]!, strings[value]!];
+        this.pairs.set(key, pair);
+      }
+      out[i] = pair;
+    }
+    this.lastList[kind] = out;
+    this.lastAt[kind] = at;
     return out;
   }
 
@@ -337,9 +379,9 @@ class Unpacker {
       responses: this.messages(),
       status,
       end,
-      requestMetadata: this.headers(),
-      responseHeaders: this.headers(),
-      responseTrailers: this.headers(),
+      requestMetadata: this.headers(0),
+      responseHeaders: this.headers(1),
+      responseTrailers: this.headers(2),
       requestBytes,
       responseBytes,
     };

@@ -1,5 +1,6 @@
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
+import { JsonBytes } from './json-bytes.js';
 import type { StoredCall } from './stored-call.js';
 
 /**
@@ -49,58 +50,180 @@ export interface ValueHeader {
 
 export class ValueDecodeError extends Error {}
 
-export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string[] | undefined): Buffer {
-  const bodies: Buffer[] = [];
-  let inFiles = false;
-  const ref = (m: TimedMessage): BodyRef => {
-    const file = m.spooled?.file;
-    if (file !== undefined) {
-      inFiles = true;
-      return [m.offsetNs, m.spooled!.length, m.compressed ? 1 : 0, file];
-    }
-    bodies.push(m.data);
-    return [m.offsetNs, m.data.length, m.compressed ? 1 : 0];
-  };
-  const requests = call.requests.map(ref);
-  const responses = call.responses.map(ref);
-  const details = call.status.details;
-  if (details) bodies.push(details);
-  // One literal with every key in its stored order (JSON.stringify leaves out the undefined
-  // ones): the same bytes as adding the optional keys one by one, without reshaping the object.
-  const header: ValueHeader = {
-    method: call.method,
-    startNs: call.startNs.toString(),
-    durationNs: call.durationNs,
-    end: call.end,
-    status: { code: call.status.code, message: call.status.message, details: details ? details.length : undefined },
-    requests,
-    responses,
-    requestMetadata: call.requestMetadata,
-    responseHeaders: call.responseHeaders,
-    responseTrailers: call.responseTrailers,
-    requestBytes: call.requestBytes,
-    responseBytes: call.responseBytes,
-    ids,
-    truncated: call.truncated ? true : undefined,
-    peer: call.peer ? call.peer : undefined,
-    authority: call.authority,
-    propagatedTraceparent: call.propagatedTraceparent,
-    fault: call.fault,
-    redacted: redacted && redacted.length > 0 ? redacted : undefined,
-  };
+/** Scratch space the value header is written into, reused call after call (one thread, synchronous). */
+const scratch = new JsonBytes();
 
-  // Written straight into the value: no intermediate Buffer of the JSON (one per call, for GC).
-  const json = JSON.stringify(header);
-  const jsonLength = Buffer.byteLength(json, 'utf8');
-  let total = 5 + jsonLength;
-  for (const b of bodies) total += b.length;
-  const out = Buffer.allocUnsafe(total);
+export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string[] | undefined): Buffer {
+  const w = scratch;
+  w.pos = 0;
+  // The header's keys in their stored order (the order of ValueHeader above, as the literal that
+  // JSON.stringify was once given wrote them); optional ones only when set.
+  w.raw('{"method":');
+  w.string(call.method);
+  w.raw(',"startNs":"');
+  w.raw(call.startNs.toString());
+  w.raw('","durationNs":');
+  w.number(call.durationNs);
+  w.raw(',"end":');
+  w.string(call.end);
+  w.raw(',"status":{"code":');
+  w.number(call.status.code);
+  w.raw(',"message":');
+  w.string(call.status.message);
+  const details = call.status.details;
+  if (details) {
+    w.raw(',"details":');
+    w.number(details.length);
+  }
+  w.raw('},"requests":');
+  let bodyBytes = details ? details.length : 0;
+  let inFiles = false;
+  for (let list = 0; list < 2; list++) {
+    const messages = list === 0 ? call.requests : call.responses;
+    if (list === 1) w.raw(',"responses":');
+    w.byte(0x5b);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (i > 0) w.byte(0x2c);
+      w.byte(0x5b);
+      w.number(m.offsetNs);
+      w.byte(0x2c);
+      const file = m.spooled?.file;
+      w.number(file !== undefined ? m.spooled!.length : m.data.length);
+      w.raw(m.compressed ? ',1' : ',0');
+      if (file !== undefined) {
+        inFiles = true;
+        w.byte(0x2c);
+        w.string(file);
+      } else {
+        bodyBytes += m.data.length;
+      }
+      w.byte(0x5d);
+    }
+    w.byte(0x5d);
+  }
+  w.raw(',"requestMetadata":');
+  writeHeaders(w, call.requestMetadata, 0);
+  w.raw(',"responseHeaders":');
+  writeHeaders(w, call.responseHeaders, 1);
+  w.raw(',"responseTrailers":');
+  writeHeaders(w, call.responseTrailers, 2);
+  w.raw(',"requestBytes":');
+  w.number(call.requestBytes);
+  w.raw(',"responseBytes":');
+  w.number(call.responseBytes);
+  w.raw(',"ids":');
+  writeFlat(w, ids);
+  if (call.truncated) w.raw(',"truncated":true');
+  if (call.peer) {
+    w.raw(',"peer":');
+    writeFlat(w, call.peer);
+  }
+  optionalString(w, ',"authority":', call.authority);
+  optionalString(w, ',"propagatedTraceparent":', call.propagatedTraceparent);
+  if (call.fault !== undefined) {
+    w.raw(',"fault":');
+    w.value(call.fault);
+  }
+  if (redacted && redacted.length > 0) {
+    w.raw(',"redacted":');
+    w.strings(redacted);
+  }
+  w.byte(0x7d);
+
+  const jsonLength = w.pos;
+  const out = Buffer.allocUnsafe(5 + jsonLength + bodyBytes);
   out[0] = inFiles ? VALUE_FORMAT_FILES : VALUE_FORMAT;
   out.writeUInt32BE(jsonLength, 1);
-  out.write(json, 5, jsonLength, 'utf8');
+  w.buf.copy(out, 5, 0, jsonLength);
   let pos = 5 + jsonLength;
-  for (const b of bodies) pos += b.copy(out, pos);
+  for (const m of call.requests) if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
+  for (const m of call.responses) if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
+  if (details) details.copy(out, pos);
   return out;
+}
+
+/**
+ * The JSON of the last header list written in each place (request metadata, response headers,
+ * trailers), by the list itself: calls unpacked from one batch share a list that repeats
+ * (observe/transfer.ts), so most calls copy their lists' bytes instead of writing them. Header
+ * lists are never changed in place (redaction copies them).
+ */
+const lastLists: Array<readonly Header[] | undefined> = [undefined, undefined, undefined];
+const lastJson: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
+const lastJsonLength = [0, 0, 0];
+
+/** A header list: an array of [name, value] pairs; `place` names where it is, for the cache above. */
+function writeHeaders(w: JsonBytes, headers: readonly Header[], place: number): void {
+  if (headers === lastLists[place]) {
+    const n = lastJsonLength[place]!;
+    w.room(n);
+    lastJson[place]!.copy(w.buf, w.pos, 0, n);
+    w.pos += n;
+    return;
+  }
+  const start = w.pos;
+  writeHeadersJson(w, headers);
+  const n = w.pos - start;
+  if (lastJson[place]!.length < n) lastJson[place] = Buffer.allocUnsafe(Math.max(n, 256));
+  w.buf.copy(lastJson[place]!, 0, start, w.pos);
+  lastJsonLength[place] = n;
+  lastLists[place] = headers;
+}
+
+function writeHeadersJson(w: JsonBytes, headers: readonly Header[]): void {
+  w.byte(0x5b);
+  for (let i = 0; i < headers.length; i++) {
+    if (i > 0) w.byte(0x2c);
+    const h = headers[i]!;
+    if (h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') {
+      w.value(h); // not the shape the type says: JSON.stringify's bytes for whatever it is
+      continue;
+    }
+    w.byte(0x5b);
+    w.string(h[0]);
+    w.byte(0x2c);
+    w.string(h[1]);
+    w.byte(0x5d);
+  }
+  w.byte(0x5d);
+}
+
+/**
+ * A flat object of strings and numbers (a call's ids, its peer), key by key in its own order;
+ * any other shape goes through JSON.stringify.
+ */
+function writeFlat(w: JsonBytes, obj: object): void {
+  const keys = Object.keys(obj);
+  const values = obj as Record<string, unknown>;
+  for (const k of keys) {
+    const v = values[k];
+    if (v !== undefined && typeof v !== 'string' && typeof v !== 'number') {
+      w.value(obj);
+      return;
+    }
+  }
+  w.byte(0x7b);
+  let first = true;
+  for (const k of keys) {
+    const v = values[k];
+    if (v === undefined) continue; // JSON.stringify leaves these out
+    if (!first) w.byte(0x2c);
+    first = false;
+    w.string(k);
+    w.byte(0x3a);
+    if (typeof v === 'string') w.string(v);
+    else w.number(v as number);
+  }
+  w.byte(0x7d);
+}
+
+/** `key` (its JSON, comma first) and the value, unless undefined, as the old literal did. */
+function optionalString(w: JsonBytes, key: string, v: string | undefined): void {
+  if (v === undefined) return;
+  w.raw(key);
+  if (typeof v === 'string') w.string(v);
+  else w.value(v);
 }
 
 /** Parses only the JSON header (cheap; used by retention and index maintenance). */

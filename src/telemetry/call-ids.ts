@@ -23,14 +23,17 @@ function decodeOne(typeName: string, messages: TimedMessage[]): Record<string, u
   }
 }
 
+/** What most calls (Version, Status, image calls) give: one shared, frozen empty set of ids. */
+const NO_IDS: PodIds = Object.freeze({});
+
 export function idsOfCall(call: CallRecord, info: MethodInfo | undefined): PodIds {
-  if (!info || call.truncated) return {};
+  if (!info || call.truncated) return NO_IDS;
   const req = requestHasIds(info) ? decodeOne(info.requestType, call.requests) : undefined;
   const res = call.status.code === 0 && !info.serverStreaming && responseHasIds(info) ? decodeOne(info.responseType, call.responses) : undefined;
-  if (!req && !res) return {};
+  if (!req && !res) return NO_IDS;
   try {
     return extractIds(info, req, res);
   } catch {
-    return {};
+    return NO_IDS;
   }
 }

@@ -56,46 +56,83 @@ function writeAnyValue(w: ProtoWriter, v: AttributeValue | undefined): void {
   // Attribute values are strings, numbers, booleans and arrays of them; anything else is left empty.
 }
 
+/** One KeyValue in field `field`. */
+export function writeKeyValue(w: ProtoWriter, field: number, key: string, value: AttributeValue | undefined): void {
+  const kv = w.begin(field);
+  w.tag(1, LEN);
+  w.string(key);
+  const at = w.begin(2);
+  writeAnyValue(w, value);
+  w.end(at);
+  w.end(kv);
+}
+
 /** Repeated KeyValue in field `field`. */
-function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number): void {
+export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number): void {
   for (const key in attributes) {
     if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
-    const kv = w.begin(field);
-    w.tag(1, LEN);
-    w.string(key);
-    const value = w.begin(2);
-    writeAnyValue(w, attributes[key]);
-    w.end(value);
-    w.end(kv);
+    writeKeyValue(w, field, key, attributes[key]);
   }
 }
 
-/** One Span message's bytes (without its own tag and length). */
-export function writeSpan(w: ProtoWriter, f: CallSpanFacts): void {
+/**
+ * A span's fields before its attributes (1 to 8). Ids are hex, or undefined for a random one
+ * written as bytes; `parentSpanId` empty or undefined: a root span.
+ */
+export function writeSpanHead(w: ProtoWriter, traceId: string | undefined, spanId: string | undefined, traceState: string | undefined, parentSpanId: string | undefined, name: string, startNs: bigint, endNs: bigint): void {
   w.tag(1, LEN);
-  w.hexBytes(f.traceId);
+  if (traceId === undefined) w.randomId(16);
+  else w.hexBytes(traceId);
   w.tag(2, LEN);
-  w.hexBytes(f.spanId);
-  const traceState = f.traceState?.serialize();
+  if (spanId === undefined) w.randomId(8);
+  else w.hexBytes(spanId);
   if (traceState) {
     w.tag(3, LEN);
     w.string(traceState);
   }
-  if (f.parent?.spanId) {
+  if (parentSpanId) {
     w.tag(4, LEN);
-    w.hexBytes(f.parent.spanId);
+    w.hexBytes(parentSpanId);
   }
   w.tag(5, LEN);
-  w.string(f.name);
+  w.string(name);
   w.tag(6, VARINT);
   w.uint(KIND_SERVER);
   w.tag(7, I64);
-  w.fixed64(f.startNs);
+  w.fixed64(startNs);
   w.tag(8, I64);
-  w.fixed64(f.endNs);
-  writeAttributes(w, f.attributes, 9);
-  w.tag(10, VARINT); // dropped_attributes_count
+  w.fixed64(endNs);
+}
+
+/** dropped_attributes_count (field 10): always 0, written as the SDK writes it, after the attributes. */
+export function writeNoDroppedAttributes(w: ProtoWriter): void {
+  w.tag(10, VARINT);
   w.uint(0);
+}
+
+/** A span's fields after its events (12 to 16). */
+export function writeSpanTail(w: ProtoWriter, droppedEvents: number, statusCode: number, statusMessage: string | undefined, parentIsRemote: boolean): void {
+  w.tag(12, VARINT);
+  w.uint(droppedEvents);
+  w.tag(14, VARINT); // dropped_links_count (no links: field 13 stays empty)
+  w.uint(0);
+  const status = w.begin(15);
+  if (statusMessage) {
+    w.tag(2, LEN);
+    w.string(statusMessage);
+  }
+  w.tag(3, VARINT);
+  w.uint(statusCode);
+  w.end(status);
+  w.tag(16, I32);
+  w.fixed32(TRACE_FLAG_SAMPLED | FLAG_HAS_IS_REMOTE | (parentIsRemote ? FLAG_IS_REMOTE : 0));
+}
+
+/** One Span message's bytes (without its own tag and length). */
+export function writeSpan(w: ProtoWriter, f: CallSpanFacts): void {
+  writeSpanHead(w, f.traceId, f.spanId, f.traceState?.serialize(), f.parent?.spanId, f.name, f.startNs, f.endNs);
+  writeAttributes(w, f.attributes, 9);
+  writeNoDroppedAttributes(w);
   for (const e of f.events) {
     const event = w.begin(11);
     w.tag(1, I64);
@@ -107,20 +144,7 @@ export function writeSpan(w: ProtoWriter, f: CallSpanFacts): void {
     w.uint(0);
     w.end(event);
   }
-  w.tag(12, VARINT);
-  w.uint(f.droppedEvents);
-  w.tag(14, VARINT); // dropped_links_count (no links: field 13 stays empty)
-  w.uint(0);
-  const status = w.begin(15);
-  if (f.status.message) {
-    w.tag(2, LEN);
-    w.string(f.status.message);
-  }
-  w.tag(3, VARINT);
-  w.uint(f.status.code);
-  w.end(status);
-  w.tag(16, I32);
-  w.fixed32(TRACE_FLAG_SAMPLED | FLAG_HAS_IS_REMOTE | (f.parent?.isRemote ? FLAG_IS_REMOTE : 0));
+  writeSpanTail(w, f.droppedEvents, f.status.code, f.status.message, f.parent?.isRemote === true);
 }
 
 /** Encodes one span into its own buffer; `w` is scratch space reused between spans. */

@@ -71,9 +71,12 @@ export class PodLinker {
   /**
    * Learns what `ids` reveal and returns them completed with what was learnt
    * before. Facts present in `ids` win over remembered ones: the call itself is
-   * the fresher witness.
+   * the fresher witness. Ids naming no container or sandbox come back as they are (the same
+   * object), the rest as a new one.
    */
   link(ids: PodIds): PodIds {
+    // Nothing to complete and nothing to learn (Version, Status, image calls): the ids as they are.
+    if (!ids.containerId && !ids.podSandboxId) return ids;
     const out: PodIds = { ...ids };
     if (out.containerId) {
       const known = this.containers.get(out.containerId);

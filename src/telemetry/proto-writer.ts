@@ -12,6 +12,7 @@
 /** Protobuf wire types, by the names the encoder uses (the project's own, from proto-wire.ts). */
 export { WIRE_VARINT as VARINT, WIRE_FIXED64 as I64, WIRE_LEN as LEN, WIRE_FIXED32 as I32 } from '../cri/proto-wire.js';
 import { WIRE_LEN as LEN } from '../cri/proto-wire.js';
+import { randomIdInto } from './trace-ids.js';
 
 /** Bytes a varint of `v` (a non-negative safe integer) takes. */
 export function varintSize(v: number): number {
@@ -160,6 +161,14 @@ export class ProtoWriter {
     let p = this.pos;
     for (let i = 0; i < hex.length - 1; i += 2) b[p++] = (HEX[hex.charCodeAt(i) & 0x7f]! << 4) | HEX[hex.charCodeAt(i + 1) & 0x7f]!;
     this.pos = p;
+  }
+
+  /** A bytes field's length and a random id of `n` bytes (a trace or span id nobody reads as text). */
+  randomId(n: number): void {
+    this.uint(n);
+    this.room(n);
+    randomIdInto(this.buf, this.pos, n);
+    this.pos += n;
   }
 
   /** Bytes already encoded (a pre-encoded field, tag and all). */

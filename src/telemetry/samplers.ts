@@ -82,7 +82,8 @@ function accumulate(traceId: string): number {
  * defaults: sampled parent → on, unsampled → off), else asks the root sampler.
  */
 export class ParentBased implements SpanSampler {
-  constructor(private readonly root: SpanSampler) {}
+  /** `root` decides where there is no valid parent. */
+  constructor(readonly root: SpanSampler) {}
 
   shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): SpanSamplingResult {
     const parent = trace.getSpanContext(context);

@@ -1,6 +1,6 @@
 /**
- * The live span pipeline: a finished call's span facts (call-span.ts) → OTLP bytes
- * (otlp-span-encoder.ts) → bounded batch queue (span-queue.ts) → OTLP/gRPC (otlp-grpc-sender.ts).
+ * The live span pipeline: a finished call → OTLP bytes (live-span-encoder.ts, the same bytes as
+ * call-span.ts's facts through otlp-span-encoder.ts) → bounded batch queue (span-queue.ts) → OTLP/gRPC (otlp-grpc-sender.ts).
  *
  * This replaces the SDK's ReadableSpan → BatchSpanProcessor → OTLPTraceExporter chain on the live
  * path: on the observer thread its serializer, processor and exporter wrappers were about a
@@ -15,8 +15,9 @@
 import type { Resource } from '@opentelemetry/resources';
 import { VERSION } from '../version.js';
 import type { DropCounter } from './drop-counter.js';
-import { callSpanFacts, eventLimitFromEnv, type SpanInput, type SpanSource } from './call-span.js';
-import { encodeSpan, requestFrame } from './otlp-span-encoder.js';
+import { eventLimitFromEnv, type SpanInput, type SpanSource } from './call-span.js';
+import { LiveSpanEncoder } from './live-span-encoder.js';
+import { requestFrame } from './otlp-span-encoder.js';
 import { createOtlpGrpcSender } from './otlp-grpc-sender.js';
 import { ProtoWriter } from './proto-writer.js';
 import { samplerFromEnv } from './sampler.js';
@@ -59,12 +60,13 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
   const queue = new SpanQueue(sender.send, opts.drops, opts.queue);
   // Scratch space for encoding, reused span after span.
   const writer = new ProtoWriter();
+  const encoder = new LiveSpanEncoder(source);
   return {
     source,
     emit: (input) => {
-      const facts = callSpanFacts(source, input);
-      if (!facts) return false;
-      queue.add(encodeSpan(writer, facts));
+      const span = encoder.encode(writer, input);
+      if (!span) return false;
+      queue.add(span);
       return true;
     },
     close: async () => {

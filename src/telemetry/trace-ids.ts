@@ -21,6 +21,23 @@ function randomHex(bytes: number): string {
 }
 
 export const randomTraceId = (): string => randomHex(16);
+
+/**
+ * Writes a random id of `bytes` bytes (never all zeros) into `target` at `at`: for an id that is
+ * only ever encoded, without making its hex string and reading it back.
+ */
+export function randomIdInto(target: Uint8Array, at: number, bytes: number): void {
+  for (;;) {
+    if (poolAt + bytes > pool.length) {
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    let any = 0;
+    for (let i = 0; i < bytes; i++) any |= target[at + i] = pool[poolAt + i]!;
+    poolAt += bytes;
+    if (any !== 0) return;
+  }
+}
 export const randomSpanId = (): string => randomHex(8);
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)/;

@@ -57,3 +57,19 @@ test('the maps are bounded: the least recently used entry goes first', () => {
   assert.equal(l.link({ containerId: 'c1' }).containerName, undefined);
   assert.equal(l.link({ containerId: 'c3' }).containerName, 'c3');
 });
+
+test('ids naming no container or sandbox come back as given, and teach nothing', () => {
+  const l = new PodLinker();
+  const empty = {};
+  assert.equal(l.link(empty), empty);
+  const image = { image: 'nginx:1', podName: 'lonely' };
+  assert.equal(l.link(image), image);
+  assert.deepEqual(l.sizes, { sandboxes: 0, containers: 0 });
+  // Ids with a container are still completed into a new object, the caller's left alone.
+  l.link({ containerId: 'c1', containerName: 'app', ...pod });
+  const asked = { containerId: 'c1' };
+  const got = l.link(asked);
+  assert.notEqual(got, asked);
+  assert.deepEqual(asked, { containerId: 'c1' });
+  assert.equal(got.podName, 'web-0');
+});
