@@ -12,15 +12,19 @@ const PEER = new URL('../../src/proxy/peer.js', import.meta.url).href;
 test('a client gone before its peer is asked is named by its exe while the thread pool is busy', async () => {
   const script = `
     import net from 'node:net';
-    import { spawn } from 'node:child_process';
-    import { pbkdf2 } from 'node:crypto';
+    import { execFileSync, spawn } from 'node:child_process';
+    import { openSync, read, unlinkSync, writeSync } from 'node:fs';
     import { tmpdir } from 'node:os';
     import { join } from 'node:path';
     const { lookupUnixPeer } = await import(${JSON.stringify(PEER)});
     const path = join(tmpdir(), 'critap-peer-gone-' + process.pid + '.sock');
-    // The pool's one thread is busy for a while: the async snapshot cannot list /proc meanwhile.
+    // The pool's one thread is held by a read of an empty FIFO until the client has exited:
+    // the async snapshot cannot list /proc meanwhile, however slowly a loaded machine runs this.
+    const fifo = join(tmpdir(), 'critap-peer-gone-' + process.pid + '.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fd = openSync(fifo, 'r+'); // read-write: opening does not wait for a writer
     let poolFreeAt = 0;
-    pbkdf2('x', 'y', 4_000_000, 64, 'sha512', () => (poolFreeAt = Date.now()));
+    read(fd, Buffer.alloc(1), 0, 1, null, () => (poolFreeAt = Date.now()));
     const accepted = new Promise((resolve) => {
       // Paused: the client's end is not read, so its exit leaves our end open for perl to ask.
       const server = net.createServer({ pauseOnConnect: true }, (socket) => resolve({ socket, lookup: lookupUnixPeer(socket), server }));
@@ -31,7 +35,9 @@ test('a client gone before its peer is asked is named by its exe while the threa
     const { socket, lookup, server } = await accepted;
     const exitedAt = await new Promise((r) => client.once('exit', () => r(Date.now())));
     lookup.ask();
+    writeSync(fd, 'x'); // frees the pool: the snapshot now finds the client gone
     const peer = await lookup.peer;
+    unlinkSync(fifo);
     console.log(JSON.stringify({ peer, clientPid: client.pid, poolBusyAtExit: poolFreeAt === 0 || poolFreeAt > exitedAt }));
     socket.destroy();
     server.close();`;
