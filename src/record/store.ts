@@ -223,24 +223,32 @@ export class Store {
     // Counted on a copy that replaces the counters only once the batch is stored: a failed batch
     // (disk full) must not leave counts that counters.json would then claim as lost calls.
     const c: Counters = { ...this.counters, methods: { ...this.counters.methods } };
-    const ops: { type: 'put'; key: string; value: Buffer }[] = [];
     const keys: string[] = [];
     const empty = Buffer.alloc(0);
-    for (const call of calls) {
-      const key = callKey(call.startNs, c.nextSeq++);
-      keys.push(key);
-      ops.push({ type: 'put', key, value: call.value });
-      for (const ik of indexKeysFor(call.ids, key)) ops.push({ type: 'put', key: ik, value: empty });
-      c.calls++;
-      c.recorded++;
-      c.bytes += call.value.length;
-      for (const f of call.bodyFiles ?? []) c.bytes += f.length;
-      if (call.redacted) c.redacted++;
-      c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
+    // A chained batch: each entry goes into LevelDB's own batch as it is added, so no array of
+    // operation objects is built, copied again by abstract-level and read back field by field.
+    const batch = this.db.batch();
+    try {
+      for (const call of calls) {
+        const key = callKey(call.startNs, c.nextSeq++);
+        keys.push(key);
+        batch.put(key, call.value);
+        for (const ik of indexKeysFor(call.ids, key)) batch.put(ik, empty);
+        c.calls++;
+        c.recorded++;
+        c.bytes += call.value.length;
+        for (const f of call.bodyFiles ?? []) c.bytes += f.length;
+        if (call.redacted) c.redacted++;
+        c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
+      }
+      c.dropped += newlyDropped;
+      batch.put(META_KEY, this.metaValue(c));
+    } catch (err) {
+      await batch.close();
+      throw err;
     }
-    c.dropped += newlyDropped;
-    ops.push({ type: 'put', key: META_KEY, value: this.metaValue(c) });
-    await this.db.batch(ops);
+    // write() closes the batch, whether it succeeds or not.
+    await batch.write();
     this.counters = c;
     void this.noteCounters();
     return keys;
