@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStoreForWriting } from '../../src/record/writer.js';
+import { openRecording } from '../../src/record/reader.js';
 import { prepareCall } from '../../src/record/prepare.js';
 import { META_KEY, callKeyOfIndex } from '../../src/record/keys.js';
 import { runPodSandbox, T0, versionCall } from './record-fixtures.js';
@@ -51,4 +52,32 @@ test('a batch that cannot be written changes neither the counters nor the stored
   await store.putCalls([prepareCall(versionCall(T0 + 3n), undefined)]);
   assert.equal(store.counters.calls, 2);
   await store.close();
+});
+
+test('calls that outgrow LevelDB\'s memory table are read back from the tables it wrote, in order', async (t) => {
+  const dir = await tempDir(t);
+  const store = await openStoreForWriting(dir);
+  // ~12 MB of values: past the 4 MB write buffer, so LevelDB writes tables (in BLOCK_SIZE blocks)
+  // and compacts them while the calls go in.
+  const total = 20_000;
+  for (let i = 0; i < total; i += 500) {
+    const batch = [];
+    for (let j = i; j < i + 500; j++) {
+      const call = versionCall(T0 + BigInt(j));
+      call.requestMetadata = [['x-n', String(j)]];
+      batch.push(prepareCall(call, undefined));
+    }
+    await store.putCalls(batch);
+  }
+  await store.close();
+  assert.ok((await readdir(join(dir, 'db'))).some((f) => f.endsWith('.ldb')), 'LevelDB wrote tables');
+  const rec = await openRecording(dir);
+  let n = 0;
+  for await (const c of rec.calls()) {
+    assert.equal(c.startNs, T0 + BigInt(n));
+    assert.deepEqual(c.requestMetadata, [['x-n', String(n)]]);
+    n++;
+  }
+  await rec.close();
+  assert.equal(n, total);
 });
