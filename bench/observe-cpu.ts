@@ -9,7 +9,8 @@
  * dist/bench/critap-main.js). Variants and builds are interleaved, rotating every round.
  *
  * Flags: --builds LABEL=DIST,… (default: this build), --variants bare,record,trace,record-trace,
- * --calls N, --in-flight N, --rounds N, --profile DIR (node --cpu-prof, one profile per thread).
+ * --exec-argv 'LABEL=FLAGS;…' (node flags for one build's critap), --calls N, --in-flight N,
+ * --rounds N, --profile DIR (node --cpu-prof, one profile per thread).
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,6 +33,8 @@ interface Build {
   label: string;
   /** A dist/ folder holding bench/critap-main.js. */
   dist: string;
+  /** Node/V8 flags for this build's critap process (--exec-argv), e.g. to compare GC settings. */
+  execArgv: string[];
 }
 
 interface Sample {
@@ -66,13 +69,21 @@ function parse(argv: string[]) {
     'in-flight': { type: 'string' },
     rounds: { type: 'string' },
     profile: { type: 'string' },
+    'exec-argv': { type: 'string' },
   });
   const here = fileURLToPath(new URL('../', import.meta.url));
   const builds: Build[] = (values.builds ?? `this=${here}`).split(',').map((spec) => {
     const eq = spec.indexOf('=');
     if (eq <= 0) throw new UsageError(`--builds wants LABEL=DIST,…, got "${spec}"`);
-    return { label: spec.slice(0, eq), dist: resolve(spec.slice(eq + 1)) };
+    return { label: spec.slice(0, eq), dist: resolve(spec.slice(eq + 1)), execArgv: [] as string[] };
   });
+  // --exec-argv 'LABEL=--flag --flag2;LABEL2=…': the same dist can run as two builds with different flags.
+  for (const spec of (values['exec-argv'] ?? '').split(';').filter(Boolean)) {
+    const eq = spec.indexOf('=');
+    const build = builds.find((b) => b.label === spec.slice(0, eq));
+    if (eq <= 0 || !build) throw new UsageError(`--exec-argv wants LABEL=FLAGS;… naming a build of --builds, got "${spec}"`);
+    build.execArgv = spec.slice(eq + 1).split(' ').filter(Boolean);
+  }
   const variants = (values.variants ?? 'bare,record-trace').split(',') as Variant[];
   for (const v of variants) if (!VARIANTS.includes(v)) throw new UsageError(`unknown variant "${v}"; variants: ${VARIANTS.join(', ')}`);
   return { builds, variants, calls: intFlag('calls', values.calls, 20_000), inFlight: intFlag('in-flight', values['in-flight'], 64), rounds: intFlag('rounds', values.rounds, 3), profileDir: values.profile };
@@ -138,7 +149,8 @@ async function main(argv: string[]): Promise<void> {
           otlpEndpoint: v === 'trace' || v === 'record-trace' ? String(otlp.ready.url) : undefined,
         };
         // --cpu-prof without a name: Node writes one profile per thread (main and observer).
-        const critap = await startCritapFrom(b, args, opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(opts.profileDir, `${b.label}-${v}-r${round}`)] : []);
+        const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(opts.profileDir, `${b.label}-${v}-r${round}`)] : [];
+        const critap = await startCritapFrom(b, args, [...b.execArgv, ...profile]);
         // Warm-up: connections, JIT, the recorder's first batches; then measure from a snapshot.
         await pool.run(job(critap.endpoint, Math.min(2000, opts.calls)), 2);
         await new Promise((r) => setTimeout(r, 100));
