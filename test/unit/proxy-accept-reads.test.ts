@@ -13,6 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientReadAcceptor, type ClientReadSlot } from '../../src/proxy/accept-reads.js';
+import { startProxy } from '../../src/proxy/proxy.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const socketPath = () => join(mkdtempSync(join(tmpdir(), 'critap-accept-')), 's.sock');
@@ -241,4 +242,21 @@ test('what this does not copy (maxConnections) goes Node\'s own way: no slot, \'
 
 test('install() refuses a server that is not listening', () => {
   assert.equal(new ClientReadAcceptor(16).install(net.createServer()), false);
+});
+
+test('startProxy installs it on its listener (on this Node, client sockets do not fall back to \'data\')', async () => {
+  const results: boolean[] = [];
+  const install = ClientReadAcceptor.prototype.install;
+  ClientReadAcceptor.prototype.install = function (this: ClientReadAcceptor, server: net.Server) {
+    const ok = install.call(this, server);
+    results.push(ok);
+    return ok;
+  };
+  try {
+    const proxy = await startProxy({ listen: socketPath(), upstream: socketPath(), peerLookup: false });
+    await proxy.close(0);
+  } finally {
+    ClientReadAcceptor.prototype.install = install;
+  }
+  assert.deepEqual(results, [true]);
 });
