@@ -19,13 +19,14 @@ import { MAX_BUDGET_WAIT_MS, type CaptureBudget } from './capture-budget.js';
 import type { PeerLookup } from './peer.js';
 import { ConnectionTap } from './tap.js';
 import { answerUnavailable } from './unavailable.js';
+import type { ClientReadSlot } from './accept-reads.js';
 import { ConnectionFaults, type ProxyFaults } from './fault-calls.js';
 
 /** A connection without an answer by then asks for its peer anyway (a stream that waits long). */
 const PEER_ASK_AT_LATEST_MS = 20;
 
-/** The runtime's bytes are read into a buffer of this size, used again while no write holds on to it. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/** Each socket's bytes are read into a buffer of this size, used again while no write holds on to it. */
+export const READ_BUFFER_BYTES = 64 * 1024;
 
 /** Rewritten pieces of one chunk up to this size are joined into one buffer before writing. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -74,10 +75,17 @@ export class ProxiedConnection {
   /** Asks for the client's pid once the first answer is forwarded (see peer.ts); then cleared. */
   private askPeer: (() => void) | undefined;
   private askPeerTimer: NodeJS.Timeout | undefined;
+  /** While critap answers UNAVAILABLE itself: its reader of the client's frames. */
+  private unavailableFeed: ((chunk: Buffer) => void) | null = null;
 
+  /**
+   * @param clientReads where the client's socket reads into, when it was accepted with a buffer
+   * of critap's own (accept-reads.ts); without it the client's bytes come as 'data' events.
+   */
   constructor(
     private readonly client: net.Socket,
     private readonly ctx: ConnectionContext,
+    private readonly clientReads?: ClientReadSlot,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     const peer: Peer | undefined = client.remoteAddress ? { address: `${client.remoteAddress}:${client.remotePort}` } : undefined;
@@ -116,7 +124,9 @@ export class ProxiedConnection {
     if (ctx.upstream.kind === 'tcp') this.upstream.setNoDelay(true);
     if (client.remoteAddress) client.setNoDelay(true);
 
-    client.on('data', this.onClientData);
+    // The client's bytes too go into our own buffer when the listener accepted it that way.
+    if (clientReads) clientReads.handler = this.onClientRead;
+    else client.on('data', this.onClientData);
     this.upstream.once('connect', this.onUpstreamConnect);
     this.upstream.on('error', this.onUpstreamError);
     client.on('error', (err) => this.ctx.logger.debug('client connection error', { error: err.message }));
@@ -164,12 +174,33 @@ export class ProxiedConnection {
     this.budgetWait = setTimeout(check, BUDGET_POLL_MS);
   };
 
+  /** A read into the client's slot: a view of a buffer that is read into again after this returns. */
+  private readonly onClientRead = (view: Buffer): void => {
+    // What is kept past this call gets its own copy: bytes waiting for the runtime connection,
+    // pieces the rewriter holds, what critap's own UNAVAILABLE answer reads.
+    if (this.rewriter !== null || this.pending !== null || this.unavailableFeed !== null) {
+      this.onClientData(Buffer.from(view));
+      return;
+    }
+    this.onClientData(view);
+    // A write the kernel did not take whole holds on to the view: the next read needs a new buffer.
+    if (this.upstream.writableLength > 0) this.clientReads!.buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  };
+
   private readonly onClientData = (chunk: Buffer): void => {
+    if (this.unavailableFeed !== null) {
+      // The tap reads the request before critap's answer to it.
+      this.observeClientOnly(chunk);
+      this.unavailableFeed(chunk);
+      return;
+    }
     if (this.rewriter !== null) {
       this.forwardRewritten(chunk);
     } else if (this.pending !== null) {
       this.pending.push(chunk);
-    } else if (!this.upstream.write(chunk)) {
+    } else if (!this.upstream.write(chunk) && !this.upstream.destroyed) {
+      // Back-pressure. Not once the runtime's socket is gone: it would never drain, and the
+      // client must be read up to its EOF for its socket to close.
       this.client.pause();
     }
     try {
@@ -336,13 +367,11 @@ export class ProxiedConnection {
       this.pending = null;
       this.pendingOut = [];
       this.answeringUnavailable = true;
-      this.client.off('data', this.onClientData);
       // The calls critap answers itself are still calls: the tap keeps reading the client (it has
       // seen `pending` already) and reads critap's answers as if the runtime wrote them, so each
       // is observed with its method and UNAVAILABLE however the connect error and the client's
       // bytes race. Calls left unanswered end when the client connection closes.
-      this.client.on('data', this.observeClientOnly);
-      answerUnavailable(
+      this.unavailableFeed = answerUnavailable(
         this.client,
         pending,
         message,
@@ -408,6 +437,8 @@ export class ProxiedConnection {
       this.tap.refuseAbove(last);
     }
     this.client.end();
+    // Reading goes on (back-pressure may have paused it) until the client's EOF closes its socket.
+    this.client.resume();
     this.finish(`critap: runtime ${upstreamName} closed the connection`);
   }
 

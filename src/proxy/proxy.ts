@@ -8,7 +8,8 @@ import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { TracePropagation } from '../telemetry/propagation.js';
 import { CaptureBudget, captureBudgetLimit, DEFAULT_CAPTURE_LIMIT } from './capture-budget.js';
-import { ProxiedConnection } from './connection.js';
+import { ProxiedConnection, READ_BUFFER_BYTES } from './connection.js';
+import { ClientReadAcceptor } from './accept-reads.js';
 import { boundEndpoint, listen, removeSocket } from './listener.js';
 import { lookupUnixPeer, type PeerLookup } from './peer.js';
 import { FaultSet } from '../fault/set.js';
@@ -127,9 +128,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         : undefined,
   };
 
+  // Client sockets read into a buffer of critap's own where this Node allows (accept-reads.ts).
+  const clientReads = new ClientReadAcceptor(READ_BUFFER_BYTES);
   const server = net.createServer({ pauseOnConnect: false }, (client) => {
     accepted++;
-    const conn = new ProxiedConnection(client, ctx);
+    const conn = new ProxiedConnection(client, ctx, clientReads.slotOf(client));
     connections.add(conn);
     const settled = conn.tap.settled;
     holding.add(settled);
@@ -137,6 +140,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     void conn.done.then(() => connections.delete(conn));
   });
   server.on('error', (err) => logger.error('listener error', { error: err.message }));
+  // 'listening' comes before the event loop can accept anyone.
+  server.once('listening', () => {
+    if (!clientReads.install(server)) logger.debug('client sockets read through Node\'s streams (accept-reads.ts found an unexpected net.Server)');
+  });
   await listen(server, listenAt, opts.socketMode ?? 0o660);
   const bound = boundEndpoint(server, listenAt);
 

@@ -16,6 +16,7 @@ const LINGER_MS = 50;
 
 /**
  * @param observe sees every frame critap writes, so the connection's tap can record these calls.
+ * @returns the reader of the client's bytes from now on: the caller feeds it each chunk read.
  */
 export function answerUnavailable(
   client: net.Socket,
@@ -23,7 +24,7 @@ export function answerUnavailable(
   message: string,
   onError: (err: unknown) => void,
   observe?: (written: Buffer) => void,
-): void {
+): (chunk: Buffer) => void {
   const decoder = new HpackDecoder();
   let lastAnswered = 0;
   let closing: NodeJS.Timeout | undefined;
@@ -67,8 +68,8 @@ export function answerUnavailable(
   };
   write(settingsFrame());
   for (const chunk of pending) feed(chunk);
-  client.on('data', feed);
   client.on('close', () => clearTimeout(closing));
   // A client that never sends a call is not kept forever.
   client.setTimeout(10_000, () => client.destroy());
+  return feed;
 }
