@@ -5,7 +5,7 @@ import { UsageError, durationFlag, intFlag, parseCommandArgs, sizeFlag } from '.
 import { loadConfigFile, mergeSettings, settingsFromEnv, type SettingSpec, type Settings } from '../config.js';
 import { createLogger, isLogLevel } from '../log.js';
 import { startObservedProxy } from '../proxy/observed-proxy.js';
-import { runUntilSignal } from './until-signal.js';
+import { catchStopSignals, startOrRelease } from './until-signal.js';
 import { parseFaultRule } from '../fault/rule.js';
 import { startAdmin, type AdminServer } from '../fault/admin.js';
 
@@ -153,7 +153,9 @@ export const command: Command = {
     if (adminAt !== undefined) parseEndpoint(adminAt);
     const logger = createLogger({ level, json: s['log-json'] === true });
 
-    const proxy = await startObservedProxy({
+    // From here on a stop signal is ours: it may come while the socket is up but start-up still runs.
+    const signals = catchStopSignals();
+    const proxy = await startOrRelease(signals, () => startObservedProxy({
       listen,
       upstream,
       socketMode: Number.parseInt(modeText, 8),
@@ -176,7 +178,7 @@ export const command: Command = {
       otlpMetrics: s['otlp-metrics'] === true,
       propagateTrace: s['propagate-trace'] === true,
       faults: faultRules.length > 0 || adminAt !== undefined ? faultRules : undefined,
-    });
+    }));
     let admin: AdminServer | undefined;
     try {
       if (adminAt !== undefined) admin = await startAdmin(adminAt, proxy.faults!, logger);
@@ -196,7 +198,7 @@ export const command: Command = {
       pid: process.pid,
     });
 
-    return runUntilSignal(
+    return signals.runUntil(
       logger,
       graceMs,
       async () => {

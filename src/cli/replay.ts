@@ -8,7 +8,7 @@ import { checkRequestRule } from '../cri/request-rule-check.js';
 import { checkWritableFile } from '../writable-file.js';
 import { parseTiming } from '../replay/timing.js';
 import { parseEndpoint } from '../endpoint.js';
-import { runUntilSignal } from './until-signal.js';
+import { catchStopSignals, startOrRelease } from './until-signal.js';
 import { parseFaultRule } from '../fault/rule.js';
 import { startAdmin, type AdminServer } from '../fault/admin.js';
 
@@ -161,7 +161,9 @@ export const command: Command = {
     for (const rule of v.fault ?? []) usage(() => parseFaultRule(rule));
     const redactPaths = (v.redact ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
-    const runtime = await replay({
+    // From here on a stop signal is ours: it may come while the socket is up but start-up still runs.
+    const signals = catchStopSignals();
+    const runtime = await startOrRelease(signals, () => replay({
       recording: positionals[0]!,
       listen: v.listen,
       match,
@@ -178,7 +180,7 @@ export const command: Command = {
       faults: v.fault,
       injected: v['replay-injected'] === true,
       logger,
-    });
+    }));
     let admin: AdminServer | undefined;
     try {
       if (v.admin !== undefined) admin = await startAdmin(v.admin, runtime.faults, logger);
@@ -196,7 +198,7 @@ export const command: Command = {
       pid: process.pid,
     });
 
-    return runUntilSignal(
+    return signals.runUntil(
       logger,
       graceMs,
       async () => {
