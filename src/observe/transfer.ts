@@ -11,10 +11,13 @@
  * of distinct strings. postMessage's structured clone of a batch of call objects cost the
  * forwarding thread about 2 µs a call (a key and a value written per field, per call); a
  * kubelet's calls repeat their methods and headers, so a batch's strings are few, and the
- * numbers are one copy. What is rare (peers, faults, status details, spooled bodies) crosses as
- * it is, in `extras`.
+ * numbers are one copy. What is rare (faults, status details, spooled bodies) crosses as it is,
+ * in `extras`. A call's peer is the same object for every call of its connection: it crosses once
+ * per batch (in `extras` too) and each call names it by index. One extras object per call (the
+ * peer wrapped in it) made the structured clone of a busy batch cost the forwarding thread more
+ * than the numbers and strings together.
  */
-import type { CallRecord, CallStart, Header, TimedMessage } from '../call.js';
+import type { CallRecord, CallStart, Header, Peer, TimedMessage } from '../call.js';
 
 /** Bodies from this size on are moved rather than copied (when they own their buffer). */
 export const MOVE_BODY_BYTES = 64 * 1024;
@@ -32,7 +35,7 @@ const HAS_AUTHORITY = 2;
 const HAS_TRACEPARENT = 4;
 const HAS_EXTRAS = 8;
 /** The fixed numbers of an end, before its messages and header lists. */
-const END_NUMBERS = 13;
+const END_NUMBERS = 14;
 /**
  * Start times cross as nanoseconds from the batch's `baseNs`, exact while within 2^53 ns (104
  * days) of it; a call that started further away carries its start time in `extras`.
@@ -43,7 +46,6 @@ const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 interface EndExtras {
   startNs?: bigint;
   details?: Uint8Array;
-  peer?: CallRecord['peer'];
   fault?: CallRecord['fault'];
 }
 
@@ -101,6 +103,8 @@ class Packer {
   private readonly bodies: Buffer;
   private bodyAt = 0;
   private readonly moved = new Map<ArrayBuffer, number>();
+  /** Each distinct peer object's index in `extras` (a connection's calls share theirs). */
+  private readonly peers = new Map<Peer, number>();
 
   constructor(
     size: number,
@@ -145,6 +149,19 @@ class Packer {
       this.bodyAt += data.length;
     }
     this.num(data.length);
+  }
+
+  private peer(p: Peer | undefined): void {
+    if (p === undefined) {
+      this.num(-1);
+      return;
+    }
+    let i = this.peers.get(p);
+    if (i === undefined) {
+      i = this.extras.push(p) - 1;
+      this.peers.set(p, i);
+    }
+    this.num(i);
   }
 
   private startOffset(startNs: bigint): number {
@@ -195,7 +212,6 @@ class Packer {
     const offset = this.startOffset(r.startNs);
     if (Number.isNaN(offset)) (extras ??= {}).startNs = r.startNs;
     if (r.status.details) (extras ??= {}).details = r.status.details;
-    if (r.peer) (extras ??= {}).peer = r.peer;
     if (r.fault) (extras ??= {}).fault = r.fault;
     let flags = 0;
     if (r.truncated) flags |= TRUNCATED;
@@ -217,6 +233,7 @@ class Packer {
     if (r.propagatedTraceparent !== undefined) this.str(r.propagatedTraceparent);
     else this.num(-1);
     this.num(extras ? this.extras.push(extras) - 1 : -1);
+    this.peer(r.peer);
     this.messages(r.requests);
     this.messages(r.responses);
     this.headers(r.requestMetadata);
@@ -326,6 +343,7 @@ class Unpacker {
     const traceparent = flags & HAS_TRACEPARENT ? this.str() : (this.at++, undefined);
     const extrasIndex = this.num();
     const extras = flags & HAS_EXTRAS ? (this.batch.extras[extrasIndex] as EndExtras) : undefined;
+    const peerIndex = this.num();
     const status: CallRecord['status'] = { code, message };
     if (extras?.details) status.details = Buffer.from(extras.details.buffer, extras.details.byteOffset, extras.details.byteLength);
     // The fields in the order the proxy's tap builds them.
@@ -347,7 +365,7 @@ class Unpacker {
     if (authority !== undefined) record.authority = authority;
     if (traceparent !== undefined) record.propagatedTraceparent = traceparent;
     if (extras?.fault) record.fault = extras.fault;
-    if (extras?.peer) record.peer = extras.peer;
+    if (peerIndex >= 0) record.peer = this.batch.extras[peerIndex] as Peer;
     return { end: record };
   }
 }

@@ -135,3 +135,21 @@ test('without move (or for slices of a larger buffer), large bodies are copied a
   structuredClone(copied, { transfer: copied.buffers });
   assert.equal(own.length, 200 * 1024, 'not moved without move');
 });
+
+test("a connection's peer crosses once per batch, shared by its calls; another peer stays apart", () => {
+  const kubelet = { pid: 42, exe: '/usr/bin/kubelet' };
+  const crictl = { pid: 7, exe: '/usr/bin/crictl' };
+  const calls = [record(0), record(1), record(2), record(3)];
+  calls[0]!.peer = kubelet;
+  calls[1]!.peer = crictl;
+  calls[2]!.peer = kubelet;
+  delete calls[3]!.peer;
+  const batch = packBatch(calls.map((end) => ({ end })));
+  assert.equal(batch.extras.filter((x) => x === kubelet).length, 1, 'the shared peer is in extras once');
+  assert.ok(batch.extras.includes(crictl));
+  const got = unpackBatch(structuredClone(batch)).map((e) => (e as { end: CallRecord }).end);
+  assert.deepEqual(got, calls);
+  assert.equal(got[0]!.peer, got[2]!.peer, 'calls of one connection share its peer object on the other side too');
+  assert.notEqual(got[0]!.peer, got[1]!.peer);
+  assert.equal('peer' in got[3]!, false, 'a call without a peer has no peer field');
+});
