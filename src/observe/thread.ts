@@ -134,7 +134,9 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     if (held) Atomics.add(held, 0, BigInt(bytes));
     // Sole sink (releasesBudget): nothing else holds the bodies, so large ones can be moved.
     const batch = packBatch(events, { move: budget !== undefined });
-    post({ kind: 'batch', batch }, batch.buffers);
+    // The numbers go too (moved, not cloned): a structured clone copies a busy batch's
+    // Float64Array through the serializer, a few times the cost of the transfer.
+    post({ kind: 'batch', batch }, [...batch.buffers, batch.numbers.buffer as ArrayBuffer]);
   };
   const push = (e: ObservedEvent) => {
     const bytes = !budget ? 0 : 'end' in e ? bodyBytes(e.end) : 'part' in e ? e.part.data.length : 0;

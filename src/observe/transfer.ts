@@ -50,7 +50,7 @@ interface EndExtras {
 }
 
 export interface PackedBatch {
-  /** Every event, one after the other (see packBatch for the layout). */
+  /** Every event, one after the other (see packBatch for the layout). Owns its ArrayBuffer: it may be transferred. */
   numbers: Float64Array;
   /** The distinct strings the numbers name by index. */
   strings: string[];

@@ -13,7 +13,7 @@ import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header,
 import { hrNow, nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
-import { MessageAssembler, type MessageSink } from '../wire/grpc-messages.js';
+import { MessageAssembler, type MessageSink, type SpoolOptions } from '../wire/grpc-messages.js';
 import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
 import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
 
@@ -98,6 +98,9 @@ export class ConnectionTap {
   readonly sinkReleases: boolean;
   /** The sink that takes large bodies in parts (CallSink.spoolsBodies), if any. */
   readonly spooler: CallSink | undefined;
+  /** What every assembler of this connection is given: made once here, not per call. */
+  private readonly reserveBodyBound: ((bytes: number) => boolean) | undefined;
+  private readonly spoolOptions: SpoolOptions | undefined;
   peer: Peer | undefined;
   /** Finished calls waiting for the peer lookup; null once it settled. */
   private held: CallRecord[] | null = null;
@@ -110,6 +113,9 @@ export class ConnectionTap {
     this.starters = opts.sinks.filter((s) => typeof s.onCallStart === 'function');
     this.sinkReleases = opts.sinks.some((s) => s.releasesBudget === true);
     this.spooler = opts.sinks.find((s) => s.spoolsBodies === true && typeof s.onBodyPart === 'function');
+    const budget = opts.budget;
+    this.reserveBodyBound = budget ? (n) => this.reserveBody(budget, n) : undefined;
+    this.spoolOptions = this.spoolOptionsOf(this.spooler, budget);
     this.peer = opts.peer;
     this.clientReader = new FrameReader(this.clientEvents(), { preface: true });
     this.serverReader = new FrameReader(this.serverEvents(), { preface: false });
@@ -324,26 +330,19 @@ export class ConnectionTap {
 
   /** Reassembles one direction's messages for `bodies` (see StreamBodies). */
   private assembler(bodies: StreamBodies): MessageAssembler {
-    const budget = this.opts.budget;
-    const spooler = this.spooler;
-    return new MessageAssembler(
-      bodies,
-      this.capture,
-      this.opts.captureLimit,
-      budget ? this.reserveBodyBound : undefined,
-      spooler
-        ? {
-            spoolFrom: SPOOL_FROM_BYTES,
-            partBytes: SPOOL_PART_BYTES,
-            reserve: budget ? this.reservePartBound : undefined,
-            newPart: spooler.newPart ? (n) => spooler.newPart!(n) : undefined,
-          }
-        : undefined,
-    );
+    return new MessageAssembler(bodies, this.capture, this.opts.captureLimit, this.reserveBodyBound, this.spoolOptions);
   }
 
-  private readonly reserveBodyBound = (n: number): boolean => this.reserveBody(this.opts.budget!, n);
-  private readonly reservePartBound = (n: number): boolean => this.reservePart(this.opts.budget!, n);
+  /** How every assembler of this connection spools (one object for all its calls, not two per call). */
+  private spoolOptionsOf(spooler: CallSink | undefined, budget: CaptureBudget | undefined): SpoolOptions | undefined {
+    if (!spooler) return undefined;
+    return {
+      spoolFrom: SPOOL_FROM_BYTES,
+      partBytes: SPOOL_PART_BYTES,
+      reserve: budget ? (n) => this.reservePart(budget, n) : undefined,
+      newPart: spooler.newPart ? (n) => spooler.newPart!(n) : undefined,
+    };
+  }
 
   /** A whole body is kept only while it fits the budget. */
   private reserveBody(budget: CaptureBudget, bytes: number): boolean {

@@ -33,9 +33,12 @@ test('a packed batch unpacks to the same calls, bodies as Buffers, through a str
   ];
   const batch = packBatch(events);
   // What postMessage does to it (minus the transfer).
-  const cloned = structuredClone(batch, { transfer: batch.buffers });
+  const numbers = batch.numbers.length;
+  const cloned = structuredClone(batch, { transfer: [...batch.buffers, batch.numbers.buffer as ArrayBuffer] });
   assert.equal(batch.buffers.length, 1, 'small bodies share one buffer');
   assert.equal(batch.buffers[0]!.byteLength, 0, 'the body buffer was transferred, not copied');
+  assert.equal(batch.numbers.length, 0, 'the numbers were transferred (their buffer is their own), not copied');
+  assert.equal(cloned.numbers.length, numbers);
   const out = unpackBatch(cloned);
   assert.deepEqual(out[0], events[0]);
   for (const i of [1, 2]) {
