@@ -82,40 +82,95 @@ function ownsPartBuffer(data: Buffer): boolean {
 
 const never = (): boolean => false;
 
-/** Numbers an event takes (see Packer). */
+/** Numbers an event takes (see BatchPacker). */
 function numbersOf(e: ObservedEvent): number {
-  if ('start' in e) return 4;
-  if ('part' in e) return 5;
-  if ('abort' in e) return 2;
-  const r = e.end;
+  if ('start' in e) return START_NUMBERS;
+  if ('part' in e) return PART_NUMBERS;
+  if ('abort' in e) return ABORT_NUMBERS;
+  return endNumbersOf(e.end);
+}
+
+const START_NUMBERS = 4;
+const PART_NUMBERS = 5;
+const ABORT_NUMBERS = 2;
+
+function endNumbersOf(r: CallRecord): number {
   // Two message lists and three header lists, each with its count first.
   return END_NUMBERS + 5 + (r.requests.length + r.responses.length) * MESSAGE_NUMBERS + 2 * (r.requestMetadata.length + r.responseHeaders.length + r.responseTrailers.length);
 }
 
-/** Writes one batch: numbers, strings by index, bodies copied or moved. */
-class Packer {
-  readonly numbers: Float64Array;
+/** Room a growing batch starts with: numbers, and octets of small bodies. */
+const FIRST_NUMBERS = 4096;
+const FIRST_BODY_BYTES = 16 * 1024;
+
+/**
+ * Writes one batch, an event at a time: numbers, strings by index, bodies copied or moved.
+ *
+ * The observer thread's sink packs each call as it ends rather than holding its record until
+ * the batch goes: a record then dies young, in the forwarding thread's next scavenge, instead
+ * of being copied by it (and promoted) while it waits up to FLUSH_MS; and its small bodies are
+ * copied out while still in the CPU's cache. The room for numbers and bodies grows by doubling;
+ * packBatch sizes it exactly up front.
+ */
+export class BatchPacker {
+  private numbers: Float64Array;
   private at = 0;
-  readonly strings: string[] = [];
+  private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
-  readonly extras: unknown[] = [];
-  readonly buffers: ArrayBuffer[];
-  private readonly bodies: Buffer;
+  private readonly extras: unknown[] = [];
+  private readonly buffers: ArrayBuffer[];
+  private bodies: Buffer;
   private bodyAt = 0;
   private readonly moved = new Map<ArrayBuffer, number>();
   /** Each distinct peer object's index in `extras` (a connection's calls share theirs). */
   private readonly peers = new Map<Peer, number>();
+  /** Start times are nanoseconds from this one: the first event's start. */
+  private baseNs: bigint | undefined;
+  private readonly movable: (data: Buffer) => boolean;
+  private readonly partMovable: (data: Buffer) => boolean;
+  /** Calls ended in this batch. */
+  ends = 0;
 
-  constructor(
-    size: number,
-    bodyBytes: number,
-    readonly baseNs: bigint,
-    private readonly movable: (data: Buffer) => boolean,
-  ) {
-    this.numbers = new Float64Array(size);
+  /**
+   * With `move`, large bodies are moved: after the transfer they are detached on this side
+   * (zero length), so nothing here may still use them.
+   */
+  constructor(opts: { move?: boolean } = {}, numbers = FIRST_NUMBERS, bodyBytes = FIRST_BODY_BYTES) {
+    this.movable = opts.move ? ownsBuffer : never;
+    // A part of a spooled body is alone in its ArrayBuffer even when shorter (a body's last part).
+    this.partMovable = opts.move ? ownsPartBuffer : never;
+    this.numbers = new Float64Array(numbers);
     // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
     this.bodies = Buffer.allocUnsafeSlow(bodyBytes);
     this.buffers = [this.bodies.buffer as ArrayBuffer];
+  }
+
+  /** Nothing added yet. */
+  get empty(): boolean {
+    return this.at === 0;
+  }
+
+  /** The batch, ready for postMessage(batch, [...batch.buffers, batch.numbers.buffer]). The packer is done with. */
+  finish(): PackedBatch {
+    const numbers = this.at === this.numbers.length ? this.numbers : new Float64Array(this.numbers.buffer, 0, this.at);
+    return { numbers, strings: this.strings, baseNs: this.baseNs ?? 0n, extras: this.extras, buffers: this.buffers };
+  }
+
+  private room(numbers: number): void {
+    const need = this.at + numbers;
+    if (need <= this.numbers.length) return;
+    const grown = new Float64Array(Math.max(need, this.numbers.length * 2));
+    grown.set(this.numbers.subarray(0, this.at));
+    this.numbers = grown;
+  }
+
+  private bodyRoom(bytes: number): void {
+    const need = this.bodyAt + bytes;
+    if (need <= this.bodies.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.bodies.length * 2));
+    this.bodies.copy(grown, 0, 0, this.bodyAt);
+    this.bodies = grown;
+    this.buffers[0] = grown.buffer as ArrayBuffer;
   }
 
   private num(n: number): void {
@@ -143,6 +198,7 @@ class Packer {
       this.num(index);
       this.num(0);
     } else {
+      this.bodyRoom(data.length);
       data.copy(this.bodies, this.bodyAt);
       this.num(0);
       this.num(this.bodyAt);
@@ -165,7 +221,8 @@ class Packer {
   }
 
   private startOffset(startNs: bigint): number {
-    const offset = Number(startNs - this.baseNs);
+    const base = (this.baseNs ??= startNs);
+    const offset = Number(startNs - base);
     return offset > MAX_EXACT || offset < -MAX_EXACT ? NaN : offset;
   }
 
@@ -187,27 +244,38 @@ class Packer {
     }
   }
 
-  event(e: ObservedEvent, partMovable: (data: Buffer) => boolean): void {
-    if ('start' in e) {
-      this.num(START);
-      this.str(e.start.method);
-      const offset = this.startOffset(e.start.startNs);
-      this.num(offset || 0);
-      this.num(Number.isNaN(offset) ? this.extras.push(e.start.startNs) - 1 : -1);
-      return;
-    }
-    if ('part' in e) {
-      this.num(PART);
-      this.num(e.part.id);
-      this.body(e.part.data, partMovable(e.part.data));
-      return;
-    }
-    if ('abort' in e) {
-      this.num(ABORT);
-      this.num(e.abort);
-      return;
-    }
-    const r = e.end;
+  add(e: ObservedEvent): void {
+    if ('start' in e) this.start(e.start);
+    else if ('end' in e) this.end(e.end);
+    else if ('part' in e) this.part(e.part.id, e.part.data);
+    else this.abort(e.abort);
+  }
+
+  start(call: CallStart): void {
+    this.room(START_NUMBERS);
+    this.num(START);
+    this.str(call.method);
+    const offset = this.startOffset(call.startNs);
+    this.num(offset || 0);
+    this.num(Number.isNaN(offset) ? this.extras.push(call.startNs) - 1 : -1);
+  }
+
+  part(id: number, data: Buffer): void {
+    this.room(PART_NUMBERS);
+    this.num(PART);
+    this.num(id);
+    this.body(data, this.partMovable(data));
+  }
+
+  abort(id: number): void {
+    this.room(ABORT_NUMBERS);
+    this.num(ABORT);
+    this.num(id);
+  }
+
+  end(r: CallRecord): void {
+    this.room(endNumbersOf(r));
+    this.ends++;
     let extras: EndExtras | undefined;
     const offset = this.startOffset(r.startNs);
     if (Number.isNaN(offset)) (extras ??= {}).startNs = r.startNs;
@@ -243,31 +311,26 @@ class Packer {
 }
 
 /**
- * Packs events for postMessage(batch, batch.buffers). With `move`, large bodies are moved: after
- * the transfer they are detached here (zero length), so nothing on this side may still use them.
+ * Packs events for postMessage(batch, [...batch.buffers, batch.numbers.buffer]), sized exactly.
+ * With `move`, large bodies are moved (see BatchPacker).
  */
 export function packBatch(events: readonly ObservedEvent[], opts: { move?: boolean } = {}): PackedBatch {
   const movable = opts.move ? ownsBuffer : never;
-  // A part of a spooled body is alone in its ArrayBuffer even when shorter (a body's last part).
   const partMovable = opts.move ? ownsPartBuffer : never;
   let size = 0;
   let bodyBytes = 0;
-  let baseNs: bigint | undefined;
   for (const e of events) {
     size += numbersOf(e);
     if ('end' in e) {
-      baseNs ??= e.end.startNs;
       for (const m of e.end.requests) if (!movable(m.data)) bodyBytes += m.data.length;
       for (const m of e.end.responses) if (!movable(m.data)) bodyBytes += m.data.length;
-    } else if ('start' in e) {
-      baseNs ??= e.start.startNs;
     } else if ('part' in e && !partMovable(e.part.data)) {
       bodyBytes += e.part.data.length;
     }
   }
-  const packer = new Packer(size, bodyBytes, baseNs ?? 0n, movable);
-  for (const e of events) packer.event(e, partMovable);
-  return { numbers: packer.numbers, strings: packer.strings, baseNs: packer.baseNs, extras: packer.extras, buffers: packer.buffers };
+  const packer = new BatchPacker(opts, size, bodyBytes);
+  for (const e of events) packer.add(e);
+  return packer.finish();
 }
 
 /** Reads a batch back, in the order packBatch wrote it. */
