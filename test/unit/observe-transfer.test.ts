@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { packBatch, unpackBatch, type ObservedEvent } from '../../src/observe/transfer.js';
+import { BatchPacker, packBatch, unpackBatch, type ObservedEvent } from '../../src/observe/transfer.js';
 import type { Header } from '../../src/call.js';
 import type { CallRecord } from '../../src/call.js';
 
@@ -155,4 +155,32 @@ test("a connection's peer crosses once per batch, shared by its calls; another p
   assert.equal(got[0]!.peer, got[2]!.peer, 'calls of one connection share its peer object on the other side too');
   assert.notEqual(got[0]!.peer, got[1]!.peer);
   assert.equal('peer' in got[3]!, false, 'a call without a peer has no peer field');
+});
+
+test('a packer filled a call at a time grows its room and gives the same batch as packBatch', () => {
+  const events: ObservedEvent[] = [];
+  for (let i = 0; i < 40; i++) {
+    events.push({ start: { method: '/m', startNs: 1_795_000_000_000_000_000n + BigInt(i), requestMetadata: [] } });
+    events.push({ end: record(i) });
+  }
+  events.push({ part: { id: 3, data: Buffer.from('a part') } }, { abort: 3 });
+  // Room for a few numbers and octets only: it must grow many times over.
+  const packer = new BatchPacker({}, 8, 4);
+  assert.equal(packer.empty, true);
+  for (const e of events) packer.add(e);
+  assert.equal(packer.ends, 40);
+  const grown = packer.finish();
+  const exact = packBatch(events);
+  assert.equal(grown.numbers.length, exact.numbers.length, 'the batch is as long as what was written, not as its room');
+  assert.deepEqual(unpackBatch(structuredClone(grown, { transfer: [...grown.buffers, grown.numbers.buffer as ArrayBuffer] })), unpackBatch(exact));
+  assert.deepEqual(unpackBatch(exact), events);
+});
+
+test('bodies are copied when a call is packed: the call may let go of its buffers at once', () => {
+  const r = record(1);
+  const packer = new BatchPacker();
+  packer.end(r);
+  r.requests[0]!.data.fill(0); // a pool slice used again by the forwarding thread
+  const got = (unpackBatch(packer.finish())[0] as { end: CallRecord }).end;
+  assert.equal(got.requests[0]!.data.toString(), 'req-1');
 });
