@@ -171,6 +171,13 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     pending.part(id, data);
     added(bytes);
   };
+  /**
+   * The observers use a call's start for one thing: the in-flight gauge (telemetry.ts onCallStart),
+   * which exists only when metrics are read (--metrics-listen, --otlp-metrics; see
+   * metrics-pipeline.ts metricsWanted). Without them this sink takes no starts: the tap builds no
+   * CallStart, and neither thread packs or unpacks one per call.
+   */
+  const countsStarts = opts.metricsListen !== undefined || Boolean(opts.otlpMetrics);
   const onCallStart = (call: CallStart) => {
     if (!admit(0, false)) return;
     pending.start(call);
@@ -190,7 +197,7 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     onBodyPart,
     onBodyAbort,
     ...(pool && { newPart: (bytes: number) => pool.take(bytes) }),
-    onCallStart,
+    ...(countsStarts && { onCallStart }),
     onCallEnd,
     stats() {
       if (finalStats) return Promise.resolve({ ...finalStats, handoffDropped });
