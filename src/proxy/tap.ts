@@ -10,7 +10,8 @@
  * record is built.
  */
 import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header, type Peer, type TimedMessage } from '../call.js';
-import { hrNow, nowNs } from '../clock.js';
+import { performance } from 'node:perf_hooks';
+import { nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
 import { MessageAssembler, type MessageSink, type SpoolOptions } from '../wire/grpc-messages.js';
@@ -66,7 +67,11 @@ interface StreamState {
   id: number;
   method: string;
   authority: string | undefined;
-  startHr: bigint;
+  /**
+   * performance.now() at the call's start: offsets and the duration are measured on it, a double
+   * (no BigInt per reading, as hrtime.bigint() made two for each message and the end).
+   */
+  startMs: number;
   startNs: bigint;
   timeoutNs: number | undefined;
   requestMetadata: Header[];
@@ -196,7 +201,7 @@ export class ConnectionTap {
       rstStream: (id, code) => {
         const s = this.streams.get(id);
         if (!s) return;
-        const elapsed = Number(hrNow() - s.startHr);
+        const elapsed = elapsedNs(s);
         if (s.timeoutNs !== undefined && elapsed + DEADLINE_SLACK_NS >= s.timeoutNs) {
           this.finish(s, 'client-reset', { code: 4, message: 'deadline exceeded: the client gave up when its grpc-timeout ran out' }, []);
         } else {
@@ -284,12 +289,11 @@ export class ConnectionTap {
       }
     }
     const observing = this.observing;
-    const startHr = observing ? hrNow() : 0n;
     const s: StreamState = {
       id,
       method,
       authority,
-      startHr,
+      startMs: observing ? performance.now() : 0,
       startNs: observing ? nowNs() : 0n,
       timeoutNs,
       requestMetadata: metadata,
@@ -392,7 +396,7 @@ export class ConnectionTap {
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,
-      durationNs: Number(hrNow() - s.startHr),
+      durationNs: elapsedNs(s),
       requests: s.requests,
       responses: s.responses,
       status,
@@ -494,9 +498,17 @@ class StreamBodies implements MessageSink {
 }
 
 function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage {
-  const m: TimedMessage = { offsetNs: Number(hrNow() - s.startHr), data };
+  const m: TimedMessage = { offsetNs: elapsedNs(s), data };
   if (compressed) m.compressed = true;
   return m;
+}
+
+/**
+ * Whole nanoseconds since the call started. performance.now() reads the same monotonic clock as
+ * hrtime; as a double of milliseconds it stays finer than a nanosecond for months of uptime.
+ */
+function elapsedNs(s: StreamState): number {
+  return Math.round((performance.now() - s.startMs) * 1e6);
 }
 
 function httpStatusOf(headers: Header[]): string | undefined {

@@ -78,3 +78,21 @@ test('grpc-timeout values: every unit, and anything else is no timeout', () => {
   assert.equal(parseGrpcTimeout('99999999n'), 99999999);
   for (const bad of ['', 'S', '5', '5s', '123456789S', '-5S', '5 S', '1.5S', 'x5S']) assert.equal(parseGrpcTimeout(bad), undefined, bad);
 });
+
+test('message offsets and the duration are whole nanoseconds, in order, within the time the call took here', async () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  const before = process.hrtime.bigint();
+  tap.clientReader.push(clientBytes());
+  await new Promise((r) => setTimeout(r, 5));
+  tap.serverReader.push(Buffer.concat([settingsFrame(), responseHeaders(), responseData(), trailers(1, '0')]));
+  const took = Number(process.hrtime.bigint() - before);
+  const r = ended[0]!;
+  const req = r.requests[0]!.offsetNs;
+  const res = r.responses[0]!.offsetNs;
+  for (const ns of [req, res, r.durationNs]) assert.ok(Number.isInteger(ns) && ns >= 0, `${ns} is a whole, non-negative count of ns`);
+  assert.ok(req <= res && res <= r.durationNs, `request ${req} ≤ response ${res} ≤ duration ${r.durationNs}`);
+  assert.ok(res >= 4_000_000, 'the answer came after the 5 ms wait');
+  assert.ok(r.durationNs <= took, 'the call took no longer than the test around it');
+});
