@@ -11,7 +11,7 @@
  * of distinct strings. postMessage's structured clone of a batch of call objects cost the
  * forwarding thread about 2 µs a call (a key and a value written per field, per call); a
  * kubelet's calls repeat their methods and headers, so a batch's strings are few, and the
- * numbers are one copy. What is rare (faults, status details, spooled bodies) crosses as it is,
+ * numbers' buffer is transferred with the bodies, not copied. What is rare (faults, status details, spooled bodies) crosses as it is,
  * in `extras`. A call's peer is the same object for every call of its connection: it crosses once
  * per batch (in `extras` too) and each call names it by index. One extras object per call (the
  * peer wrapped in it) made the structured clone of a busy batch cost the forwarding thread more
@@ -50,7 +50,7 @@ interface EndExtras {
 }
 
 export interface PackedBatch {
-  /** Every event, one after the other (see packBatch for the layout). Owns its ArrayBuffer: it may be transferred. */
+  /** Every event, one after the other (see BatchPacker for the layout). Owns its ArrayBuffer, exactly: it may be transferred. */
   numbers: Float64Array;
   /** The distinct strings the numbers name by index. */
   strings: string[];
@@ -152,7 +152,9 @@ export class BatchPacker {
 
   /** The batch, ready for postMessage(batch, [...batch.buffers, batch.numbers.buffer]). The packer is done with. */
   finish(): PackedBatch {
-    const numbers = this.at === this.numbers.length ? this.numbers : new Float64Array(this.numbers.buffer, 0, this.at);
+    // Cut to what was written (a copy of a few tens of KiB per batch), so that the numbers'
+    // buffer is exactly the batch and a reader may go by its length.
+    const numbers = this.at === this.numbers.length ? this.numbers : this.numbers.slice(0, this.at);
     return { numbers, strings: this.strings, baseNs: this.baseNs ?? 0n, extras: this.extras, buffers: this.buffers };
   }
 

@@ -172,6 +172,7 @@ test('a packer filled a call at a time grows its room and gives the same batch a
   const grown = packer.finish();
   const exact = packBatch(events);
   assert.equal(grown.numbers.length, exact.numbers.length, 'the batch is as long as what was written, not as its room');
+  assert.equal(grown.numbers.buffer.byteLength, grown.numbers.byteLength, 'its buffer holds the batch and nothing more');
   assert.deepEqual(unpackBatch(structuredClone(grown, { transfer: [...grown.buffers, grown.numbers.buffer as ArrayBuffer] })), unpackBatch(exact));
   assert.deepEqual(unpackBatch(exact), events);
 });
