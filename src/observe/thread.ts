@@ -78,9 +78,10 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
 
   // Part buffers come back from the worker once written, to be filled again (see part-pool.ts).
   const pool = budget && ready.spoolsBodies ? new PartPool(SPOOL_PART_BYTES, Math.ceil(budget.limit / SPOOL_PART_BYTES)) : undefined;
-  /** The batch being filled: each event is packed as it comes (see BatchPacker). */
+  /** The batch being filled: each event is packed as it comes (see BatchPacker). Made at its first event. */
   const move = budget !== undefined;
-  let pending = new BatchPacker({ move });
+  let pending: BatchPacker | undefined;
+  const filling = (): BatchPacker => (pending ??= new BatchPacker({ move }));
   /** Events in `pending`. */
   let pendingEvents = 0;
   /** Body bytes of the calls in `pending` (counted before packing moves them away). */
@@ -126,10 +127,10 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (pendingEvents === 0) return;
+    if (pending === undefined || pendingEvents === 0) return;
     const packer = pending;
     const bytes = pendingBytes;
-    pending = new BatchPacker({ move });
+    pending = undefined;
     pendingEvents = 0;
     pendingBytes = 0;
     if (dead) {
@@ -162,13 +163,13 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   const onCallEnd = (call: CallRecord) => {
     const bytes = budget ? bodyBytes(call) : 0;
     if (!admit(bytes, true)) return;
-    pending.end(call);
+    filling().end(call);
     added(bytes);
   };
   const onBodyPart = (id: number, data: Buffer) => {
     const bytes = budget ? data.length : 0;
     if (!admit(bytes, false)) return;
-    pending.part(id, data);
+    filling().part(id, data);
     added(bytes);
   };
   /**
@@ -180,12 +181,12 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   const countsStarts = opts.metricsListen !== undefined || Boolean(opts.otlpMetrics);
   const onCallStart = (call: CallStart) => {
     if (!admit(0, false)) return;
-    pending.start(call);
+    filling().start(call);
     added(0);
   };
   const onBodyAbort = (id: number) => {
     if (!admit(0, false)) return;
-    pending.abort(id);
+    filling().abort(id);
     added(0);
   };
 
