@@ -294,7 +294,7 @@ export class ConnectionTap {
         if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
         headers[kept++] = h;
       }
-      headers.length = kept;
+      while (headers.length > kept) headers.pop(); // pop, not `length =`: V8 sets a length through its runtime
       metadata = headers;
     }
     const observing = this.observing;
@@ -555,6 +555,6 @@ function metadataOf(headers: Header[], s: StreamState | null): Header[] {
     }
     if (!HOP_BY_HOP.has(h[0])) headers[kept++] = h;
   }
-  headers.length = kept;
+  while (headers.length > kept) headers.pop(); // pop, not `length =`: V8 sets a length through its runtime
   return headers;
 }
