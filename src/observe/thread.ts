@@ -1,7 +1,8 @@
 /**
  * The forwarding side of the observer thread: a CallSink whose only work on the forwarding path
- * is to append the call to a batch. Every few milliseconds the batch is packed and transferred
- * to the worker (observe/worker.ts), where the recorder and telemetry run.
+ * is to pack the call into a batch (numbers, strings, bodies: observe/transfer.ts). Every few
+ * milliseconds the batch is transferred to the worker (observe/worker.ts), where the recorder
+ * and telemetry run.
  *
  * Why a thread: on a 2-core node the recorder's LevelDB batches and the OTLP exporter cost more
  * CPU per call than forwarding itself; on the proxy's event loop they delayed the next call's
@@ -13,7 +14,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { SPOOL_PART_BYTES, type CaptureBudget } from '../proxy/capture-budget.js';
 import { PartPool } from '../proxy/part-pool.js';
 import type { ObserverOptions, ObserverStats } from './options.js';
-import { packBatch, type ObservedEvent } from './transfer.js';
+import { BatchPacker } from './transfer.js';
 import type { FromWorker, ToWorker, WorkerData } from './worker.js';
 
 /**
@@ -77,7 +78,12 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
 
   // Part buffers come back from the worker once written, to be filled again (see part-pool.ts).
   const pool = budget && ready.spoolsBodies ? new PartPool(SPOOL_PART_BYTES, Math.ceil(budget.limit / SPOOL_PART_BYTES)) : undefined;
-  let pending: ObservedEvent[] = [];
+  /** The batch being filled: each event is packed as it comes (see BatchPacker). Made at its first event. */
+  const move = budget !== undefined;
+  let pending: BatchPacker | undefined;
+  const filling = (): BatchPacker => (pending ??= new BatchPacker({ move }));
+  /** Events in `pending`. */
+  let pendingEvents = 0;
   /** Body bytes of the calls in `pending` (counted before packing moves them away). */
   let pendingBytes = 0;
   const giveBack = (bytes: number) => {
@@ -121,33 +127,67 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (pending.length === 0) return;
-    const events = pending;
+    if (pending === undefined || pendingEvents === 0) return;
+    const packer = pending;
     const bytes = pendingBytes;
-    pending = [];
+    pending = undefined;
+    pendingEvents = 0;
     pendingBytes = 0;
     if (dead) {
-      handoffDropped += events.filter((e) => 'end' in e).length;
+      handoffDropped += packer.ends;
       giveBack(bytes);
       return;
     }
     if (held) Atomics.add(held, 0, BigInt(bytes));
-    // Sole sink (releasesBudget): nothing else holds the bodies, so large ones can be moved.
-    const batch = packBatch(events, { move: budget !== undefined });
-    post({ kind: 'batch', batch }, batch.buffers);
+    const batch = packer.finish();
+    // The numbers go too (moved, not cloned): a structured clone copies a busy batch's
+    // Float64Array through the serializer, a few times the cost of the transfer.
+    post({ kind: 'batch', batch }, [...batch.buffers, batch.numbers.buffer as ArrayBuffer]);
   };
-  const push = (e: ObservedEvent) => {
-    const bytes = !budget ? 0 : 'end' in e ? bodyBytes(e.end) : 'part' in e ? e.part.data.length : 0;
-    if (closing) {
-      // Calls that end after close() began (the grace period is over) are not observed; count them.
-      if ('end' in e) handoffDropped++;
-      giveBack(bytes);
-      return;
-    }
+  /** Whether an event of `bytes` body bytes goes into the batch (not once close() began). */
+  const admit = (bytes: number, isEnd: boolean): boolean => {
+    if (!closing) return true;
+    // Calls that end after close() began (the grace period is over) are not observed; count them.
+    if (isEnd) handoffDropped++;
+    giveBack(bytes);
+    return false;
+  };
+  /** After an event went into the batch: send it now when full, else by the next tick. */
+  const added = (bytes: number) => {
     pendingBytes += bytes;
-    pending.push(e);
-    if (pending.length >= MAX_BATCH || pendingBytes >= FLUSH_BYTES) flush();
+    pendingEvents++;
+    if (pendingEvents >= MAX_BATCH || pendingBytes >= FLUSH_BYTES) flush();
     else timer ??= setTimeout(flush, FLUSH_MS);
+  };
+  // Sole sink (releasesBudget): nothing else holds the bodies, so large ones can be moved (`move`).
+  const onCallEnd = (call: CallRecord) => {
+    const bytes = budget ? bodyBytes(call) : 0;
+    if (!admit(bytes, true)) return;
+    filling().end(call);
+    added(bytes);
+  };
+  const onBodyPart = (id: number, data: Buffer) => {
+    const bytes = budget ? data.length : 0;
+    if (!admit(bytes, false)) return;
+    filling().part(id, data);
+    added(bytes);
+  };
+  /**
+   * The observers use a call's start for one thing: the in-flight gauge (telemetry.ts onCallStart),
+   * which exists only when metrics are read (--metrics-listen, --otlp-metrics; see
+   * metrics-pipeline.ts metricsWanted). Without them this sink takes no starts: the tap builds no
+   * CallStart, and neither thread packs or unpacks one per call.
+   */
+  const countsStarts = opts.metricsListen !== undefined || Boolean(opts.otlpMetrics);
+  const onCallStart = (call: CallStart) => {
+    if (!admit(0, false)) return;
+    filling().start(call);
+    added(0);
+  };
+  const onBodyAbort = (id: number) => {
+    if (!admit(0, false)) return;
+    filling().abort(id);
+    added(0);
   };
 
   const thread: ObserverThread = {
@@ -155,11 +195,11 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     releasesBudget: budget !== undefined,
     tracing: ready.tracing,
     spoolsBodies: ready.spoolsBodies === true,
-    onBodyPart: (id: number, data: Buffer) => push({ part: { id, data } }),
-    onBodyAbort: (id: number) => push({ abort: id }),
+    onBodyPart,
+    onBodyAbort,
     ...(pool && { newPart: (bytes: number) => pool.take(bytes) }),
-    onCallStart: (call: CallStart) => push({ start: call }),
-    onCallEnd: (call: CallRecord) => push({ end: call }),
+    ...(countsStarts && { onCallStart }),
+    onCallEnd,
     stats() {
       if (finalStats) return Promise.resolve({ ...finalStats, handoffDropped });
       if (dead) return Promise.resolve({ handoffDropped });

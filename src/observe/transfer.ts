@@ -11,10 +11,13 @@
  * of distinct strings. postMessage's structured clone of a batch of call objects cost the
  * forwarding thread about 2 µs a call (a key and a value written per field, per call); a
  * kubelet's calls repeat their methods and headers, so a batch's strings are few, and the
- * numbers are one copy. What is rare (peers, faults, status details, spooled bodies) crosses as
- * it is, in `extras`.
+ * numbers' buffer is transferred with the bodies, not copied. What is rare (faults, status details, spooled bodies) crosses as it is,
+ * in `extras`. A call's peer is the same object for every call of its connection: it crosses once
+ * per batch (in `extras` too) and each call names it by index. One extras object per call (the
+ * peer wrapped in it) made the structured clone of a busy batch cost the forwarding thread more
+ * than the numbers and strings together.
  */
-import type { CallRecord, CallStart, Header, TimedMessage } from '../call.js';
+import type { CallRecord, CallStart, Header, Peer, TimedMessage } from '../call.js';
 
 /** Bodies from this size on are moved rather than copied (when they own their buffer). */
 export const MOVE_BODY_BYTES = 64 * 1024;
@@ -32,7 +35,7 @@ const HAS_AUTHORITY = 2;
 const HAS_TRACEPARENT = 4;
 const HAS_EXTRAS = 8;
 /** The fixed numbers of an end, before its messages and header lists. */
-const END_NUMBERS = 13;
+const END_NUMBERS = 14;
 /**
  * Start times cross as nanoseconds from the batch's `baseNs`, exact while within 2^53 ns (104
  * days) of it; a call that started further away carries its start time in `extras`.
@@ -43,12 +46,11 @@ const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 interface EndExtras {
   startNs?: bigint;
   details?: Uint8Array;
-  peer?: CallRecord['peer'];
   fault?: CallRecord['fault'];
 }
 
 export interface PackedBatch {
-  /** Every event, one after the other (see packBatch for the layout). */
+  /** Every event, one after the other (see BatchPacker for the layout). Owns its ArrayBuffer, exactly: it may be transferred. */
   numbers: Float64Array;
   /** The distinct strings the numbers name by index. */
   strings: string[];
@@ -80,38 +82,97 @@ function ownsPartBuffer(data: Buffer): boolean {
 
 const never = (): boolean => false;
 
-/** Numbers an event takes (see Packer). */
+/** Numbers an event takes (see BatchPacker). */
 function numbersOf(e: ObservedEvent): number {
-  if ('start' in e) return 4;
-  if ('part' in e) return 5;
-  if ('abort' in e) return 2;
-  const r = e.end;
+  if ('start' in e) return START_NUMBERS;
+  if ('part' in e) return PART_NUMBERS;
+  if ('abort' in e) return ABORT_NUMBERS;
+  return endNumbersOf(e.end);
+}
+
+const START_NUMBERS = 4;
+const PART_NUMBERS = 5;
+const ABORT_NUMBERS = 2;
+
+function endNumbersOf(r: CallRecord): number {
   // Two message lists and three header lists, each with its count first.
   return END_NUMBERS + 5 + (r.requests.length + r.responses.length) * MESSAGE_NUMBERS + 2 * (r.requestMetadata.length + r.responseHeaders.length + r.responseTrailers.length);
 }
 
-/** Writes one batch: numbers, strings by index, bodies copied or moved. */
-class Packer {
-  readonly numbers: Float64Array;
+/** Room a growing batch starts with: numbers, and octets of small bodies. */
+const FIRST_NUMBERS = 4096;
+const FIRST_BODY_BYTES = 16 * 1024;
+
+/**
+ * Writes one batch, an event at a time: numbers, strings by index, bodies copied or moved.
+ *
+ * The observer thread's sink packs each call as it ends rather than holding its record until
+ * the batch goes: a record then dies young, in the forwarding thread's next scavenge, instead
+ * of being copied by it (and promoted) while it waits up to FLUSH_MS; and its small bodies are
+ * copied out while still in the CPU's cache. The room for numbers and bodies grows by doubling;
+ * packBatch sizes it exactly up front.
+ */
+export class BatchPacker {
+  private numbers: Float64Array;
   private at = 0;
-  readonly strings: string[] = [];
+  private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
-  readonly extras: unknown[] = [];
-  readonly buffers: ArrayBuffer[];
-  private readonly bodies: Buffer;
+  private readonly extras: unknown[] = [];
+  private readonly buffers: ArrayBuffer[];
+  private bodies: Buffer;
   private bodyAt = 0;
   private readonly moved = new Map<ArrayBuffer, number>();
+  /** Each distinct peer object's index in `extras` (a connection's calls share theirs). */
+  private readonly peers = new Map<Peer, number>();
+  /** Start times are nanoseconds from this one: the first event's start. */
+  private baseNs: bigint | undefined;
+  private readonly movable: (data: Buffer) => boolean;
+  private readonly partMovable: (data: Buffer) => boolean;
+  /** Calls ended in this batch. */
+  ends = 0;
 
-  constructor(
-    size: number,
-    bodyBytes: number,
-    readonly baseNs: bigint,
-    private readonly movable: (data: Buffer) => boolean,
-  ) {
-    this.numbers = new Float64Array(size);
+  /**
+   * With `move`, large bodies are moved: after the transfer they are detached on this side
+   * (zero length), so nothing here may still use them.
+   */
+  constructor(opts: { move?: boolean } = {}, numbers = FIRST_NUMBERS, bodyBytes = FIRST_BODY_BYTES) {
+    this.movable = opts.move ? ownsBuffer : never;
+    // A part of a spooled body is alone in its ArrayBuffer even when shorter (a body's last part).
+    this.partMovable = opts.move ? ownsPartBuffer : never;
+    this.numbers = new Float64Array(numbers);
     // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
     this.bodies = Buffer.allocUnsafeSlow(bodyBytes);
     this.buffers = [this.bodies.buffer as ArrayBuffer];
+  }
+
+  /** Nothing added yet. */
+  get empty(): boolean {
+    return this.at === 0;
+  }
+
+  /** The batch, ready for postMessage(batch, [...batch.buffers, batch.numbers.buffer]). The packer is done with. */
+  finish(): PackedBatch {
+    // Cut to what was written (a copy of a few tens of KiB per batch), so that the numbers'
+    // buffer is exactly the batch and a reader may go by its length.
+    const numbers = this.at === this.numbers.length ? this.numbers : this.numbers.slice(0, this.at);
+    return { numbers, strings: this.strings, baseNs: this.baseNs ?? 0n, extras: this.extras, buffers: this.buffers };
+  }
+
+  private room(numbers: number): void {
+    const need = this.at + numbers;
+    if (need <= this.numbers.length) return;
+    const grown = new Float64Array(Math.max(need, this.numbers.length * 2));
+    grown.set(this.numbers.subarray(0, this.at));
+    this.numbers = grown;
+  }
+
+  private bodyRoom(bytes: number): void {
+    const need = this.bodyAt + bytes;
+    if (need <= this.bodies.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.bodies.length * 2));
+    this.bodies.copy(grown, 0, 0, this.bodyAt);
+    this.bodies = grown;
+    this.buffers[0] = grown.buffer as ArrayBuffer;
   }
 
   private num(n: number): void {
@@ -139,6 +200,7 @@ class Packer {
       this.num(index);
       this.num(0);
     } else {
+      this.bodyRoom(data.length);
       data.copy(this.bodies, this.bodyAt);
       this.num(0);
       this.num(this.bodyAt);
@@ -147,8 +209,22 @@ class Packer {
     this.num(data.length);
   }
 
+  private peer(p: Peer | undefined): void {
+    if (p === undefined) {
+      this.num(-1);
+      return;
+    }
+    let i = this.peers.get(p);
+    if (i === undefined) {
+      i = this.extras.push(p) - 1;
+      this.peers.set(p, i);
+    }
+    this.num(i);
+  }
+
   private startOffset(startNs: bigint): number {
-    const offset = Number(startNs - this.baseNs);
+    const base = (this.baseNs ??= startNs);
+    const offset = Number(startNs - base);
     return offset > MAX_EXACT || offset < -MAX_EXACT ? NaN : offset;
   }
 
@@ -170,32 +246,42 @@ class Packer {
     }
   }
 
-  event(e: ObservedEvent, partMovable: (data: Buffer) => boolean): void {
-    if ('start' in e) {
-      this.num(START);
-      this.str(e.start.method);
-      const offset = this.startOffset(e.start.startNs);
-      this.num(offset || 0);
-      this.num(Number.isNaN(offset) ? this.extras.push(e.start.startNs) - 1 : -1);
-      return;
-    }
-    if ('part' in e) {
-      this.num(PART);
-      this.num(e.part.id);
-      this.body(e.part.data, partMovable(e.part.data));
-      return;
-    }
-    if ('abort' in e) {
-      this.num(ABORT);
-      this.num(e.abort);
-      return;
-    }
-    const r = e.end;
+  add(e: ObservedEvent): void {
+    if ('start' in e) this.start(e.start);
+    else if ('end' in e) this.end(e.end);
+    else if ('part' in e) this.part(e.part.id, e.part.data);
+    else this.abort(e.abort);
+  }
+
+  start(call: CallStart): void {
+    this.room(START_NUMBERS);
+    this.num(START);
+    this.str(call.method);
+    const offset = this.startOffset(call.startNs);
+    this.num(offset || 0);
+    this.num(Number.isNaN(offset) ? this.extras.push(call.startNs) - 1 : -1);
+  }
+
+  part(id: number, data: Buffer): void {
+    this.room(PART_NUMBERS);
+    this.num(PART);
+    this.num(id);
+    this.body(data, this.partMovable(data));
+  }
+
+  abort(id: number): void {
+    this.room(ABORT_NUMBERS);
+    this.num(ABORT);
+    this.num(id);
+  }
+
+  end(r: CallRecord): void {
+    this.room(endNumbersOf(r));
+    this.ends++;
     let extras: EndExtras | undefined;
     const offset = this.startOffset(r.startNs);
     if (Number.isNaN(offset)) (extras ??= {}).startNs = r.startNs;
     if (r.status.details) (extras ??= {}).details = r.status.details;
-    if (r.peer) (extras ??= {}).peer = r.peer;
     if (r.fault) (extras ??= {}).fault = r.fault;
     let flags = 0;
     if (r.truncated) flags |= TRUNCATED;
@@ -217,6 +303,7 @@ class Packer {
     if (r.propagatedTraceparent !== undefined) this.str(r.propagatedTraceparent);
     else this.num(-1);
     this.num(extras ? this.extras.push(extras) - 1 : -1);
+    this.peer(r.peer);
     this.messages(r.requests);
     this.messages(r.responses);
     this.headers(r.requestMetadata);
@@ -226,31 +313,26 @@ class Packer {
 }
 
 /**
- * Packs events for postMessage(batch, batch.buffers). With `move`, large bodies are moved: after
- * the transfer they are detached here (zero length), so nothing on this side may still use them.
+ * Packs events for postMessage(batch, [...batch.buffers, batch.numbers.buffer]), sized exactly.
+ * With `move`, large bodies are moved (see BatchPacker).
  */
 export function packBatch(events: readonly ObservedEvent[], opts: { move?: boolean } = {}): PackedBatch {
   const movable = opts.move ? ownsBuffer : never;
-  // A part of a spooled body is alone in its ArrayBuffer even when shorter (a body's last part).
   const partMovable = opts.move ? ownsPartBuffer : never;
   let size = 0;
   let bodyBytes = 0;
-  let baseNs: bigint | undefined;
   for (const e of events) {
     size += numbersOf(e);
     if ('end' in e) {
-      baseNs ??= e.end.startNs;
       for (const m of e.end.requests) if (!movable(m.data)) bodyBytes += m.data.length;
       for (const m of e.end.responses) if (!movable(m.data)) bodyBytes += m.data.length;
-    } else if ('start' in e) {
-      baseNs ??= e.start.startNs;
     } else if ('part' in e && !partMovable(e.part.data)) {
       bodyBytes += e.part.data.length;
     }
   }
-  const packer = new Packer(size, bodyBytes, baseNs ?? 0n, movable);
-  for (const e of events) packer.event(e, partMovable);
-  return { numbers: packer.numbers, strings: packer.strings, baseNs: packer.baseNs, extras: packer.extras, buffers: packer.buffers };
+  const packer = new BatchPacker(opts, size, bodyBytes);
+  for (const e of events) packer.add(e);
+  return packer.finish();
 }
 
 /** Reads a batch back, in the order packBatch wrote it. */
@@ -368,6 +450,7 @@ class Unpacker {
     const traceparent = flags & HAS_TRACEPARENT ? this.str() : (this.at++, undefined);
     const extrasIndex = this.num();
     const extras = flags & HAS_EXTRAS ? (this.batch.extras[extrasIndex] as EndExtras) : undefined;
+    const peerIndex = this.num();
     const status: CallRecord['status'] = { code, message };
     if (extras?.details) status.details = Buffer.from(extras.details.buffer, extras.details.byteOffset, extras.details.byteLength);
     // The fields in the order the proxy's tap builds them.
@@ -389,7 +472,7 @@ class Unpacker {
     if (authority !== undefined) record.authority = authority;
     if (traceparent !== undefined) record.propagatedTraceparent = traceparent;
     if (extras?.fault) record.fault = extras.fault;
-    if (extras?.peer) record.peer = extras.peer;
+    if (peerIndex >= 0) record.peer = this.batch.extras[peerIndex] as Peer;
     return { end: record };
   }
 }

@@ -45,6 +45,7 @@ export class CaptureBudget {
     shared?: SharedArrayBuffer,
   ) {
     this.used = new BigInt64Array(shared ?? new SharedArrayBuffer(8));
+    this.limitBig = BigInt(limit);
   }
 
   /** The counter, for a CaptureBudget on another thread. */
@@ -54,16 +55,20 @@ export class CaptureBudget {
 
   take(bytes: number): boolean {
     const n = BigInt(bytes);
-    const limit = BigInt(this.limit);
+    const limit = this.limitBig;
     for (;;) {
       const now = Atomics.load(this.used, 0);
-      if (now + n > limit) {
+      const next = now + n;
+      if (next > limit) {
         this.refused++;
         return false;
       }
-      if (Atomics.compareExchange(this.used, 0, now, now + n) === now) return true;
+      if (Atomics.compareExchange(this.used, 0, now, next) === now) return true;
     }
   }
+
+  /** `limit` as a BigInt, made once: take() runs for every body captured. */
+  private readonly limitBig: bigint;
 
   /**
    * Bytes of the budget held by calls still open on this thread (their bodies, and parts of

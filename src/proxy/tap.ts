@@ -10,10 +10,11 @@
  * record is built.
  */
 import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header, type Peer, type TimedMessage } from '../call.js';
-import { hrNow, nowNs } from '../clock.js';
+import { performance } from 'node:perf_hooks';
+import { nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
-import { MessageAssembler, type MessageSink } from '../wire/grpc-messages.js';
+import { MessageAssembler, type MessageSink, type SpoolOptions } from '../wire/grpc-messages.js';
 import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
 import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
 
@@ -31,6 +32,8 @@ export const PEER_HOLD_LIMIT_MS = 3000;
  */
 const DEADLINE_SLACK_NS = 10_000_000;
 const EMPTY = Buffer.alloc(0);
+/** A stream's message list before its first message (never added to: StreamBodies.add replaces it). */
+const NO_MESSAGES: TimedMessage[] = Object.freeze([]) as unknown as TimedMessage[];
 /** responseHeaders of a stream without sinks once its answer headers went out (nothing is kept). */
 const NOT_KEPT: Header[] = [];
 /** Spooled bodies are named by this counter: unique across the connections of one proxy process. */
@@ -66,10 +69,15 @@ interface StreamState {
   id: number;
   method: string;
   authority: string | undefined;
-  startHr: bigint;
+  /**
+   * performance.now() at the call's start: offsets and the duration are measured on it, a double
+   * (no BigInt per reading, as hrtime.bigint() made two for each message and the end).
+   */
+  startMs: number;
   startNs: bigint;
   timeoutNs: number | undefined;
   requestMetadata: Header[];
+  /** Each direction's messages: NO_MESSAGES until the first (see StreamBodies.add). */
   requests: TimedMessage[];
   responses: TimedMessage[];
   /** Each direction's messages; null without sinks (bodies are not looked at then). */
@@ -98,6 +106,9 @@ export class ConnectionTap {
   readonly sinkReleases: boolean;
   /** The sink that takes large bodies in parts (CallSink.spoolsBodies), if any. */
   readonly spooler: CallSink | undefined;
+  /** What every assembler of this connection is given: made once here, not per call. */
+  private readonly reserveBodyBound: ((bytes: number) => boolean) | undefined;
+  private readonly spoolOptions: SpoolOptions | undefined;
   peer: Peer | undefined;
   /** Finished calls waiting for the peer lookup; null once it settled. */
   private held: CallRecord[] | null = null;
@@ -110,6 +121,9 @@ export class ConnectionTap {
     this.starters = opts.sinks.filter((s) => typeof s.onCallStart === 'function');
     this.sinkReleases = opts.sinks.some((s) => s.releasesBudget === true);
     this.spooler = opts.sinks.find((s) => s.spoolsBodies === true && typeof s.onBodyPart === 'function');
+    const budget = opts.budget;
+    this.reserveBodyBound = budget ? (n) => this.reserveBody(budget, n) : undefined;
+    this.spoolOptions = this.spoolOptionsOf(this.spooler, budget);
     this.peer = opts.peer;
     this.clientReader = new FrameReader(this.clientEvents(), { preface: true });
     this.serverReader = new FrameReader(this.serverEvents(), { preface: false });
@@ -190,7 +204,7 @@ export class ConnectionTap {
       rstStream: (id, code) => {
         const s = this.streams.get(id);
         if (!s) return;
-        const elapsed = Number(hrNow() - s.startHr);
+        const elapsed = elapsedNs(s);
         if (s.timeoutNs !== undefined && elapsed + DEADLINE_SLACK_NS >= s.timeoutNs) {
           this.finish(s, 'client-reset', { code: 4, message: 'deadline exceeded: the client gave up when its grpc-timeout ran out' }, []);
         } else {
@@ -225,10 +239,12 @@ export class ConnectionTap {
         if (s.responseHeaders === null) {
           // Trailers-only answer (typical of errors): one block holding status and all.
           s.responseHeaders = [];
-          this.finish(s, 'trailers', statusFromTrailers(headers, httpStatusOf(headers)), metadataOf(headers, null));
+          const status = statusFromTrailers(headers, httpStatusOf(headers));
+          this.finish(s, 'trailers', status, metadataOf(headers, null));
           return;
         }
-        this.finish(s, 'trailers', statusFromTrailers(headers, s.httpStatus), metadataOf(headers, null));
+        const status = statusFromTrailers(headers, s.httpStatus);
+        this.finish(s, 'trailers', status, metadataOf(headers, null));
       },
       ...(this.observing && {
         data: (id: number, chunk: Buffer) => {
@@ -264,8 +280,10 @@ export class ConnectionTap {
     let timeoutNs: number | undefined;
     let metadata: Header[] = NOT_KEPT;
     if (headers !== null) {
-      metadata = [];
-      for (const h of headers) {
+      // The decoded list is this call's own: the metadata is kept in it, in place (see metadataOf).
+      let kept = 0;
+      for (let i = 0; i < headers.length; i++) {
+        const h = headers[i]!;
         const name = h[0];
         if (name.charCodeAt(0) === 58 /* ':' */) {
           if (name === ':path') method = h[1];
@@ -274,21 +292,22 @@ export class ConnectionTap {
         }
         if (HOP_BY_HOP.has(name)) continue;
         if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
-        metadata.push(h);
+        headers[kept++] = h;
       }
+      while (headers.length > kept) headers.pop(); // pop, not `length =`: V8 sets a length through its runtime
+      metadata = headers;
     }
     const observing = this.observing;
-    const startHr = observing ? hrNow() : 0n;
     const s: StreamState = {
       id,
       method,
       authority,
-      startHr,
+      startMs: observing ? performance.now() : 0,
       startNs: observing ? nowNs() : 0n,
       timeoutNs,
       requestMetadata: metadata,
-      requests: [],
-      responses: [],
+      requests: NO_MESSAGES,
+      responses: NO_MESSAGES,
       reqAsm: null,
       resAsm: null,
       reqBodies: null,
@@ -299,8 +318,8 @@ export class ConnectionTap {
       propagatedTraceparent: this.opts.sentTraceparent?.(id),
     };
     if (observing) {
-      s.reqBodies = new StreamBodies(this, s, s.requests);
-      s.resBodies = new StreamBodies(this, s, s.responses);
+      s.reqBodies = new StreamBodies(this, s, false);
+      s.resBodies = new StreamBodies(this, s, true);
       s.reqAsm = this.assembler(s.reqBodies);
       s.resAsm = this.assembler(s.resBodies);
     }
@@ -324,26 +343,19 @@ export class ConnectionTap {
 
   /** Reassembles one direction's messages for `bodies` (see StreamBodies). */
   private assembler(bodies: StreamBodies): MessageAssembler {
-    const budget = this.opts.budget;
-    const spooler = this.spooler;
-    return new MessageAssembler(
-      bodies,
-      this.capture,
-      this.opts.captureLimit,
-      budget ? this.reserveBodyBound : undefined,
-      spooler
-        ? {
-            spoolFrom: SPOOL_FROM_BYTES,
-            partBytes: SPOOL_PART_BYTES,
-            reserve: budget ? this.reservePartBound : undefined,
-            newPart: spooler.newPart ? (n) => spooler.newPart!(n) : undefined,
-          }
-        : undefined,
-    );
+    return new MessageAssembler(bodies, this.capture, this.opts.captureLimit, this.reserveBodyBound, this.spoolOptions);
   }
 
-  private readonly reserveBodyBound = (n: number): boolean => this.reserveBody(this.opts.budget!, n);
-  private readonly reservePartBound = (n: number): boolean => this.reservePart(this.opts.budget!, n);
+  /** How every assembler of this connection spools (one object for all its calls, not two per call). */
+  private spoolOptionsOf(spooler: CallSink | undefined, budget: CaptureBudget | undefined): SpoolOptions | undefined {
+    if (!spooler) return undefined;
+    return {
+      spoolFrom: SPOOL_FROM_BYTES,
+      partBytes: SPOOL_PART_BYTES,
+      reserve: budget ? (n) => this.reservePart(budget, n) : undefined,
+      newPart: spooler.newPart ? (n) => spooler.newPart!(n) : undefined,
+    };
+  }
 
   /** A whole body is kept only while it fits the budget. */
   private reserveBody(budget: CaptureBudget, bytes: number): boolean {
@@ -393,9 +405,9 @@ export class ConnectionTap {
     const record: CallRecord = {
       method: s.method,
       startNs: s.startNs,
-      durationNs: Number(hrNow() - s.startHr),
-      requests: s.requests,
-      responses: s.responses,
+      durationNs: elapsedNs(s),
+      requests: s.requests === NO_MESSAGES ? [] : s.requests,
+      responses: s.responses === NO_MESSAGES ? [] : s.responses,
       status,
       end,
       requestMetadata: s.requestMetadata,
@@ -449,7 +461,8 @@ function withinLimit(lookup: Promise<Peer | undefined>, ms: number): Promise<Pee
 }
 
 /**
- * Where one direction of a call puts its messages (the MessageAssembler's sink): `into`, or with
+ * Where one direction of a call puts its messages (the MessageAssembler's sink): its list on the
+ * stream (`requests` or `responses`), or with
  * a spooling sink, large bodies go to it in parts as they arrive (`spoolId` names the one being
  * read) and only a reference to them is kept. A body not kept marks the call truncated.
  */
@@ -460,12 +473,25 @@ class StreamBodies implements MessageSink {
   constructor(
     private readonly tap: ConnectionTap,
     private readonly s: StreamState,
-    private readonly into: TimedMessage[],
+    private readonly responses: boolean,
   ) {}
+
+  /**
+   * A call's first message starts its list at one entry: an empty array grown by push makes
+   * room for 16, and a CRI call has one message each way (two such lists were about a tenth of
+   * what observing allocated per call).
+   */
+  private add(m: TimedMessage): void {
+    const s = this.s;
+    const list = this.responses ? s.responses : s.requests;
+    if (list !== NO_MESSAGES) list.push(m);
+    else if (this.responses) s.responses = [m];
+    else s.requests = [m];
+  }
 
   message(body: Buffer | null, _length: number, compressed: boolean): void {
     if (body === null) this.s.truncated ||= this.tap.capture;
-    else this.into.push(timed(this.s, body, compressed));
+    else this.add(timed(this.s, body, compressed));
   }
 
   part(data: Buffer): void {
@@ -486,7 +512,7 @@ class StreamBodies implements MessageSink {
     const m = timed(this.s, EMPTY, compressed);
     m.spooled = { id: this.spoolId, length };
     this.spoolId = 0;
-    this.into.push(m);
+    this.add(m);
   }
 
   abort(): void {
@@ -495,9 +521,17 @@ class StreamBodies implements MessageSink {
 }
 
 function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage {
-  const m: TimedMessage = { offsetNs: Number(hrNow() - s.startHr), data };
+  const m: TimedMessage = { offsetNs: elapsedNs(s), data };
   if (compressed) m.compressed = true;
   return m;
+}
+
+/**
+ * Whole nanoseconds since the call started. performance.now() reads the same monotonic clock as
+ * hrtime; as a double of milliseconds it stays finer than a nanosecond for months of uptime.
+ */
+function elapsedNs(s: StreamState): number {
+  return Math.round((performance.now() - s.startMs) * 1e6);
 }
 
 function httpStatusOf(headers: Header[]): string | undefined {
@@ -505,15 +539,22 @@ function httpStatusOf(headers: Header[]): string | undefined {
   return undefined;
 }
 
-/** Non-pseudo, non-hop-by-hop headers; remembers `:status` on the stream when given one. */
+/**
+ * Non-pseudo, non-hop-by-hop headers; remembers `:status` on the stream when given one. The list
+ * is filtered in place and returned: HpackDecoder.decode made it for this block alone, and a
+ * second list per header block was about a tenth of what observing allocates per call (each
+ * array grown by push holds room for 16 entries). Read anything else from it first.
+ */
 function metadataOf(headers: Header[], s: StreamState | null): Header[] {
-  const out: Header[] = [];
-  for (const h of headers) {
+  let kept = 0;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
     if (h[0].charCodeAt(0) === 58) {
       if (s && h[0] === ':status') s.httpStatus = h[1];
       continue;
     }
-    if (!HOP_BY_HOP.has(h[0])) out.push(h);
+    if (!HOP_BY_HOP.has(h[0])) headers[kept++] = h;
   }
-  return out;
+  while (headers.length > kept) headers.pop(); // pop, not `length =`: V8 sets a length through its runtime
+  return headers;
 }

@@ -174,7 +174,9 @@ export class MessageAssembler {
         // Small message wholly inside this chunk: a single copy, no intermediate buffer.
         this.body = keep && end - pos < this.length ? Buffer.allocUnsafe(this.length) : null;
         if (keep && end - pos >= this.length) {
-          const body = Buffer.from(chunk.subarray(pos, pos + this.length));
+          // Copied without a view of the chunk first (Buffer.from(chunk.subarray(…)) made two Buffers).
+          const body = Buffer.allocUnsafe(this.length);
+          chunk.copy(body, 0, pos, pos + this.length);
           pos += this.length;
           this.inBody = false;
           this.sink.message(body, this.length, this.compressed);

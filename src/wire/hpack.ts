@@ -135,7 +135,8 @@ export class HpackDecoder {
   /**
    * Decodes one complete header block (HEADERS + CONTINUATION payloads joined). Returns
    * [name, value] in order. Strings are decoded as latin1 so bytes round-trip exactly.
-   * Pairs that come from a table are the table's own (shared, never to be changed).
+   * Pairs that come from a table are the table's own (shared, never to be changed); the list
+   * itself is new for each block, the caller's to change (the proxy's tap filters it in place).
    * Throws HpackError on malformed input; the decoder is unusable afterwards.
    */
   decode(block: Buffer): Header[] {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { packBatch, unpackBatch, type ObservedEvent } from '../../src/observe/transfer.js';
+import { BatchPacker, packBatch, unpackBatch, type ObservedEvent } from '../../src/observe/transfer.js';
 import type { Header } from '../../src/call.js';
 import type { CallRecord } from '../../src/call.js';
 
@@ -33,9 +33,12 @@ test('a packed batch unpacks to the same calls, bodies as Buffers, through a str
   ];
   const batch = packBatch(events);
   // What postMessage does to it (minus the transfer).
-  const cloned = structuredClone(batch, { transfer: batch.buffers });
+  const numbers = batch.numbers.length;
+  const cloned = structuredClone(batch, { transfer: [...batch.buffers, batch.numbers.buffer as ArrayBuffer] });
   assert.equal(batch.buffers.length, 1, 'small bodies share one buffer');
   assert.equal(batch.buffers[0]!.byteLength, 0, 'the body buffer was transferred, not copied');
+  assert.equal(batch.numbers.length, 0, 'the numbers were transferred (their buffer is their own), not copied');
+  assert.equal(cloned.numbers.length, numbers);
   const out = unpackBatch(cloned);
   assert.deepEqual(out[0], events[0]);
   for (const i of [1, 2]) {
@@ -134,4 +137,51 @@ test('without move (or for slices of a larger buffer), large bodies are copied a
   const copied = packBatch([{ end: r }]);
   structuredClone(copied, { transfer: copied.buffers });
   assert.equal(own.length, 200 * 1024, 'not moved without move');
+});
+
+test("a connection's peer crosses once per batch, shared by its calls; another peer stays apart", () => {
+  const kubelet = { pid: 42, exe: '/usr/bin/kubelet' };
+  const crictl = { pid: 7, exe: '/usr/bin/crictl' };
+  const calls = [record(0), record(1), record(2), record(3)];
+  calls[0]!.peer = kubelet;
+  calls[1]!.peer = crictl;
+  calls[2]!.peer = kubelet;
+  delete calls[3]!.peer;
+  const batch = packBatch(calls.map((end) => ({ end })));
+  assert.equal(batch.extras.filter((x) => x === kubelet).length, 1, 'the shared peer is in extras once');
+  assert.ok(batch.extras.includes(crictl));
+  const got = unpackBatch(structuredClone(batch)).map((e) => (e as { end: CallRecord }).end);
+  assert.deepEqual(got, calls);
+  assert.equal(got[0]!.peer, got[2]!.peer, 'calls of one connection share its peer object on the other side too');
+  assert.notEqual(got[0]!.peer, got[1]!.peer);
+  assert.equal('peer' in got[3]!, false, 'a call without a peer has no peer field');
+});
+
+test('a packer filled a call at a time grows its room and gives the same batch as packBatch', () => {
+  const events: ObservedEvent[] = [];
+  for (let i = 0; i < 40; i++) {
+    events.push({ start: { method: '/m', startNs: 1_795_000_000_000_000_000n + BigInt(i), requestMetadata: [] } });
+    events.push({ end: record(i) });
+  }
+  events.push({ part: { id: 3, data: Buffer.from('a part') } }, { abort: 3 });
+  // Room for a few numbers and octets only: it must grow many times over.
+  const packer = new BatchPacker({}, 8, 4);
+  assert.equal(packer.empty, true);
+  for (const e of events) packer.add(e);
+  assert.equal(packer.ends, 40);
+  const grown = packer.finish();
+  const exact = packBatch(events);
+  assert.equal(grown.numbers.length, exact.numbers.length, 'the batch is as long as what was written, not as its room');
+  assert.equal(grown.numbers.buffer.byteLength, grown.numbers.byteLength, 'its buffer holds the batch and nothing more');
+  assert.deepEqual(unpackBatch(structuredClone(grown, { transfer: [...grown.buffers, grown.numbers.buffer as ArrayBuffer] })), unpackBatch(exact));
+  assert.deepEqual(unpackBatch(exact), events);
+});
+
+test('bodies are copied when a call is packed: the call may let go of its buffers at once', () => {
+  const r = record(1);
+  const packer = new BatchPacker();
+  packer.end(r);
+  r.requests[0]!.data.fill(0); // a pool slice used again by the forwarding thread
+  const got = (unpackBatch(packer.finish())[0] as { end: CallRecord }).end;
+  assert.equal(got.requests[0]!.data.toString(), 'req-1');
 });

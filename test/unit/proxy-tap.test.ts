@@ -78,3 +78,38 @@ test('grpc-timeout values: every unit, and anything else is no timeout', () => {
   assert.equal(parseGrpcTimeout('99999999n'), 99999999);
   for (const bad of ['', 'S', '5', '5s', '123456789S', '-5S', '5 S', '1.5S', 'x5S']) assert.equal(parseGrpcTimeout(bad), undefined, bad);
 });
+
+test('message offsets and the duration are whole nanoseconds, in order, within the time the call took here', async () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  const before = process.hrtime.bigint();
+  tap.clientReader.push(clientBytes());
+  await new Promise((r) => setTimeout(r, 5));
+  tap.serverReader.push(Buffer.concat([settingsFrame(), responseHeaders(), responseData(), trailers(1, '0')]));
+  const took = Number(process.hrtime.bigint() - before);
+  const r = ended[0]!;
+  const req = r.requests[0]!.offsetNs;
+  const res = r.responses[0]!.offsetNs;
+  for (const ns of [req, res, r.durationNs]) assert.ok(Number.isInteger(ns) && ns >= 0, `${ns} is a whole, non-negative count of ns`);
+  assert.ok(req <= res && res <= r.durationNs, `request ${req} ≤ response ${res} ≤ duration ${r.durationNs}`);
+  assert.ok(res >= 4_000_000, 'the answer came after the 5 ms wait');
+  assert.ok(r.durationNs <= took, 'the call took no longer than the test around it');
+});
+
+test('message lists: none (a trailers-only answer) is a list of its own; several stay in order', () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  tap.clientReader.push(clientBytes());
+  const answerHeaders = frame(FrameType.HEADERS, Flag.END_HEADERS, 1, encodeHeaderBlock([[':status', '200'], ['content-type', 'application/grpc']]));
+  const three = Buffer.concat(['a', 'b', 'c'].map((x) => grpcMessage(Buffer.from(x))));
+  const trailersOnly = frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 3, encodeHeaderBlock([[':status', '200'], ['grpc-status', '5']]));
+  tap.serverReader.push(Buffer.concat([settingsFrame(), answerHeaders, frame(FrameType.DATA, 0, 1, three), trailers(1, '0'), trailersOnly]));
+  const [streamed, failed] = ended;
+  assert.deepEqual(streamed!.responses.map((m) => m.data.toString()), ['a', 'b', 'c']);
+  assert.deepEqual(failed!.responses, []);
+  assert.equal(Object.isFrozen(failed!.responses), false, 'a sink may add to the lists it is handed');
+  assert.notEqual(failed!.responses, streamed!.requests);
+  assert.deepEqual(failed!.responseTrailers, [['grpc-status', '5']], 'pseudo-headers are left out of the trailers');
+});
