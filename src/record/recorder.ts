@@ -77,8 +77,10 @@ const DROP_LOG_INTERVAL_MS = 5000;
 const DISK_FULL_RETRY_MS = 1000;
 
 /**
- * The recording sink. onCallEnd only filters and queues (O(1), never throws, never waits); a
- * timer-driven batch writer does redaction, id extraction, encoding and the LevelDB batch.
+ * The recording sink. onCallEnd filters, prepares the call (redaction, id extraction, encoding)
+ * and queues it (never throws, never waits); a timer-driven batch writer writes queued calls in
+ * LevelDB batches. Preparing on arrival rather than in the batch lets the call's objects die
+ * young (see `queue`); the work and its order are the same.
  */
 export class Recorder implements CallSink {
   readonly needsBodies = true;
@@ -86,7 +88,14 @@ export class Recorder implements CallSink {
   readonly spoolsBodies = true;
   private readonly spool: BodySpool;
   private lostBodiesLogged = 0;
-  private queue: CallRecord[] = [];
+  /**
+   * Calls waiting to be written, prepared as they arrived: a prepared call is a key's parts and
+   * one value Buffer, where a CallRecord is a tree of objects (messages, headers, status) that
+   * would live until the batch is written and be copied by every scavenge in between.
+   */
+  private queue: PreparedCall[] = [];
+  /** Body bytes of each queued call (bodyBytes of its CallRecord): given back to the capture budget when written. */
+  private queueHeld: number[] = [];
   private inFlight = 0;
   private recorded = 0;
   private dropped = 0;
@@ -175,8 +184,14 @@ export class Recorder implements CallSink {
       this.countDrop(1);
       return;
     }
+    const prepared = this.prepare(call);
+    if (!prepared) {
+      this.release?.(bytes);
+      return;
+    }
     this.queuedBytes += bytes;
-    this.queue.push(call);
+    this.queue.push(prepared);
+    this.queueHeld.push(bytes);
     // Large bodies hold the capture budget until written: write them now, not at the next tick.
     if (this.queuedBytes >= BATCH_BYTES && !this.busy && !this.flushSoon) {
       this.flushSoon = true;
@@ -291,10 +306,11 @@ export class Recorder implements CallSink {
       let take = 0;
       let batchBytes = 0;
       while (take < this.queue.length && take < CHUNK && (take === 0 || batchBytes < BATCH_BYTES)) {
-        batchBytes += bodyBytes(this.queue[take]!);
+        batchBytes += this.queueHeld[take]!;
         take++;
       }
       const batch = this.queue.splice(0, take);
+      this.queueHeld.splice(0, take);
       this.queuedBytes -= batchBytes;
       this.inFlight = batch.length;
       try {
@@ -306,29 +322,32 @@ export class Recorder implements CallSink {
     }
   }
 
-  /** Prepares and stores one batch; its calls count as recorded, or as dropped when the write fails. */
-  private async writeBatch(batch: CallRecord[]): Promise<void> {
-    const prepared: PreparedCall[] = [];
-    for (const call of batch) {
-      let files: string[] = [];
-      try {
-        if (hasSpooled(call)) {
-          const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
-          files = settled.files;
-          if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
-          const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
-          keepNamedFiles(p, files, this.store.dir);
-          prepared.push(p);
-        } else {
-          prepared.push(prepareCall(call, this.redaction, this.secrets));
-        }
-      } catch (err) {
-        for (const f of files) removeBodyFileNow(this.store.dir, f);
-        // A call we cannot make safe to store is not stored; it counts as dropped.
-        this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
-        this.countDrop(1);
-      }
+  /**
+   * Makes one call safe to store and encodes it; undefined (counted as dropped, its body files
+   * removed) when it cannot be made safe. Calls are prepared in the order they arrive, so values
+   * redacted in one call are scrubbed from every later one, as in the order they are stored.
+   */
+  private prepare(call: CallRecord): PreparedCall | undefined {
+    let files: string[] = [];
+    try {
+      if (!hasSpooled(call)) return prepareCall(call, this.redaction, this.secrets);
+      const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
+      files = settled.files;
+      if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
+      const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
+      keepNamedFiles(p, files, this.store.dir);
+      return p;
+    } catch (err) {
+      for (const f of files) removeBodyFileNow(this.store.dir, f);
+      // A call we cannot make safe to store is not stored; it counts as dropped.
+      this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
+      this.countDrop(1);
+      return undefined;
     }
+  }
+
+  /** Stores one batch of prepared calls; they count as recorded, or as dropped when the write fails. */
+  private async writeBatch(prepared: PreparedCall[]): Promise<void> {
     const drops = this.droppedUnsaved;
     this.droppedUnsaved = 0;
     try {
@@ -336,7 +355,7 @@ export class Recorder implements CallSink {
       this.recorded += prepared.length;
     } catch (err) {
       // The calls are not stored: neither are their body files.
-      for (const p of prepared) for (const f of p.bodyFiles ?? []) removeBodyFileNow(this.store.dir, f.file);
+      removeBodyFiles(prepared, this.store.dir);
       this.droppedUnsaved += drops;
       const diskFull = isDiskFull(err);
       this.countDrop(prepared.length, !diskFull);
@@ -357,12 +376,11 @@ export class Recorder implements CallSink {
   private stopForDiskFull(err: unknown): void {
     if (this.diskFull) return;
     let queuedBytes = 0;
-    for (const call of this.queue) {
-      queuedBytes += bodyBytes(call);
-      abortSpooled(call, this.spool);
-    }
+    for (const held of this.queueHeld) queuedBytes += held;
+    removeBodyFiles(this.queue, this.store.dir);
     const queued = this.queue.length;
     this.queue = [];
+    this.queueHeld = [];
     this.queuedBytes = 0;
     this.release?.(queuedBytes);
     this.dropped += queued;
@@ -414,6 +432,11 @@ export class Recorder implements CallSink {
     const removed = await this.store.evict(this.limits, nowNs(), maxRemove);
     if (removed > 0) this.logger.debug('retention removed old calls', { removed, dir: this.store.dir });
   }
+}
+
+/** Removes the body files of prepared calls that will not be stored. */
+function removeBodyFiles(calls: readonly PreparedCall[], dir: string): void {
+  for (const p of calls) for (const f of p.bodyFiles ?? []) removeBodyFileNow(dir, f.file);
 }
 
 /** Opens (or creates) the recording and starts the batch writer. Bad redaction paths throw before anything is opened. */

@@ -315,3 +315,48 @@ test('large answers are written without waiting for the flush timer', async (t) 
   assert.ok(released >= 5 * 1024 * 1024);
   await rec.close();
 });
+
+test('a call is prepared when it arrives: its buffers may be reused once onCallEnd returns', async (t) => {
+  const dir = await tempDir(t);
+  const rec = await openRecorder({ dir, flushIntervalMs: 60_000 });
+  const call = versionCall(T0);
+  const answer = Buffer.from(call.responses[0]!.data);
+  rec.onCallEnd(call);
+  // Still queued (the timer is a minute away), yet overwriting the call's memory changes nothing stored.
+  assert.equal(rec.stats().queued, 1);
+  call.responses[0]!.data.fill(0xff);
+  call.requestMetadata.length = 0;
+  await rec.close();
+  const [stored] = await readAll(dir);
+  assert.deepEqual(stored!.responses[0]!.data, answer);
+  assert.ok(stored!.requestMetadata.length > 0);
+});
+
+test('a call that cannot be encoded is dropped when it arrives: counted, given back, and later calls stored', async (t) => {
+  const dir = await tempDir(t);
+  const released: number[] = [];
+  const warnings: string[] = [];
+  const rec = await openRecorder({
+    dir,
+    flushIntervalMs: 60_000,
+    release: (n) => released.push(n),
+    logger: createLogger({ write: (line: string) => void warnings.push(line) }),
+  });
+  const broken = versionCall(T0);
+  (broken as { status: unknown }).status = undefined;
+  rec.onCallEnd(broken);
+  assert.deepEqual(rec.stats(), { recorded: 0, dropped: 1, queued: 0 });
+  assert.deepEqual(released, [bodyBytes(broken)], 'its bytes are given back at once, not at the next batch');
+  assert.ok(warnings.some((w) => w.includes('could not encode')));
+  rec.onCallEnd(versionCall(T0 + 1n));
+  await rec.close();
+  assert.deepEqual(rec.stats(), { recorded: 1, dropped: 1, queued: 0 });
+  const calls = await readAll(dir);
+  assert.deepEqual(calls.map((c) => c.startNs), [T0 + 1n]);
+  const rec2 = await openRecording(dir);
+  try {
+    assert.equal((await rec2.info()).dropped, 1, 'the drop is in the stored counters');
+  } finally {
+    await rec2.close();
+  }
+});
