@@ -7,6 +7,7 @@ import { checkMethodPattern } from '../cri/method-pattern.js';
 import { prepareCall, redactionRules, type RedactionRules } from './prepare.js';
 import { Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { isDiskFull } from './disk-full.js';
+import { PreparedQueue } from './prepared-queue.js';
 import { nowNs } from './time.js';
 import { openStoreForWriting } from './writer.js';
 import { BodySpool, removeBodyFileNow } from './body-store.js';
@@ -89,13 +90,12 @@ export class Recorder implements CallSink {
   private readonly spool: BodySpool;
   private lostBodiesLogged = 0;
   /**
-   * Calls waiting to be written, prepared as they arrived: a prepared call is a key's parts and
-   * one value Buffer, where a CallRecord is a tree of objects (messages, headers, status) that
-   * would live until the batch is written and be copied by every scavenge in between.
+   * Calls waiting to be written, prepared as they arrived and held as flat data (prepared-queue.ts),
+   * where a CallRecord is a tree of objects (messages, headers, status) that would live until
+   * the batch is written and be copied by every scavenge in between. With each, its body bytes
+   * (bodyBytes of its CallRecord), given back to the capture budget when it is written.
    */
-  private queue: PreparedCall[] = [];
-  /** Body bytes of each queued call (bodyBytes of its CallRecord): given back to the capture budget when written. */
-  private queueHeld: number[] = [];
+  private queue = new PreparedQueue();
   private inFlight = 0;
   private recorded = 0;
   private dropped = 0;
@@ -111,7 +111,6 @@ export class Recorder implements CallSink {
   private readonly wanted: (path: string) => boolean;
   private readonly queueLimit: number;
   private readonly queueBytesLimit: number;
-  private queuedBytes = 0;
   private readonly redaction: RedactionRules | undefined;
   /** Keyed hashes of every value redacted so far, so later calls that repeat one are scrubbed. */
   private readonly secrets: SecretMemory;
@@ -177,7 +176,7 @@ export class Recorder implements CallSink {
       this.droppedUnsaved++;
       return;
     }
-    const full = this.queue.length >= this.queueLimit || (this.queuedBytes + bytes > this.queueBytesLimit && this.queue.length > 0);
+    const full = this.queue.length >= this.queueLimit || (this.queue.held + bytes > this.queueBytesLimit && this.queue.length > 0);
     if (this.closed || full) {
       if (spooled && !this.closed) abortSpooled(call, this.spool);
       this.release?.(bytes);
@@ -189,11 +188,9 @@ export class Recorder implements CallSink {
       this.release?.(bytes);
       return;
     }
-    this.queuedBytes += bytes;
-    this.queue.push(prepared);
-    this.queueHeld.push(bytes);
+    this.queue.push(prepared, bytes);
     // Large bodies hold the capture budget until written: write them now, not at the next tick.
-    if (this.queuedBytes >= BATCH_BYTES && !this.busy && !this.flushSoon) {
+    if (this.queue.held >= BATCH_BYTES && !this.busy && !this.flushSoon) {
       this.flushSoon = true;
       setImmediate(() => {
         this.flushSoon = false;
@@ -306,12 +303,10 @@ export class Recorder implements CallSink {
       let take = 0;
       let batchBytes = 0;
       while (take < this.queue.length && take < CHUNK && (take === 0 || batchBytes < BATCH_BYTES)) {
-        batchBytes += this.queueHeld[take]!;
+        batchBytes += this.queue.heldAt(take);
         take++;
       }
-      const batch = this.queue.splice(0, take);
-      this.queueHeld.splice(0, take);
-      this.queuedBytes -= batchBytes;
+      const batch = this.queue.take(take).calls;
       this.inFlight = batch.length;
       try {
         await this.writeBatch(batch);
@@ -375,14 +370,10 @@ export class Recorder implements CallSink {
   /** The disk is full: say so once, count what is queued as dropped, and try again later. */
   private stopForDiskFull(err: unknown): void {
     if (this.diskFull) return;
-    let queuedBytes = 0;
-    for (const held of this.queueHeld) queuedBytes += held;
-    removeBodyFiles(this.queue, this.store.dir);
     const queued = this.queue.length;
-    this.queue = [];
-    this.queueHeld = [];
-    this.queuedBytes = 0;
-    this.release?.(queuedBytes);
+    const { bodyFiles, held } = this.queue.clear();
+    for (const f of bodyFiles) removeBodyFileNow(this.store.dir, f);
+    this.release?.(held);
     this.dropped += queued;
     this.droppedUnsaved += queued;
     const retry = setInterval(() => {
