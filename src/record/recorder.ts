@@ -7,7 +7,6 @@ import { checkMethodPattern } from '../cri/method-pattern.js';
 import { prepareCall, redactionRules, type RedactionRules } from './prepare.js';
 import { Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { isDiskFull } from './disk-full.js';
-import { PreparedQueue } from './prepared-queue.js';
 import { nowNs } from './time.js';
 import { openStoreForWriting } from './writer.js';
 import { BodySpool, removeBodyFileNow } from './body-store.js';
@@ -78,10 +77,8 @@ const DROP_LOG_INTERVAL_MS = 5000;
 const DISK_FULL_RETRY_MS = 1000;
 
 /**
- * The recording sink. onCallEnd filters, prepares the call (redaction, id extraction, encoding)
- * and queues it (never throws, never waits); a timer-driven batch writer writes queued calls in
- * LevelDB batches. Preparing on arrival rather than in the batch lets the call's objects die
- * young (see `queue`); the work and its order are the same.
+ * The recording sink. onCallEnd only filters and queues (O(1), never throws, never waits); a
+ * timer-driven batch writer does redaction, id extraction, encoding and the LevelDB batch.
  */
 export class Recorder implements CallSink {
   readonly needsBodies = true;
@@ -89,13 +86,7 @@ export class Recorder implements CallSink {
   readonly spoolsBodies = true;
   private readonly spool: BodySpool;
   private lostBodiesLogged = 0;
-  /**
-   * Calls waiting to be written, prepared as they arrived and held as flat data (prepared-queue.ts),
-   * where a CallRecord is a tree of objects (messages, headers, status) that would live until
-   * the batch is written and be copied by every scavenge in between. With each, its body bytes
-   * (bodyBytes of its CallRecord), given back to the capture budget when it is written.
-   */
-  private queue = new PreparedQueue();
+  private queue: CallRecord[] = [];
   private inFlight = 0;
   private recorded = 0;
   private dropped = 0;
@@ -111,6 +102,7 @@ export class Recorder implements CallSink {
   private readonly wanted: (path: string) => boolean;
   private readonly queueLimit: number;
   private readonly queueBytesLimit: number;
+  private queuedBytes = 0;
   private readonly redaction: RedactionRules | undefined;
   /** Keyed hashes of every value redacted so far, so later calls that repeat one are scrubbed. */
   private readonly secrets: SecretMemory;
@@ -176,21 +168,17 @@ export class Recorder implements CallSink {
       this.droppedUnsaved++;
       return;
     }
-    const full = this.queue.length >= this.queueLimit || (this.queue.held + bytes > this.queueBytesLimit && this.queue.length > 0);
+    const full = this.queue.length >= this.queueLimit || (this.queuedBytes + bytes > this.queueBytesLimit && this.queue.length > 0);
     if (this.closed || full) {
       if (spooled && !this.closed) abortSpooled(call, this.spool);
       this.release?.(bytes);
       this.countDrop(1);
       return;
     }
-    const prepared = this.prepare(call);
-    if (!prepared) {
-      this.release?.(bytes);
-      return;
-    }
-    this.queue.push(prepared, bytes);
+    this.queuedBytes += bytes;
+    this.queue.push(call);
     // Large bodies hold the capture budget until written: write them now, not at the next tick.
-    if (this.queue.held >= BATCH_BYTES && !this.busy && !this.flushSoon) {
+    if (this.queuedBytes >= BATCH_BYTES && !this.busy && !this.flushSoon) {
       this.flushSoon = true;
       setImmediate(() => {
         this.flushSoon = false;
@@ -303,10 +291,11 @@ export class Recorder implements CallSink {
       let take = 0;
       let batchBytes = 0;
       while (take < this.queue.length && take < CHUNK && (take === 0 || batchBytes < BATCH_BYTES)) {
-        batchBytes += this.queue.heldAt(take);
+        batchBytes += bodyBytes(this.queue[take]!);
         take++;
       }
-      const batch = this.queue.take(take).calls;
+      const batch = this.queue.splice(0, take);
+      this.queuedBytes -= batchBytes;
       this.inFlight = batch.length;
       try {
         await this.writeBatch(batch);
@@ -317,32 +306,29 @@ export class Recorder implements CallSink {
     }
   }
 
-  /**
-   * Makes one call safe to store and encodes it; undefined (counted as dropped, its body files
-   * removed) when it cannot be made safe. Calls are prepared in the order they arrive, so values
-   * redacted in one call are scrubbed from every later one, as in the order they are stored.
-   */
-  private prepare(call: CallRecord): PreparedCall | undefined {
-    let files: string[] = [];
-    try {
-      if (!hasSpooled(call)) return prepareCall(call, this.redaction, this.secrets);
-      const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
-      files = settled.files;
-      if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
-      const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
-      keepNamedFiles(p, files, this.store.dir);
-      return p;
-    } catch (err) {
-      for (const f of files) removeBodyFileNow(this.store.dir, f);
-      // A call we cannot make safe to store is not stored; it counts as dropped.
-      this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
-      this.countDrop(1);
-      return undefined;
+  /** Prepares and stores one batch; its calls count as recorded, or as dropped when the write fails. */
+  private async writeBatch(batch: CallRecord[]): Promise<void> {
+    const prepared: PreparedCall[] = [];
+    for (const call of batch) {
+      let files: string[] = [];
+      try {
+        if (hasSpooled(call)) {
+          const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
+          files = settled.files;
+          if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
+          const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
+          keepNamedFiles(p, files, this.store.dir);
+          prepared.push(p);
+        } else {
+          prepared.push(prepareCall(call, this.redaction, this.secrets));
+        }
+      } catch (err) {
+        for (const f of files) removeBodyFileNow(this.store.dir, f);
+        // A call we cannot make safe to store is not stored; it counts as dropped.
+        this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
+        this.countDrop(1);
+      }
     }
-  }
-
-  /** Stores one batch of prepared calls; they count as recorded, or as dropped when the write fails. */
-  private async writeBatch(prepared: PreparedCall[]): Promise<void> {
     const drops = this.droppedUnsaved;
     this.droppedUnsaved = 0;
     try {
@@ -350,7 +336,7 @@ export class Recorder implements CallSink {
       this.recorded += prepared.length;
     } catch (err) {
       // The calls are not stored: neither are their body files.
-      removeBodyFiles(prepared, this.store.dir);
+      for (const p of prepared) for (const f of p.bodyFiles ?? []) removeBodyFileNow(this.store.dir, f.file);
       this.droppedUnsaved += drops;
       const diskFull = isDiskFull(err);
       this.countDrop(prepared.length, !diskFull);
@@ -370,10 +356,15 @@ export class Recorder implements CallSink {
   /** The disk is full: say so once, count what is queued as dropped, and try again later. */
   private stopForDiskFull(err: unknown): void {
     if (this.diskFull) return;
+    let queuedBytes = 0;
+    for (const call of this.queue) {
+      queuedBytes += bodyBytes(call);
+      abortSpooled(call, this.spool);
+    }
     const queued = this.queue.length;
-    const { bodyFiles, held } = this.queue.clear();
-    for (const f of bodyFiles) removeBodyFileNow(this.store.dir, f);
-    this.release?.(held);
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.release?.(queuedBytes);
     this.dropped += queued;
     this.droppedUnsaved += queued;
     const retry = setInterval(() => {
@@ -423,11 +414,6 @@ export class Recorder implements CallSink {
     const removed = await this.store.evict(this.limits, nowNs(), maxRemove);
     if (removed > 0) this.logger.debug('retention removed old calls', { removed, dir: this.store.dir });
   }
-}
-
-/** Removes the body files of prepared calls that will not be stored. */
-function removeBodyFiles(calls: readonly PreparedCall[], dir: string): void {
-  for (const p of calls) for (const f of p.bodyFiles ?? []) removeBodyFileNow(dir, f.file);
 }
 
 /** Opens (or creates) the recording and starts the batch writer. Bad redaction paths throw before anything is opened. */

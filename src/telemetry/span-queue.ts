@@ -13,12 +13,7 @@
  *   within the export timeout), or still queued or in flight when close() gives up.
  *
  * It holds spans as encoded bytes (otlp-span-encoder.ts), which is also what the SDK's
- * processor could not do: its queue holds span objects. The bytes of queued spans are copied
- * back to back into one buffer per batch (the arena): a span waits up to the schedule delay, and
- * one Buffer object per span held that long outlives several scavenges of the observer thread's
- * young generation, each copying it, before it is promoted and later collected by a full GC. An
- * arena is one object whose bytes the GC never copies; a batch's views onto it are made only
- * when the batch goes.
+ * processor could not do: its queue holds span objects.
  */
 import { cleanGrpcText } from '../grpc-text.js';
 import type { DropCounter } from './drop-counter.js';
@@ -44,10 +39,6 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
 }
 
 /** The settings in force: options, else OTEL_BSP_*, else the SDK's defaults. */
-/** The first arena's size; later ones start at the size the previous one grew to. */
-const FIRST_ARENA_BYTES = 64 * 1024;
-const NO_BYTES = Buffer.alloc(0);
-
 export function queueSettings(opts: SpanQueueOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<SpanQueueOptions> {
   const maxQueueSize = opts.maxQueueSize ?? envNumber(env, 'OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;
   const batch = opts.maxExportBatchSize ?? envNumber(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 512;
@@ -62,14 +53,8 @@ export function queueSettings(opts: SpanQueueOptions = {}, env: NodeJS.ProcessEn
 
 export class SpanQueue {
   readonly settings: Required<SpanQueueOptions>;
-  /**
-   * Queued spans: their bytes back to back in `arena` (the first `used` bytes), and where each
-   * ends. An arena is never written once a batch has views onto it (exportNext starts a new one).
-   */
-  private arena: Buffer = NO_BYTES;
-  private used = 0;
-  private ends: number[] = [];
-  private arenaSize = FIRST_ARENA_BYTES;
+  private queue: Uint8Array[] = [];
+  /** Spans of the export waited for, if one is. */
   /** Spans in the export that has not answered yet (0: none in flight; a batch is never empty). */
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -90,60 +75,19 @@ export class SpanQueue {
 
   /** Spans waiting (not yet handed to the collector). */
   get queued(): number {
-    return this.ends.length;
+    return this.queue.length;
   }
 
   /** Queues one encoded span; never blocks or throws. */
   add(span: Uint8Array): void {
     if (this.closed) return;
-    if (this.ends.length >= this.settings.maxQueueSize) {
+    if (this.queue.length >= this.settings.maxQueueSize) {
       this.drops.add(1, QUEUE_FULL);
       return;
     }
-    if (this.used + span.length > this.arena.length) this.grow(span.length);
-    this.arena.set(span, this.used);
-    this.used += span.length;
-    this.ends.push(this.used);
-    if (this.ends.length >= this.settings.maxExportBatchSize) this.exportNext();
+    this.queue.push(span);
+    if (this.queue.length >= this.settings.maxExportBatchSize) this.exportNext();
     else if (!this.timer && this.inFlight === 0) this.startTimer();
-  }
-
-  /** A larger arena holding what is queued (the old one has no views yet: nothing is lost). */
-  private grow(need: number): void {
-    this.arenaSize = Math.max(this.arenaSize, this.arena.length * 2, this.used + need);
-    const next = Buffer.allocUnsafeSlow(this.arenaSize);
-    this.arena.copy(next, 0, 0, this.used);
-    this.arena = next;
-  }
-
-  /**
-   * Takes the first `n` queued spans, as views onto the current arena, which from now on belongs
-   * to them; spans still queued move to a new arena.
-   */
-  private takeSpans(n: number): Uint8Array[] {
-    const spans: Uint8Array[] = new Array<Uint8Array>(n);
-    let start = 0;
-    for (let i = 0; i < n; i++) {
-      spans[i] = this.arena.subarray(start, this.ends[i]);
-      start = this.ends[i]!;
-    }
-    const rest = this.ends.length - n;
-    const old = this.arena;
-    const oldUsed = this.used;
-    this.arena = NO_BYTES;
-    this.used = 0;
-    if (rest === 0) {
-      this.ends.length = 0;
-      return spans;
-    }
-    const restBytes = oldUsed - start;
-    this.arena = Buffer.allocUnsafeSlow(Math.max(this.arenaSize, restBytes));
-    old.copy(this.arena, 0, start, oldUsed);
-    this.used = restBytes;
-    const ends = new Array<number>(rest);
-    for (let i = 0; i < rest; i++) ends[i] = this.ends[n + i]! - start;
-    this.ends = ends;
-    return spans;
   }
 
   private startTimer(): void {
@@ -157,12 +101,12 @@ export class SpanQueue {
 
   /** Hands the next batch to the collector, unless one is already in flight. */
   private exportNext(): void {
-    if (this.inFlight > 0 || this.ends.length === 0) return;
+    if (this.inFlight > 0 || this.queue.length === 0) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.takeSpans(Math.min(this.ends.length, this.settings.maxExportBatchSize));
+    const batch = this.queue.splice(0, this.settings.maxExportBatchSize);
     this.inFlight = batch.length;
     let settled = false;
     const settle = (error?: Error) => {
@@ -174,8 +118,8 @@ export class SpanQueue {
       this.onSettled?.();
       // What piled up meanwhile: a full batch goes at once, a partial one after the delay.
       if (this.closed) return;
-      if (this.ends.length >= this.settings.maxExportBatchSize) this.exportNext();
-      else if (this.ends.length > 0 && !this.timer) this.startTimer();
+      if (this.queue.length >= this.settings.maxExportBatchSize) this.exportNext();
+      else if (this.queue.length > 0 && !this.timer) this.startTimer();
     };
     // One export waited for at a time, but not forever: a collector that never answers would
     // otherwise stop every later batch.
@@ -202,7 +146,7 @@ export class SpanQueue {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.inFlight === 0) {
-        if (this.ends.length === 0) return;
+        if (this.queue.length === 0) return;
         this.exportNext();
         continue;
       }
@@ -210,10 +154,8 @@ export class SpanQueue {
       if (left <= 0 || !(await this.settledWithin(left))) break;
     }
     this.abandoned = true;
-    this.drops.add(this.ends.length + this.inFlight, SHUTDOWN_LOST);
-    this.ends = [];
-    this.arena = NO_BYTES;
-    this.used = 0;
+    this.drops.add(this.queue.length + this.inFlight, SHUTDOWN_LOST);
+    this.queue = [];
   }
 
   /** Waits for the export in flight to settle; false when `ms` passed first. */

@@ -145,37 +145,3 @@ test('close() is bounded: what is queued or in flight when it gives up is counte
   c.batches[0]!.done(new Error('finally failed'));
   assert.equal(drops.total, 10, 'an answer after close() gave up is not counted again');
 });
-
-test('spans reach the collector byte for byte, in order, whatever their sizes; the caller may reuse what it added', async () => {
-  const batches: Uint8Array[][] = [];
-  const dones: ((error?: Error) => void)[] = [];
-  const send: SendBatch = (spans, done) => {
-    batches.push(spans);
-    dones.push(done);
-  };
-  const q = new SpanQueue(send, new Drops(), { maxQueueSize: 1000, maxExportBatchSize: 7, scheduledDelayMillis: 60_000 }, {});
-  // Sizes from empty to larger than the first arena, so arenas grow, and spans stay queued while a batch is out.
-  const made: Buffer[] = [];
-  const scratch = Buffer.alloc(100_000);
-  for (let i = 0; i < 40; i++) {
-    const size = i === 11 ? 90_000 : i % 5 === 0 ? 0 : 1 + ((i * 37) % 300);
-    const bytes = Buffer.alloc(size, i + 1);
-    if (size > 0) bytes.writeUInt8(i, 0);
-    made.push(bytes);
-    bytes.copy(scratch);
-    q.add(scratch.subarray(0, size));
-    scratch.fill(0xee); // the encoder's scratch is overwritten by the next span
-    if (i % 9 === 8 && dones.length > 0) dones[dones.length - 1]!();
-  }
-  const closing = q.close(5000);
-  for (let sent = 0; sent < 40; ) {
-    await until(() => dones.length > 0, 'a batch');
-    sent = batches.reduce((n, b) => n + b.length, 0);
-    dones.splice(0).forEach((d) => d());
-  }
-  await closing;
-  const got = batches.flat().map((s) => Buffer.from(s));
-  assert.equal(got.length, 40);
-  got.forEach((s, i) => assert.ok(s.equals(made[i]!), `span ${i} (${made[i]!.length} bytes) arrived as sent`));
-  assert.ok(batches.every((b) => b.length <= 7));
-});
