@@ -315,3 +315,27 @@ test('large answers are written without waiting for the flush timer', async (t) 
   assert.ok(released >= 5 * 1024 * 1024);
   await rec.close();
 });
+
+test('a call that cannot be encoded is not stored: counted as dropped (in stats and the stored counters), given back, later calls stored', async (t) => {
+  const dir = await tempDir(t);
+  const released: number[] = [];
+  const warnings: string[] = [];
+  const rec = await openRecorder({ dir, flushIntervalMs: 60_000, release: (n) => released.push(n), logger: createLogger({ write: (line) => void warnings.push(line) }) });
+  const broken = versionCall(T0);
+  (broken as { status: unknown }).status = undefined;
+  const good = versionCall(T0 + 1n);
+  rec.onCallEnd(broken);
+  rec.onCallEnd(good);
+  await rec.flush();
+  assert.deepEqual(rec.stats(), { recorded: 1, dropped: 1, queued: 0 });
+  assert.equal(released.reduce((a, b) => a + b, 0), bodyBytes(broken) + bodyBytes(good), 'both calls\' bytes are given back');
+  assert.ok(warnings.some((w) => w.includes('could not encode')));
+  await rec.close();
+  assert.deepEqual((await readAll(dir)).map((c) => c.startNs), [T0 + 1n]);
+  const stored = await openRecording(dir);
+  try {
+    assert.equal((await stored.info()).dropped, 1, 'the drop is in the stored counters');
+  } finally {
+    await stored.close();
+  }
+});
