@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRecording } from '../../src/record/writer.js';
 import { FORMAT_VERSION } from '../../src/record/manifest.js';
+import { storeValuesAsJson } from '../support/json-values.js';
 import { openRecording } from '../../src/record/reader.js';
 import { replay } from '../../src/replay/index.js';
 import { encodeMessage } from '../../src/cri/codec.js';
@@ -27,6 +28,7 @@ async function versionOneRecording(dir: string): Promise<void> {
   const w = await createRecording(dir);
   await w.append(versionCall(T), runPodSandbox('s'.repeat(64), T + 1_000_000n), createContainer('s'.repeat(64), 'c'.repeat(64), T + 2_000_000n));
   await w.close();
+  assert.equal(await storeValuesAsJson(dir), 3);
   const file = join(dir, 'critap-recording.json');
   const m = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   writeFileSync(file, JSON.stringify({ ...m, version: 1, createdBy: 'critap 0.9.0' }, null, 2) + '\n');
