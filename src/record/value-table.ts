@@ -23,7 +23,8 @@ export const ENDS: readonly string[] = Object.freeze(['trailers', 'client-reset'
 
 /**
  * Whole headers (name and value) that most calls carry, e.g. every kubelet request's
- * content-type and every OK call's trailers. Code = index + 1 (0: the name follows).
+ * content-type and every OK call's trailers (grpc-go, as in the kubelet, containerd and CRI-O;
+ * and grpc-js). Code = index + 1 (0: the name follows).
  */
 export const HEADER_PAIRS: ReadonlyArray<readonly [string, string]> = Object.freeze([
   ['content-type', 'application/grpc'],
@@ -34,6 +35,7 @@ export const HEADER_PAIRS: ReadonlyArray<readonly [string, string]> = Object.fre
   ['grpc-accept-encoding', 'gzip'],
   ['grpc-accept-encoding', 'identity,deflate,gzip'],
   ['content-type', 'application/grpc+proto'],
+  ['grpc-encoding', 'identity'],
 ] as const);
 
 /** Header names whose values vary (the value follows). Code = HEADER_PAIRS.length + index + 1. */
@@ -49,6 +51,7 @@ export const HEADER_NAMES: readonly string[] = Object.freeze([
   'tracestate',
   'grpc-status-details-bin',
   'authorization',
+  'date',
 ]);
 
 /** Keys of a call's ids (CallIds) and its peer (Peer). Code = index + 1 (0: the key follows). */

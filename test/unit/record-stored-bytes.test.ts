@@ -15,19 +15,19 @@ import { goldenCalls } from './record-golden-calls.js';
  * src/record/manifest.ts), not a silent change.
  */
 const STORED: Array<[string, string, string, Record<string, string>, boolean]> = [
-  ['version', '474ef3490462c9d8', '6bddf941736c93bf', {}, false],
-  ['run-pod-sandbox', 'bbf45fe73a127fc9', '4ab6e8c60980126d', {"podSandboxId":"sb-1","podName":"nginx","podNamespace":"web","podUid":"uid-nginx"}, false],
-  ['create-container', '13a76a783419841b', '23ac3748f050033b', {"podSandboxId":"sb-1","containerId":"c-1","podName":"nginx","podNamespace":"web","podUid":"uid-nginx","containerName":"app","image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
-  ['create-container-keep-env', '478ea5379ad4df6d', '4aa29f256722253d', {"podSandboxId":"sb-1","containerId":"c-2","podName":"nginx","podNamespace":"web","podUid":"uid-nginx","containerName":"app","image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
-  ['create-container-redact-labels', 'd1f3367642b0da65', '83e6847ef575d5a9', {"podSandboxId":"sb-1","containerId":"c-3","podName":"nginx","podNamespace":"web","podUid":"uid-nginx","containerName":"[REDACTED]","image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
-  ['pull-image', '85f751221a25dcf1', '0c3abc9151cbfd03', {"image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
-  ['failed-with-details', '860d615ece9b8d86', '5a324190b35ae070', {"podSandboxId":"sb-gone"}, false],
-  ['truncated', '9f8dbb8adf8aa800', 'afbc0c8e34b0ed63', {"containerId":"c-trunc"}, false],
-  ['fault', 'c24e233574b6c2d4', 'be148aef60ce4b65', {}, false],
-  ['compressed', '4da504409991c036', 'a2b36243494858d6', {}, false],
-  ['unparseable', 'a2b0870537699af5', 'a981e0967e5a4089', {"containerId":"c-bad"}, true],
-  ['secret-repeated', '1f885457c8e39e6d', '0768622ee67f7166', {"containerId":"c-1"}, true],
-  ['no-peer', 'cec3e40584113e11', '6239be83a5f85f3e', {}, false],
+  ['version', 'fe6164dd9b23ed4e', '6bddf941736c93bf', {}, false],
+  ['run-pod-sandbox', '26b53c8ef3f1ecf4', '4ab6e8c60980126d', {"podSandboxId":"sb-1","podName":"nginx","podNamespace":"web","podUid":"uid-nginx"}, false],
+  ['create-container', '448a5b1cf4d07c01', '23ac3748f050033b', {"podSandboxId":"sb-1","containerId":"c-1","podName":"nginx","podNamespace":"web","podUid":"uid-nginx","containerName":"app","image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
+  ['create-container-keep-env', 'f23b8395822b2972', '4aa29f256722253d', {"podSandboxId":"sb-1","containerId":"c-2","podName":"nginx","podNamespace":"web","podUid":"uid-nginx","containerName":"app","image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
+  ['create-container-redact-labels', 'e39c9a5ff56a1a13', '83e6847ef575d5a9', {"podSandboxId":"sb-1","containerId":"c-3","podName":"nginx","podNamespace":"web","podUid":"uid-nginx","containerName":"[REDACTED]","image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
+  ['pull-image', 'e34317ac81f3ba11', '0c3abc9151cbfd03', {"image":"registry.test/app-Gf3hJk6LzX9cVb"}, true],
+  ['failed-with-details', '5785343c0dcd68b4', '5a324190b35ae070', {"podSandboxId":"sb-gone"}, false],
+  ['truncated', '4979bb2626005fec', 'afbc0c8e34b0ed63', {"containerId":"c-trunc"}, false],
+  ['fault', '5ac2f8c6fbdf7643', 'be148aef60ce4b65', {}, false],
+  ['compressed', 'c2666924c755ee46', 'a2b36243494858d6', {}, false],
+  ['unparseable', 'f9af65ca0831476d', 'a981e0967e5a4089', {"containerId":"c-bad"}, true],
+  ['secret-repeated', '32c475b458bfe608', '0768622ee67f7166', {"containerId":"c-1"}, true],
+  ['no-peer', '0f69b2ace325383e', '6239be83a5f85f3e', {}, false],
 ];
 
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 16);
