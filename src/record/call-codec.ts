@@ -1,7 +1,11 @@
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
+import { binaryNamesBodyFiles, decodeBinaryHeader, encodeBinaryValue, VALUE_FORMAT_BINARY } from './binary-value.js';
 import { JsonBytes } from './json-bytes.js';
 import type { StoredCall } from './stored-call.js';
+import { ValueDecodeError } from './value-error.js';
+
+export { ValueDecodeError };
 
 /**
  * The value stored for one call:
@@ -16,7 +20,11 @@ import type { StoredCall } from './stored-call.js';
  *
  * Value format 2 is the same, except that a body reference may carry a fourth element: the name
  * of the file in bodies/ that holds that body (src/record/body-store.ts); such a body is not in
- * the value. Format 1 is written when no body is in a file, and both are read.
+ * the value. Format 1 is written when no body is in a file.
+ *
+ * Value format 3 (binary-value.ts) holds the same header in binary, a tenth of the bytes; it is
+ * what is written now (recording format version 3). Formats 1 and 2 are still written for a call
+ * format 3 cannot hold exactly (see there), and all three are read, into the same ValueHeader.
  */
 const VALUE_FORMAT = 1;
 const VALUE_FORMAT_FILES = 2;
@@ -48,12 +56,15 @@ export interface ValueHeader {
   redacted?: string[];
 }
 
-export class ValueDecodeError extends Error {}
-
 /** Scratch space the value header is written into, reused call after call (one thread, synchronous). */
 const scratch = new JsonBytes();
 
 export function encodeCallValue(call: CallRecord, ids: CallIds, redacted: string[] | undefined): Buffer {
+  return encodeBinaryValue(call, ids, redacted) ?? encodeJsonValue(call, ids, redacted);
+}
+
+/** Value format 1 or 2 (JSON header); exported for tests that make values as older critaps did. */
+export function encodeJsonValue(call: CallRecord, ids: CallIds, redacted: string[] | undefined): Buffer {
   const w = scratch;
   w.pos = 0;
   // The header's keys in their stored order (the order of ValueHeader above, as the literal that
@@ -226,8 +237,9 @@ function optionalString(w: JsonBytes, key: string, v: string | undefined): void 
   else w.value(v);
 }
 
-/** Parses only the JSON header (cheap; used by retention and index maintenance). */
+/** Parses only the header (cheap; used by retention and index maintenance). */
 export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bodyStart: number } {
+  if (value[0] === VALUE_FORMAT_BINARY) return decodeBinaryHeader(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length));
   if (value.length < 5) throw new ValueDecodeError(`value is ${value.length} bytes, too short`);
   if (value[0] !== VALUE_FORMAT && value[0] !== VALUE_FORMAT_FILES) throw new ValueDecodeError(`unknown value format ${value[0]}`);
   const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
@@ -245,8 +257,9 @@ export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bod
   return { header, bodyStart: 5 + len };
 }
 
-/** False for a value that names no body file (format 1), without parsing it. */
+/** False for a value that names no body file (format 1, or 3 whose flags say so), without parsing it. */
 export function mayNameBodyFiles(value: Uint8Array): boolean {
+  if (value[0] === VALUE_FORMAT_BINARY) return binaryNamesBodyFiles(value);
   return value[0] !== VALUE_FORMAT;
 }
 

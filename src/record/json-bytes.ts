@@ -1,6 +1,7 @@
 /**
  * Writes JSON as UTF-8 straight into a reused buffer, byte for byte what JSON.stringify writes
- * for the same values (the stored value header, call-codec.ts, must not change a byte).
+ * for the same values (the JSON value header of value formats 1 and 2, call-codec.ts, must not
+ * change a byte: it is still written for a call value format 3 cannot hold).
  *
  * Why not JSON.stringify: for the value header of a small call it was most of the recorder's
  * per-call cost on the observer thread (in a profile, more than redaction, ids and LevelDB's

@@ -11,9 +11,10 @@ export const FORMAT_NAME = 'critap-recording';
  * Bump when a reader of the previous version could misread the folder.
  *  1: calls in LevelDB (db/), bodies inside their values.
  *  2: large bodies may be in files of their own (bodies/, see body-store.ts), named by the value.
+ *  3: values may be of value format 3, a binary header (call-codec.ts, binary-value.ts).
  * Every version up to this one is read; writing to an older recording upgrades its manifest.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 export interface Manifest {
   format: typeof FORMAT_NAME;

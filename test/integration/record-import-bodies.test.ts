@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { openRecorder } from '../../src/record/recorder.js';
 import { openRecording } from '../../src/record/reader.js';
 import { Store } from '../../src/record/store.js';
-import { MANIFEST_FILE } from '../../src/record/manifest.js';
+import { FORMAT_VERSION, MANIFEST_FILE } from '../../src/record/manifest.js';
 import { BODIES_DIR } from '../../src/record/body-store.js';
 import { makeCall, SECRET_ENV, T0, V1, versionCall } from '../unit/record-fixtures.js';
 import { createRecording } from '../../src/record/writer.js';
@@ -68,7 +68,7 @@ test('import keeps a body of 1 MiB or more in bodies/, as recording does, and ex
   assert.ok((await readFile(join(imported, BODIES_DIR, files[0]!))).equals(answer), 'the file holds the answer as it was');
   const max = await largestValue(imported);
   assert.ok(max < MiB, `no LevelDB value reaches 1 MiB (largest ${max} bytes)`);
-  assert.equal(JSON.parse(await readFile(join(imported, MANIFEST_FILE), 'utf8')).version, 2);
+  assert.equal(JSON.parse(await readFile(join(imported, MANIFEST_FILE), 'utf8')).version, FORMAT_VERSION);
 
   const second = join(root, 'second.jsonl');
   await critap('export', imported, '--out', second);

@@ -17,6 +17,7 @@ import { replay } from '../../src/replay/index.js';
 import { encodeMessage } from '../../src/cri/codec.js';
 import { rawClient, startFakeUpstream, tempSocketPath, unaryCall } from '../support/fake-upstream.js';
 import { execAnswer } from '../support/exec-answer.js';
+import { FORMAT_VERSION } from '../../src/record/manifest.js';
 
 const EXEC = '/runtime.v1.RuntimeService/ExecSync';
 const MiB = 1024 * 1024;
@@ -52,7 +53,7 @@ test('8 MiB answers recorded through the proxy are kept whole in body files, and
   const answers = await recordAnswers(dir, 4);
 
   const manifest = JSON.parse(readFileSync(join(dir, 'critap-recording.json'), 'utf8')) as { version: number };
-  assert.equal(manifest.version, 2);
+  assert.equal(manifest.version, FORMAT_VERSION);
   assert.equal(readdirSync(join(dir, 'bodies')).length, 4, 'one file per large body');
   let dbBytes = 0;
   for (const f of readdirSync(join(dir, 'db'))) dbBytes += statSync(join(dir, 'db', f)).size;

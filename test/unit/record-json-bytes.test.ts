@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CallRecord } from '../../src/call.js';
-import { decodeCallValue, decodeValueHeader, encodeCallValue } from '../../src/record/call-codec.js';
+import { decodeCallValue, decodeValueHeader, encodeJsonValue } from '../../src/record/call-codec.js';
 import { JsonBytes } from '../../src/record/json-bytes.js';
 import { versionCall } from './record-fixtures.js';
 import { goldenCalls } from './record-golden-calls.js';
@@ -66,7 +66,7 @@ function headerByStringify(call: CallRecord, ids: object, redacted: string[] | u
   });
 }
 
-test('the value header is the bytes JSON.stringify gave, for odd calls too', () => {
+test('the JSON value header (formats 1 and 2) is the bytes JSON.stringify gave, for odd calls too', () => {
   const odd = versionCall();
   odd.status = { code: 2, message: 'failed: "quoted" \\ \n ünïcode \ud800', details: Buffer.from([1, 2, 3]) };
   odd.requestMetadata = [...odd.requestMetadata, ['x-odd', 'tab\there'], ['x-ü', 'ü']];
@@ -80,7 +80,7 @@ test('the value header is the bytes JSON.stringify gave, for odd calls too', () 
   const calls: Array<[CallRecord, object, string[] | undefined]> = goldenCalls().map(([, call]) => [call, {}, undefined]);
   calls.push([odd, { containerId: 'c-ü', podName: undefined, image: 'img' } as object, ['request', 'metadata:"x"']]);
   for (const [call, ids, redacted] of calls) {
-    const value = encodeCallValue(call, ids, redacted);
+    const value = encodeJsonValue(call, ids, redacted);
     const { header, bodyStart } = decodeValueHeader(value);
     assert.equal(value.toString('utf8', 5, bodyStart), headerByStringify(call, ids, redacted), call.method);
     assert.equal(header.method, call.method);
@@ -88,7 +88,7 @@ test('the value header is the bytes JSON.stringify gave, for odd calls too', () 
   // The bodies follow the header, in order, and read back.
   const plain = versionCall();
   plain.status.details = Buffer.from([7, 8]);
-  const back = decodeCallValue('k', encodeCallValue(plain, {}, undefined));
+  const back = decodeCallValue('k', encodeJsonValue(plain, {}, undefined));
   assert.deepEqual(back.requests[0]!.data, plain.requests[0]!.data);
   assert.deepEqual(back.responses[0]!.data, plain.responses[0]!.data);
   assert.deepEqual(back.status.details, plain.status.details);

@@ -14,7 +14,7 @@ import { packBatch, unpackBatch } from '../../src/observe/transfer.js';
 import { BodySpool, BODIES_DIR, readBodyFile, scrubBodyFile, BodyFileError } from '../../src/record/body-store.js';
 import { SecretMemory } from '../../src/record/secret-memory.js';
 import { PartPool } from '../../src/proxy/part-pool.js';
-import { encodeCallValue, decodeCallValue } from '../../src/record/call-codec.js';
+import { bodyFilesOf, decodeCallValue, decodeValueHeader, encodeCallValue, encodeJsonValue, mayNameBodyFiles } from '../../src/record/call-codec.js';
 import type { CallRecord } from '../../src/call.js';
 
 function prefixed(body: Buffer): Buffer {
@@ -134,7 +134,7 @@ test('scrubBodyFile overwrites remembered values in place, also across a window 
   assert.equal(scrubBodyFile(dir, file, secrets), false);
 });
 
-test('a value naming a body file is value format 2 and decodes through the file reader; format 1 when none does', () => {
+test('a value naming a body file decodes through the file reader, in value format 3 (flagged) and in the JSON formats (2; 1 when none does)', () => {
   const call: CallRecord = {
     method: '/runtime.v1.RuntimeService/ExecSync',
     startNs: 1n,
@@ -149,17 +149,24 @@ test('a value naming a body file is value format 2 and decodes through the file 
     requestBytes: 8,
     responseBytes: 9,
   };
-  const value = encodeCallValue(call, {}, undefined);
-  assert.equal(value[0], 2);
-  const read: string[] = [];
-  const back = decodeCallValue('k', value, (file, length) => {
-    read.push(`${file}:${length}`);
-    return Buffer.from('body');
-  });
-  assert.deepEqual(read, ['f.body:4']);
-  assert.equal(back.responses[0]!.data.toString(), 'body');
-  assert.equal(back.requests[0]!.data.toString(), 'req');
-  assert.throws(() => decodeCallValue('k', value), /no reader of body files/);
-  const inline = encodeCallValue({ ...call, responses: [{ offsetNs: 5, data: Buffer.from('body') }] }, {}, undefined);
-  assert.equal(inline[0], 1);
+  const inlineCall = { ...call, responses: [{ offsetNs: 5, data: Buffer.from('body') }] };
+  for (const [encode, named, inlineFormat] of [[encodeCallValue, 3, 3], [encodeJsonValue, 2, 1]] as const) {
+    const value = encode(call, {}, undefined);
+    assert.equal(value[0], named);
+    assert.ok(mayNameBodyFiles(value));
+    assert.deepEqual(bodyFilesOf(decodeValueHeader(value).header), [{ file: 'f.body', length: 4 }]);
+    const read: string[] = [];
+    const back = decodeCallValue('k', value, (file, length) => {
+      read.push(`${file}:${length}`);
+      return Buffer.from('body');
+    });
+    assert.deepEqual(read, ['f.body:4']);
+    assert.equal(back.responses[0]!.data.toString(), 'body');
+    assert.equal(back.requests[0]!.data.toString(), 'req');
+    assert.throws(() => decodeCallValue('k', value), /no reader of body files/);
+    const inline = encode(inlineCall, {}, undefined);
+    assert.equal(inline[0], inlineFormat);
+    assert.ok(!mayNameBodyFiles(inline), 'a value with every body inline says so without being parsed');
+    assert.deepEqual(bodyFilesOf(decodeValueHeader(inline).header), []);
+  }
 });
