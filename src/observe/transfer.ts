@@ -238,12 +238,45 @@ export class BatchPacker {
     }
   }
 
-  private headers(list: readonly Header[]): void {
-    this.num(list.length);
-    for (const h of list) {
+  /**
+   * Per kind of header list (request metadata, response headers, trailers): the last one packed
+   * and where its numbers start. HPACK gives a header from its table as the table's own pair, so
+   * a connection's calls mostly carry lists of the very same pairs: such a list copies the last
+   * one's numbers instead of looking up two strings per header.
+   */
+  private readonly lastList: Array<readonly Header[]> = [[], [], []];
+  private readonly lastAt: number[] = [0, 0, 0];
+
+  private headers(list: readonly Header[], kind: number): void {
+    const n = list.length;
+    this.num(n);
+    if (n === 0) return;
+    const at = this.at;
+    const last = this.lastList[kind]!;
+    if (last.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (list[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        const from = this.lastAt[kind]!;
+        this.numbers.copyWithin(at, from, from + 2 * n);
+        this.at = at + 2 * n;
+        this.lastList[kind] = list;
+        this.lastAt[kind] = at;
+        return;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const h = list[i]!;
       this.str(h[0]);
       this.str(h[1]);
     }
+    this.lastList[kind] = list;
+    this.lastAt[kind] = at;
   }
 
   add(e: ObservedEvent): void {
@@ -306,9 +339,9 @@ export class BatchPacker {
     this.peer(r.peer);
     this.messages(r.requests);
     this.messages(r.responses);
-    this.headers(r.requestMetadata);
-    this.headers(r.responseHeaders);
-    this.headers(r.responseTrailers);
+    this.headers(r.requestMetadata, 0);
+    this.headers(r.responseHeaders, 1);
+    this.headers(r.responseTrailers, 2);
   }
 }
 
