@@ -34,6 +34,8 @@ const DEADLINE_SLACK_NS = 10_000_000;
 const EMPTY = Buffer.alloc(0);
 /** A stream's message list before its first message (never added to: StreamBodies.add replaces it). */
 const NO_MESSAGES: TimedMessage[] = Object.freeze([]) as unknown as TimedMessage[];
+/** What a header-block list's slots hold between blocks (ConnectionTap.metadataOf). */
+const CLEARED: Header = Object.freeze(['', '']) as unknown as Header;
 /** responseHeaders of a stream without sinks once its answer headers went out (nothing is kept). */
 const NOT_KEPT: Header[] = [];
 /** Spooled bodies are named by this counter: unique across the connections of one proxy process. */
@@ -96,6 +98,14 @@ export class ConnectionTap {
   private readonly streams = new Map<number, StreamState>();
   private readonly reqDecoder = new HpackDecoder();
   private readonly resDecoder = new HpackDecoder();
+  /**
+   * Each direction's header block as decoded (HpackDecoder.decodeInto), one list kept for all
+   * blocks: a call keeps only its metadata, in a list of its own made to measure (metadataOf).
+   */
+  private readonly reqBlock: Header[] = [];
+  private readonly resBlock: Header[] = [];
+  /** `:status` of the block metadataOf read last. */
+  private httpStatus: string | undefined;
   readonly clientReader: FrameReader;
   readonly serverReader: FrameReader;
   /** Some sink observes calls; without one, only what forwarding needs is kept. */
@@ -187,12 +197,12 @@ export class ConnectionTap {
       headers: (id, block) => {
         if (!this.observing) {
           const method = this.reqDecoder.skim(block);
-          if (!this.streams.has(id)) this.begin(id, method, null);
+          if (!this.streams.has(id)) this.begin(id, method, -1);
           return;
         }
-        const headers = this.reqDecoder.decode(block);
+        const n = this.reqDecoder.decodeInto(block, this.reqBlock);
         if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
-        this.begin(id, '', headers);
+        this.begin(id, '', n);
       },
       ...(this.observing && {
         data: (id: number, chunk: Buffer) => {
@@ -229,22 +239,23 @@ export class ConnectionTap {
           else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
           return;
         }
-        const headers = this.resDecoder.decode(block);
+        const n = this.resDecoder.decodeInto(block, this.resBlock);
         const s = this.streams.get(id);
         if (!s) return;
+        // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
+        const metadata = this.metadataOf(this.resBlock, n);
         if (s.responseHeaders === null && !endStream) {
-          s.responseHeaders = metadataOf(headers, s);
+          s.responseHeaders = metadata;
+          s.httpStatus = this.httpStatus;
           return;
         }
         if (s.responseHeaders === null) {
           // Trailers-only answer (typical of errors): one block holding status and all.
           s.responseHeaders = [];
-          const status = statusFromTrailers(headers, httpStatusOf(headers));
-          this.finish(s, 'trailers', status, metadataOf(headers, null));
+          this.finish(s, 'trailers', statusFromTrailers(metadata, this.httpStatus), metadata);
           return;
         }
-        const status = statusFromTrailers(headers, s.httpStatus);
-        this.finish(s, 'trailers', status, metadataOf(headers, null));
+        this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
       },
       ...(this.observing && {
         data: (id: number, chunk: Buffer) => {
@@ -274,28 +285,24 @@ export class ConnectionTap {
     };
   }
 
-  /** A new call. `headers` null: no sink observes, `method` was skimmed from the block. */
-  private begin(id: number, method: string, headers: Header[] | null): void {
+  /**
+   * A new call. `decoded`: the count of its headers in reqBlock, or -1 when no sink observes
+   * (`method` was then skimmed from the block).
+   */
+  private begin(id: number, method: string, decoded: number): void {
     let authority: string | undefined;
     let timeoutNs: number | undefined;
     let metadata: Header[] = NOT_KEPT;
-    if (headers !== null) {
-      // The decoded list is this call's own: the metadata is kept in it, in place (see metadataOf).
-      let kept = 0;
-      for (let i = 0; i < headers.length; i++) {
+    if (decoded >= 0) {
+      const headers = this.reqBlock;
+      for (let i = 0; i < decoded; i++) {
         const h = headers[i]!;
         const name = h[0];
-        if (name.charCodeAt(0) === 58 /* ':' */) {
-          if (name === ':path') method = h[1];
-          else if (name === ':authority') authority = h[1];
-          continue;
-        }
-        if (HOP_BY_HOP.has(name)) continue;
-        if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
-        headers[kept++] = h;
+        if (name === ':path') method = h[1];
+        else if (name === ':authority') authority = h[1];
+        else if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
       }
-      while (headers.length > kept) headers.pop(); // pop, not `length =`: V8 sets a length through its runtime
-      metadata = headers;
+      metadata = this.metadataOf(headers, decoded);
     }
     const observing = this.observing;
     const s: StreamState = {
@@ -431,6 +438,30 @@ export class ConnectionTap {
     else this.deliver(record);
   }
 
+  /**
+   * The first `n` headers of `block` less pseudo-headers and hop-by-hop ones, in a list of their
+   * own; `:status` goes to this.httpStatus. The kept headers are moved to the front of `block`
+   * and copied out with slice (an array just their size), and the block's slots are cleared so
+   * that it holds no header past its call.
+   */
+  private metadataOf(block: Header[], n: number): Header[] {
+    let kept = 0;
+    let httpStatus: string | undefined;
+    for (let i = 0; i < n; i++) {
+      const h = block[i]!;
+      const name = h[0];
+      if (name.charCodeAt(0) === 58 /* ':' */) {
+        if (name === ':status') httpStatus = h[1];
+        continue;
+      }
+      if (!HOP_BY_HOP.has(name)) block[kept++] = h;
+    }
+    this.httpStatus = httpStatus;
+    const metadata = block.slice(0, kept);
+    for (let i = 0; i < n; i++) block[i] = CLEARED;
+    return metadata;
+  }
+
   private deliver(record: CallRecord): void {
     if (this.peer) record.peer = this.peer;
     for (const sink of this.opts.sinks) {
@@ -532,29 +563,4 @@ function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage 
  */
 function elapsedNs(s: StreamState): number {
   return Math.round((performance.now() - s.startMs) * 1e6);
-}
-
-function httpStatusOf(headers: Header[]): string | undefined {
-  for (const h of headers) if (h[0] === ':status') return h[1];
-  return undefined;
-}
-
-/**
- * Non-pseudo, non-hop-by-hop headers; remembers `:status` on the stream when given one. The list
- * is filtered in place and returned: HpackDecoder.decode made it for this block alone, and a
- * second list per header block was about a tenth of what observing allocates per call (each
- * array grown by push holds room for 16 entries). Read anything else from it first.
- */
-function metadataOf(headers: Header[], s: StreamState | null): Header[] {
-  let kept = 0;
-  for (let i = 0; i < headers.length; i++) {
-    const h = headers[i]!;
-    if (h[0].charCodeAt(0) === 58) {
-      if (s && h[0] === ':status') s.httpStatus = h[1];
-      continue;
-    }
-    if (!HOP_BY_HOP.has(h[0])) headers[kept++] = h;
-  }
-  while (headers.length > kept) headers.pop(); // pop, not `length =`: V8 sets a length through its runtime
-  return headers;
 }

@@ -32,6 +32,17 @@ export interface SpoolOptions {
   newPart?: (bytes: number) => Buffer;
 }
 
+/**
+ * Bodies up to this size are copied a byte at a time. Buffer#copy from an offset other than 0
+ * makes a Uint8Array view of the source first (Node's _copyActual): for the small messages most
+ * CRI calls carry, that view and the call into the runtime cost more than the bytes.
+ */
+const SMALL_COPY_BYTES = 128;
+
+function copySmall(from: Buffer, pos: number, to: Buffer, length: number): void {
+  for (let i = 0; i < length; i++) to[i] = from[pos + i]!;
+}
+
 export class MessageAssembler {
   /** Prefix octets read of the next message (0-4), its flags octet and length as they arrive. */
   private prefixHave = 0;
@@ -176,7 +187,8 @@ export class MessageAssembler {
         if (keep && end - pos >= this.length) {
           // Copied without a view of the chunk first (Buffer.from(chunk.subarray(…)) made two Buffers).
           const body = Buffer.allocUnsafe(this.length);
-          chunk.copy(body, 0, pos, pos + this.length);
+          if (this.length <= SMALL_COPY_BYTES) copySmall(chunk, pos, body, this.length);
+          else chunk.copy(body, 0, pos, pos + this.length);
           pos += this.length;
           this.inBody = false;
           this.sink.message(body, this.length, this.compressed);
