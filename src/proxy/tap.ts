@@ -38,6 +38,8 @@ const NO_MESSAGES: TimedMessage[] = Object.freeze([]) as unknown as TimedMessage
 const CLEARED: Header = Object.freeze(['', '']) as unknown as Header;
 /** responseHeaders of a stream without sinks once its answer headers went out (nothing is kept). */
 const NOT_KEPT: Header[] = [];
+/** Ended calls' states a connection keeps for use again (ConnectionTap.recycle). */
+const MAX_ENDED = 128;
 /** Spooled bodies are named by this counter: unique across the connections of one proxy process. */
 let nextSpoolId = 1;
 
@@ -91,7 +93,7 @@ interface StreamState {
   responseHeaders: Header[] | null;
   truncated: boolean;
   propagatedTraceparent: string | undefined;
-  fault?: CallRecord['fault'];
+  fault: CallRecord['fault'] | undefined;
 }
 
 export class ConnectionTap {
@@ -104,6 +106,8 @@ export class ConnectionTap {
    */
   private readonly reqBlock: Header[] = [];
   private readonly resBlock: Header[] = [];
+  /** States of ended calls, to be used again (see recycle). */
+  private readonly ended: StreamState[] = [];
   /** `:status` of the block metadataOf read last. */
   private httpStatus: string | undefined;
   readonly clientReader: FrameReader;
@@ -305,30 +309,45 @@ export class ConnectionTap {
       metadata = this.metadataOf(headers, decoded);
     }
     const observing = this.observing;
-    const s: StreamState = {
-      id,
-      method,
-      authority,
-      startMs: observing ? performance.now() : 0,
-      startNs: observing ? nowNs() : 0n,
-      timeoutNs,
-      requestMetadata: metadata,
-      requests: NO_MESSAGES,
-      responses: NO_MESSAGES,
-      reqAsm: null,
-      resAsm: null,
-      reqBodies: null,
-      resBodies: null,
-      httpStatus: undefined,
-      responseHeaders: null,
-      truncated: false,
-      propagatedTraceparent: this.opts.sentTraceparent?.(id),
-    };
-    if (observing) {
-      s.reqBodies = new StreamBodies(this, s, false);
-      s.resBodies = new StreamBodies(this, s, true);
-      s.reqAsm = this.assembler(s.reqBodies);
-      s.resAsm = this.assembler(s.resBodies);
+    const free = observing ? this.ended.pop() : undefined;
+    let s: StreamState;
+    if (free !== undefined) {
+      s = free;
+      s.id = id;
+      s.method = method;
+      s.authority = authority;
+      s.startMs = performance.now();
+      s.startNs = nowNs();
+      s.timeoutNs = timeoutNs;
+      s.requestMetadata = metadata;
+      s.propagatedTraceparent = this.opts.sentTraceparent?.(id);
+    } else {
+      s = {
+        id,
+        method,
+        authority,
+        startMs: observing ? performance.now() : 0,
+        startNs: observing ? nowNs() : 0n,
+        timeoutNs,
+        requestMetadata: metadata,
+        requests: NO_MESSAGES,
+        responses: NO_MESSAGES,
+        reqAsm: null,
+        resAsm: null,
+        reqBodies: null,
+        resBodies: null,
+        httpStatus: undefined,
+        responseHeaders: null,
+        truncated: false,
+        propagatedTraceparent: this.opts.sentTraceparent?.(id),
+        fault: undefined,
+      };
+      if (observing) {
+        s.reqBodies = new StreamBodies(this, s, false);
+        s.resBodies = new StreamBodies(this, s, true);
+        s.reqAsm = this.assembler(s.reqBodies);
+        s.resAsm = this.assembler(s.resBodies);
+      }
     }
     this.streams.set(id, s);
     if (id > this.lastStreamId) this.lastStreamId = id;
@@ -434,8 +453,31 @@ export class ConnectionTap {
       const reserved = reqAsm.reserved + resAsm.reserved;
       this.opts.budget.give(this.sinkReleases ? reserved - bodyBytes(record) : reserved);
     }
+    this.recycle(s);
     if (this.held !== null) this.held.push(record);
     else this.deliver(record);
+  }
+
+  /**
+   * An ended call's state (with its assemblers and body sinks) is kept for a later call on this
+   * connection: nothing refers to it once its record is built (frames of an ended stream find
+   * no state, see `streams`), and making it anew was about a fifth of what observing allocated
+   * per call. At most MAX_ENDED are kept: a connection rarely has more calls open at once.
+   */
+  private recycle(s: StreamState): void {
+    if (this.ended.length >= MAX_ENDED) return;
+    s.requests = NO_MESSAGES;
+    s.responses = NO_MESSAGES;
+    s.requestMetadata = NOT_KEPT;
+    s.responseHeaders = null;
+    s.httpStatus = undefined;
+    s.truncated = false;
+    s.fault = undefined;
+    s.reqAsm!.reset();
+    s.resAsm!.reset();
+    s.reqBodies!.spoolId = 0;
+    s.resBodies!.spoolId = 0;
+    this.ended.push(s);
   }
 
   /**

@@ -81,6 +81,29 @@ export class MessageAssembler {
     private readonly spool?: SpoolOptions,
   ) {}
 
+  /**
+   * Back to a new stream's start, for use on another stream (the proxy's tap keeps a few per
+   * connection: two assemblers per call were about a fifth of what observing allocated per call).
+   */
+  reset(): void {
+    this.prefixHave = 0;
+    this.prefixFlags = 0;
+    this.prefixLength = 0;
+    this.remaining = 0;
+    this.inBody = false;
+    this.length = 0;
+    this.compressed = false;
+    this.body = null;
+    this.bodyHave = 0;
+    this.totalBytes = 0;
+    this.reserved = 0;
+    this.spooling = false;
+    this.spoolFailed = false;
+    this.spoolLeft = 0;
+    this.part = null;
+    this.partHave = 0;
+  }
+
   private spools(length: number): boolean {
     return this.spool !== undefined && this.capture && length >= this.spool.spoolFrom && length <= this.captureLimit && this.sink.part !== undefined;
   }
