@@ -20,8 +20,32 @@ import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-stat
 
 /** The status of a call no sink observes: never read, so never parsed from its trailers. */
 const OK_NOT_READ: CallRecord['status'] = { code: 0, message: '' };
-/** Headers that describe one hop, not the call; they are not part of a call's metadata. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+/**
+ * Headers that describe one hop, not the call, and are not part of its metadata: connection,
+ * keep-alive, proxy-connection, transfer-encoding, upgrade, te. Switched on length: most names
+ * differ in length from all of them and take one comparison (a Set hashed each name).
+ */
+function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2: return name === 'te';
+    case 7: return name === 'upgrade';
+    case 10: return name === 'connection' || name === 'keep-alive';
+    case 16: return name === 'proxy-connection';
+    case 17: return name === 'transfer-encoding';
+    default: return false;
+  }
+}
+/**
+ * A call's start time is read once, as performance.now(), and made wall-clock nanoseconds
+ * (nowNs) only when its record is built: one clock reading and three BigInts fewer per call.
+ * Both read the same monotonic clock; these anchors tie them together.
+ */
+const ANCHOR_MS = performance.now();
+const ANCHOR_NS = nowNs();
+
+function startNsOf(startMs: number): bigint {
+  return ANCHOR_NS + BigInt(Math.round((startMs - ANCHOR_MS) * 1e6));
+}
 const SETTINGS_HEADER_TABLE_SIZE = 1;
 /** Finished calls wait at most this long for the client's pid before going to the sinks without it. */
 export const PEER_HOLD_LIMIT_MS = 3000;
@@ -78,7 +102,6 @@ interface StreamState {
    * (no BigInt per reading, as hrtime.bigint() made two for each message and the end).
    */
   startMs: number;
-  startNs: bigint;
   timeoutNs: number | undefined;
   requestMetadata: Header[];
   /** Each direction's messages: NO_MESSAGES until the first (see StreamBodies.add). */
@@ -317,7 +340,6 @@ export class ConnectionTap {
       s.method = method;
       s.authority = authority;
       s.startMs = performance.now();
-      s.startNs = nowNs();
       s.timeoutNs = timeoutNs;
       s.requestMetadata = metadata;
       s.propagatedTraceparent = this.opts.sentTraceparent?.(id);
@@ -327,7 +349,6 @@ export class ConnectionTap {
         method,
         authority,
         startMs: observing ? performance.now() : 0,
-        startNs: observing ? nowNs() : 0n,
         timeoutNs,
         requestMetadata: metadata,
         requests: NO_MESSAGES,
@@ -356,7 +377,7 @@ export class ConnectionTap {
       return;
     }
     if (this.starters.length > 0) {
-      const start: CallStart = { method, startNs: s.startNs, requestMetadata: metadata, peer: this.peer };
+      const start: CallStart = { method, startNs: startNsOf(s.startMs), requestMetadata: metadata, peer: this.peer };
       for (const sink of this.starters) {
         try {
           sink.onCallStart!(start);
@@ -430,7 +451,7 @@ export class ConnectionTap {
     if (this.opts.budget) this.opts.budget.heldByOpenCalls -= reqAsm.reserved + resAsm.reserved;
     const record: CallRecord = {
       method: s.method,
-      startNs: s.startNs,
+      startNs: startNsOf(s.startMs),
       durationNs: elapsedNs(s),
       requests: s.requests === NO_MESSAGES ? [] : s.requests,
       responses: s.responses === NO_MESSAGES ? [] : s.responses,
@@ -496,7 +517,7 @@ export class ConnectionTap {
         if (name === ':status') httpStatus = h[1];
         continue;
       }
-      if (!HOP_BY_HOP.has(name)) block[kept++] = h;
+      if (!isHopByHop(name)) block[kept++] = h;
     }
     this.httpStatus = httpStatus;
     const metadata = block.slice(0, kept);
