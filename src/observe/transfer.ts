@@ -103,8 +103,8 @@ function endNumbersOf(r: CallRecord): number {
 const SMALL_COPY_BYTES = 128;
 
 /** Room a growing batch starts with: numbers, and octets of small bodies. */
-const FIRST_NUMBERS = 4096;
-const FIRST_BODY_BYTES = 16 * 1024;
+export const FIRST_NUMBERS = 4096;
+export const FIRST_BODY_BYTES = 16 * 1024;
 
 /**
  * Writes one batch, an event at a time: numbers, strings by index, bodies copied or moved.
@@ -146,6 +146,11 @@ export class BatchPacker {
     // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
     this.bodies = Buffer.allocUnsafeSlow(bodyBytes);
     this.buffers = [this.bodies.buffer as ArrayBuffer];
+  }
+
+  /** Numbers and small-body octets written so far: room enough for a packer of the next batch. */
+  get used(): { numbers: number; bodyBytes: number } {
+    return { numbers: this.at, bodyBytes: this.bodyAt };
   }
 
   /** Nothing added yet. */
