@@ -131,6 +131,8 @@ export class ConnectionTap {
   private readonly resBlock: Header[] = [];
   /** States of ended calls, to be used again (see recycle). */
   private readonly ended: StreamState[] = [];
+  /** The last header list metadataOf made of each kind: request metadata, answer headers, trailers. */
+  private readonly lastKept: Header[][] = [[], [], []];
   /** `:status` of the block metadataOf read last. */
   private httpStatus: string | undefined;
   readonly clientReader: FrameReader;
@@ -270,8 +272,9 @@ export class ConnectionTap {
         const s = this.streams.get(id);
         if (!s) return;
         // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
-        const metadata = this.metadataOf(this.resBlock, n);
-        if (s.responseHeaders === null && !endStream) {
+        const first = s.responseHeaders === null && !endStream;
+        const metadata = this.metadataOf(this.resBlock, n, first ? 1 : 2);
+        if (first) {
           s.responseHeaders = metadata;
           s.httpStatus = this.httpStatus;
           return;
@@ -329,7 +332,7 @@ export class ConnectionTap {
         else if (name === ':authority') authority = h[1];
         else if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
       }
-      metadata = this.metadataOf(headers, decoded);
+      metadata = this.metadataOf(headers, decoded, 0);
     }
     const observing = this.observing;
     const free = observing ? this.ended.pop() : undefined;
@@ -506,8 +509,13 @@ export class ConnectionTap {
    * own; `:status` goes to this.httpStatus. The kept headers are moved to the front of `block`
    * and copied out with slice (an array just their size), and the block's slots are cleared so
    * that it holds no header past its call.
+   *
+   * A connection's calls mostly carry the very same pairs (HPACK hands out its table's own): when
+   * the kept headers are those of the last list of their `kind` (request metadata, answer
+   * headers, trailers), that list is returned again. Header lists are never changed in place
+   * (whoever redacts copies; see observe/transfer.ts), so calls may share one.
    */
-  private metadataOf(block: Header[], n: number): Header[] {
+  private metadataOf(block: Header[], n: number, kind: number): Header[] {
     let kept = 0;
     let httpStatus: string | undefined;
     for (let i = 0; i < n; i++) {
@@ -520,7 +528,19 @@ export class ConnectionTap {
       if (!isHopByHop(name)) block[kept++] = h;
     }
     this.httpStatus = httpStatus;
-    const metadata = block.slice(0, kept);
+    let metadata = this.lastKept[kind]!;
+    if (metadata.length === kept) {
+      for (let i = 0; i < kept; i++) {
+        if (metadata[i] !== block[i]) {
+          metadata = block.slice(0, kept);
+          this.lastKept[kind] = metadata;
+          break;
+        }
+      }
+    } else {
+      metadata = block.slice(0, kept);
+      this.lastKept[kind] = metadata;
+    }
     for (let i = 0; i < n; i++) block[i] = CLEARED;
     return metadata;
   }

@@ -161,3 +161,23 @@ test("a connection's calls one after another: each record has its own metadata a
 function startOrder(records: CallRecord[]): boolean {
   return records.every((r, i) => i === 0 || r.startNs >= records[i - 1]!.startNs);
 }
+
+test('calls naming the same HPACK table entries get the same metadata; a call between them with others does not disturb it', () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  const path = Buffer.from(VERSION, 'latin1');
+  // Stream 1 enters :path and grpc-timeout into the table; later streams name them (0xbf :path, 0xbe grpc-timeout).
+  const first = Buffer.concat([Buffer.from([0x83, 0x44, path.length]), path, Buffer.from([0x40, 12]), Buffer.from('grpc-timeout'), Buffer.from([2]), Buffer.from('5S')]);
+  const indexed = Buffer.from([0x83, 0xbf, 0xbe]);
+  const other = Buffer.concat([Buffer.from([0x83, 0xbf]), encodeHeaderBlock([['x-other', 'y']])]);
+  const blocks = [first, indexed, other, indexed];
+  tap.clientReader.push(Buffer.concat([PREFACE, settingsFrame(), ...blocks.flatMap((b, i) => [frame(FrameType.HEADERS, Flag.END_HEADERS, 2 * i + 1, b), frame(FrameType.DATA, Flag.END_STREAM, 2 * i + 1, grpcMessage(Buffer.from('q')))])]));
+  tap.serverReader.push(Buffer.concat([settingsFrame(), ...blocks.map((_, i) => trailers(2 * i + 1, '0'))]));
+  assert.deepEqual(
+    ended.map((r) => r.requestMetadata),
+    [[['grpc-timeout', '5S']], [['grpc-timeout', '5S']], [['x-other', 'y']], [['grpc-timeout', '5S']]],
+  );
+  assert.deepEqual(ended.map((r) => r.responseTrailers), blocks.map(() => [['grpc-status', '0'], ['grpc-message', 'x']]));
+  assert.ok(ended.every((r) => r.method === VERSION && r.requests[0]!.data.toString() === 'q'));
+});
