@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { SPOOL_PART_BYTES, type CaptureBudget } from '../proxy/capture-budget.js';
 import { PartPool } from '../proxy/part-pool.js';
 import type { ObserverOptions, ObserverStats } from './options.js';
-import { BatchPacker } from './transfer.js';
+import { BatchPacker, FIRST_BODY_BYTES, FIRST_NUMBERS } from './transfer.js';
 import type { FromWorker, ToWorker, WorkerData } from './worker.js';
 
 /**
@@ -81,7 +81,13 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
   /** The batch being filled: each event is packed as it comes (see BatchPacker). Made at its first event. */
   const move = budget !== undefined;
   let pending: BatchPacker | undefined;
-  const filling = (): BatchPacker => (pending ??= new BatchPacker({ move }));
+  /**
+   * Room a new batch starts with: a little more than the last one took. A busy proxy's batches
+   * are alike, and a packer started small doubled its numbers twice per batch (allocated, zeroed
+   * and copied each time) and its bodies once.
+   */
+  let room = { numbers: FIRST_NUMBERS, bodyBytes: FIRST_BODY_BYTES };
+  const filling = (): BatchPacker => (pending ??= new BatchPacker({ move }, room.numbers, room.bodyBytes));
   /** Events in `pending`. */
   let pendingEvents = 0;
   /** Body bytes of the calls in `pending` (counted before packing moves them away). */
@@ -129,6 +135,8 @@ export async function startObserverThread(opts: ObserverOptions, logger: Logger 
     timer = undefined;
     if (pending === undefined || pendingEvents === 0) return;
     const packer = pending;
+    const used = packer.used;
+    room = { numbers: Math.max(FIRST_NUMBERS, Math.ceil(used.numbers * 1.25)), bodyBytes: Math.max(FIRST_BODY_BYTES, Math.ceil(used.bodyBytes * 1.25)) };
     const bytes = pendingBytes;
     pending = undefined;
     pendingEvents = 0;

@@ -99,9 +99,12 @@ function endNumbersOf(r: CallRecord): number {
   return END_NUMBERS + 5 + (r.requests.length + r.responses.length) * MESSAGE_NUMBERS + 2 * (r.requestMetadata.length + r.responseHeaders.length + r.responseTrailers.length);
 }
 
+/** Bodies up to this size are copied into the batch a byte at a time. */
+const SMALL_COPY_BYTES = 128;
+
 /** Room a growing batch starts with: numbers, and octets of small bodies. */
-const FIRST_NUMBERS = 4096;
-const FIRST_BODY_BYTES = 16 * 1024;
+export const FIRST_NUMBERS = 4096;
+export const FIRST_BODY_BYTES = 16 * 1024;
 
 /**
  * Writes one batch, an event at a time: numbers, strings by index, bodies copied or moved.
@@ -143,6 +146,11 @@ export class BatchPacker {
     // allocUnsafeSlow: never a slice of Node's shared pool, which must not be transferred away.
     this.bodies = Buffer.allocUnsafeSlow(bodyBytes);
     this.buffers = [this.bodies.buffer as ArrayBuffer];
+  }
+
+  /** Numbers and small-body octets written so far: room enough for a packer of the next batch. */
+  get used(): { numbers: number; bodyBytes: number } {
+    return { numbers: this.at, bodyBytes: this.bodyAt };
   }
 
   /** Nothing added yet. */
@@ -201,7 +209,14 @@ export class BatchPacker {
       this.num(0);
     } else {
       this.bodyRoom(data.length);
-      data.copy(this.bodies, this.bodyAt);
+      if (data.length <= SMALL_COPY_BYTES) {
+        // A byte at a time: Buffer#copy's way through TypedArray#set costs more than a small body's bytes.
+        const to = this.bodies;
+        const at = this.bodyAt;
+        for (let i = 0; i < data.length; i++) to[at + i] = data[i]!;
+      } else {
+        data.copy(this.bodies, this.bodyAt);
+      }
       this.num(0);
       this.num(this.bodyAt);
       this.bodyAt += data.length;
@@ -238,12 +253,45 @@ export class BatchPacker {
     }
   }
 
-  private headers(list: readonly Header[]): void {
-    this.num(list.length);
-    for (const h of list) {
+  /**
+   * Per kind of header list (request metadata, response headers, trailers): the last one packed
+   * and where its numbers start. HPACK gives a header from its table as the table's own pair, so
+   * a connection's calls mostly carry lists of the very same pairs: such a list copies the last
+   * one's numbers instead of looking up two strings per header.
+   */
+  private readonly lastList: Array<readonly Header[]> = [[], [], []];
+  private readonly lastAt: number[] = [0, 0, 0];
+
+  private headers(list: readonly Header[], kind: number): void {
+    const n = list.length;
+    this.num(n);
+    if (n === 0) return;
+    const at = this.at;
+    const last = this.lastList[kind]!;
+    if (last.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (list[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        const from = this.lastAt[kind]!;
+        this.numbers.copyWithin(at, from, from + 2 * n);
+        this.at = at + 2 * n;
+        this.lastList[kind] = list;
+        this.lastAt[kind] = at;
+        return;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const h = list[i]!;
       this.str(h[0]);
       this.str(h[1]);
     }
+    this.lastList[kind] = list;
+    this.lastAt[kind] = at;
   }
 
   add(e: ObservedEvent): void {
@@ -306,9 +354,9 @@ export class BatchPacker {
     this.peer(r.peer);
     this.messages(r.requests);
     this.messages(r.responses);
-    this.headers(r.requestMetadata);
-    this.headers(r.responseHeaders);
-    this.headers(r.responseTrailers);
+    this.headers(r.requestMetadata, 0);
+    this.headers(r.responseHeaders, 1);
+    this.headers(r.responseTrailers, 2);
   }
 }
 

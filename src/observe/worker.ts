@@ -47,10 +47,20 @@ let release: ((bytes: number) => void) | undefined;
 if (data.budget) {
   const budget = new CaptureBudget(data.budget.limit, data.budget.shared);
   const held = new BigInt64Array(data.budget.held);
-  release = (bytes) => {
-    if (bytes <= 0) return;
+  // Given back once per turn of this thread's work (a LevelDB batch written ends many calls at
+  // once), not per call: each give is two atomic writes, with BigInts, to counters the forwarding
+  // thread reads. Bytes wait at most until the microtask queue drains.
+  let releasing = 0;
+  const settle = () => {
+    const bytes = releasing;
+    releasing = 0;
     Atomics.sub(held, 0, BigInt(bytes));
     budget.give(bytes);
+  };
+  release = (bytes) => {
+    if (bytes <= 0) return;
+    if (releasing === 0) queueMicrotask(settle);
+    releasing += bytes;
   };
 }
 

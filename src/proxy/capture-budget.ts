@@ -27,6 +27,9 @@ export const SPOOL_PART_BYTES = 64 * 1024;
  * rest of the budget stays for whole bodies (below SPOOL_FROM_BYTES).
  */
 const SPOOL_SHARE = 4;
+/** A refill of a thread's credit (CaptureBudget.take): at most this, and at most 1/CREDIT_SHARE of the limit. */
+const CREDIT_BYTES = 64 * 1024;
+const CREDIT_SHARE = 64;
 /**
  * Longest a connection stops reading for the observers. The kubelet's calls must not hang on a
  * stalled disk: past this, forwarding goes on and large bodies are recorded truncated until the
@@ -46,6 +49,7 @@ export class CaptureBudget {
   ) {
     this.used = new BigInt64Array(shared ?? new SharedArrayBuffer(8));
     this.limitBig = BigInt(limit);
+    this.creditChunk = Math.min(CREDIT_BYTES, Math.floor(limit / CREDIT_SHARE));
   }
 
   /** The counter, for a CaptureBudget on another thread. */
@@ -53,16 +57,44 @@ export class CaptureBudget {
     return this.used.buffer as SharedArrayBuffer;
   }
 
+  /**
+   * Bytes this instance took from the shared counter ahead of need and has not handed out yet.
+   * The forwarding thread takes two small bodies per call; taking each from the counter cost a
+   * compare-and-swap on a cache line the observer thread writes for every call it gives back,
+   * and four BigInts. Credit is taken CREDIT_BYTES at a time and counts as used in the shared
+   * counter, so the bound holds as before; `inUse` leaves it out.
+   */
+  private credit = 0;
+  /** How much credit one refill takes: a small share of the limit, so it never crowds out a body. */
+  private readonly creditChunk: number;
+
+  /**
+   * Keeps `bytes` for a body if they fit: exactly when the bytes held (credit aside) plus these
+   * stay within the limit, as if every body were taken from the shared counter itself.
+   */
   take(bytes: number): boolean {
+    if (bytes <= this.credit) {
+      this.credit -= bytes;
+      return true;
+    }
+    const short = bytes - this.credit;
+    // What the body lacks, plus a refill of the credit if there is room; else just what it lacks.
+    const refill = this.creditChunk > 0 && this.takeShared(short + this.creditChunk);
+    if (refill || this.takeShared(short)) {
+      this.credit = refill ? this.creditChunk : 0;
+      return true;
+    }
+    this.refused++;
+    return false;
+  }
+
+  private takeShared(bytes: number): boolean {
     const n = BigInt(bytes);
     const limit = this.limitBig;
     for (;;) {
       const now = Atomics.load(this.used, 0);
       const next = now + n;
-      if (next > limit) {
-        this.refused++;
-        return false;
-      }
+      if (next > limit) return false;
       if (Atomics.compareExchange(this.used, 0, now, next) === now) return true;
     }
   }
@@ -84,7 +116,7 @@ export class CaptureBudget {
    */
   force(bytes: number): boolean {
     const n = BigInt(bytes);
-    return Atomics.add(this.used, 0, n) + n > BigInt(Math.floor(this.limit / SPOOL_SHARE));
+    return Number(Atomics.add(this.used, 0, n) + n) - this.credit > Math.floor(this.limit / SPOOL_SHARE);
   }
 
   /**
@@ -109,8 +141,9 @@ export class CaptureBudget {
     }
   }
 
+  /** Bytes held for observers, on all threads (this instance's unused credit is not held). */
   get inUse(): number {
-    return Number(Atomics.load(this.used, 0));
+    return Number(Atomics.load(this.used, 0)) - this.credit;
   }
 }
 

@@ -32,6 +32,17 @@ export interface SpoolOptions {
   newPart?: (bytes: number) => Buffer;
 }
 
+/**
+ * Bodies up to this size are copied a byte at a time. Buffer#copy from an offset other than 0
+ * makes a Uint8Array view of the source first (Node's _copyActual): for the small messages most
+ * CRI calls carry, that view and the call into the runtime cost more than the bytes.
+ */
+const SMALL_COPY_BYTES = 128;
+
+function copySmall(from: Buffer, pos: number, to: Buffer, length: number): void {
+  for (let i = 0; i < length; i++) to[i] = from[pos + i]!;
+}
+
 export class MessageAssembler {
   /** Prefix octets read of the next message (0-4), its flags octet and length as they arrive. */
   private prefixHave = 0;
@@ -69,6 +80,29 @@ export class MessageAssembler {
     private readonly reserve?: (bytes: number) => boolean,
     private readonly spool?: SpoolOptions,
   ) {}
+
+  /**
+   * Back to a new stream's start, for use on another stream (the proxy's tap keeps a few per
+   * connection: two assemblers per call were about a fifth of what observing allocated per call).
+   */
+  reset(): void {
+    this.prefixHave = 0;
+    this.prefixFlags = 0;
+    this.prefixLength = 0;
+    this.remaining = 0;
+    this.inBody = false;
+    this.length = 0;
+    this.compressed = false;
+    this.body = null;
+    this.bodyHave = 0;
+    this.totalBytes = 0;
+    this.reserved = 0;
+    this.spooling = false;
+    this.spoolFailed = false;
+    this.spoolLeft = 0;
+    this.part = null;
+    this.partHave = 0;
+  }
 
   private spools(length: number): boolean {
     return this.spool !== undefined && this.capture && length >= this.spool.spoolFrom && length <= this.captureLimit && this.sink.part !== undefined;
@@ -176,7 +210,8 @@ export class MessageAssembler {
         if (keep && end - pos >= this.length) {
           // Copied without a view of the chunk first (Buffer.from(chunk.subarray(…)) made two Buffers).
           const body = Buffer.allocUnsafe(this.length);
-          chunk.copy(body, 0, pos, pos + this.length);
+          if (this.length <= SMALL_COPY_BYTES) copySmall(chunk, pos, body, this.length);
+          else chunk.copy(body, 0, pos, pos + this.length);
           pos += this.length;
           this.inBody = false;
           this.sink.message(body, this.length, this.compressed);

@@ -136,13 +136,25 @@ export class HpackDecoder {
    * Decodes one complete header block (HEADERS + CONTINUATION payloads joined). Returns
    * [name, value] in order. Strings are decoded as latin1 so bytes round-trip exactly.
    * Pairs that come from a table are the table's own (shared, never to be changed); the list
-   * itself is new for each block, the caller's to change (the proxy's tap filters it in place).
+   * itself is new for each block, the caller's to change.
    * Throws HpackError on malformed input; the decoder is unusable afterwards.
    */
   decode(block: Buffer): Header[] {
+    const headers: Header[] = [];
+    this.decodeInto(block, headers);
+    return headers;
+  }
+
+  /**
+   * decode() into `out`, a list the caller keeps for block after block: the block's headers go
+   * to out[0…n) and n is returned; what lies past n is left from earlier blocks. A list grown
+   * by push per block made room for 16 headers each time, a few hundred bytes per call for
+   * lists most of whose headers the proxy's tap drops anyway.
+   */
+  decodeInto(block: Buffer, out: Header[]): number {
     this.checkUsable();
     try {
-      return this.decodeBlock(block);
+      return this.decodeBlock(block, out);
     } catch (err) {
       throw this.fail(err);
     }
@@ -175,32 +187,28 @@ export class HpackDecoder {
     return new HpackError(message.startsWith('critap:') ? message : `critap: hpack: ${message}`);
   }
 
-  private decodeBlock(block: Buffer): Header[] {
-    const headers: Header[] = [];
+  private decodeBlock(block: Buffer, out: Header[]): number {
+    let n = 0;
     const end = block.length;
     this.pos = 0;
     while (this.pos < end) {
       const first = block[this.pos]!;
       if (first & 0x80) {
-        // Indexed header field (§6.1).
-        headers.push(this.entry(this.readIndex(block)));
+        out[n++] = this.entry(this.readIndex(block));
       } else if (first & 0x40) {
-        // Literal with incremental indexing (§6.2.1).
         const name = this.readName(block, 6);
         const entry: Header = [name, this.readString(block)];
         this.insert(entry);
-        headers.push(entry);
+        out[n++] = entry;
       } else if (first & 0x20) {
-        // Dynamic table size update (§6.3): only before the first header field of a block.
-        if (headers.length !== 0) throw new HpackError('critap: hpack: dynamic table size update after a header field');
+        if (n !== 0) throw new HpackError('critap: hpack: dynamic table size update after a header field');
         this.sizeUpdate(block);
       } else {
-        // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
         const name = this.readName(block, 4);
-        headers.push([name, this.readString(block)]);
+        out[n++] = [name, this.readString(block)];
       }
     }
-    return headers;
+    return n;
   }
 
   private skimBlock(block: Buffer): string {

@@ -219,3 +219,26 @@ test('observers that never catch up stop forwarding for at most a moment: large 
   assert.equal(ended.length, 4);
   assert.ok(ended.some((c) => c.truncated), 'bodies past the stall are recorded truncated');
 });
+
+test('CaptureBudget: credit taken ahead on one side never refuses a body that fits, nor lets the other side past the limit', () => {
+  const mib = 1024 * 1024;
+  const a = new CaptureBudget(4 * mib);
+  const b = new CaptureBudget(4 * mib, a.shared);
+  assert.equal(a.take(10), true, 'a small body takes credit ahead');
+  assert.equal(a.inUse, 10, 'credit not handed out is not in use');
+  assert.ok(Number(new BigInt64Array(a.shared)[0]) > 10, 'the shared counter holds the credit too');
+  // What is left for b is the limit less a's credit, so the two never hold more than the limit together.
+  assert.equal(b.take(4 * mib - 10), false);
+  // a itself, though, may use every byte not held: its credit counts toward it.
+  assert.equal(a.take(4 * mib - 10), true);
+  assert.equal(a.inUse, 4 * mib);
+  assert.equal(a.take(1), false);
+  assert.equal(a.refused, 1);
+  b.give(4 * mib);
+  assert.equal(a.inUse, 0);
+  assert.equal(b.inUse, 0);
+  // Many small bodies: each kept, counted exactly.
+  for (let i = 0; i < 1000; i++) assert.equal(a.take(100), true);
+  assert.equal(a.inUse, 100_000);
+  assert.equal(b.inUse, Number(new BigInt64Array(a.shared)[0]), 'the other side sees a credit as held (it is what bounds it)');
+});

@@ -185,3 +185,26 @@ test('bodies are copied when a call is packed: the call may let go of its buffer
   const got = (unpackBatch(packer.finish())[0] as { end: CallRecord }).end;
   assert.equal(got.requests[0]!.data.toString(), 'req-1');
 });
+
+test('calls whose header lists hold the same pairs (HPACK table entries) unpack to their own headers, whatever changed between them', () => {
+  const ct: Header = ['content-type', 'application/grpc'];
+  const ua: Header = ['user-agent', 'kubelet'];
+  const ok: Header = ['grpc-status', '0'];
+  const other: Header = ['grpc-status', '5'];
+  const lists: Array<{ md: Header[]; trailers: Header[] }> = [
+    { md: [ct, ua], trailers: [ok] },
+    { md: [ct, ua], trailers: [ok] }, // the very same pairs: numbers copied
+    { md: [ua, ct], trailers: [other] }, // same pairs, other order; another trailer
+    { md: [ct, ['user-agent', 'kubelet']], trailers: [ok] }, // an equal pair that is not the same object
+    { md: [ct], trailers: [ok, ['grpc-message', 'x']] }, // shorter and longer lists
+    { md: [ct, ua], trailers: [ok] },
+  ];
+  const packer = new BatchPacker({}, 8, 8); // room grows between the lists it copies from
+  const calls = lists.map(({ md, trailers }, i) => ({ ...record(i), requestMetadata: md, responseHeaders: [ct], responseTrailers: trailers }));
+  for (const call of calls) packer.end(call);
+  const out = unpackBatch(structuredClone(packer.finish()));
+  assert.deepEqual(
+    out.map((e) => (e as { end: CallRecord }).end),
+    calls,
+  );
+});

@@ -113,3 +113,71 @@ test('message lists: none (a trailers-only answer) is a list of its own; several
   assert.notEqual(failed!.responses, streamed!.requests);
   assert.deepEqual(failed!.responseTrailers, [['grpc-status', '5']], 'pseudo-headers are left out of the trailers');
 });
+
+test("a connection's calls one after another: each record has its own metadata and messages, nothing left from the call before", () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  const path = Buffer.from(VERSION, 'latin1');
+  const hop: Array<[string, string]> = [['connection', 'x'], ['keep-alive', 'x'], ['proxy-connection', 'x'], ['transfer-encoding', 'x'], ['upgrade', 'x'], ['te', 'trailers']];
+  // Names as long as hop-by-hop ones, and names that only start like them, are metadata.
+  const kept: Array<[string, string]> = [['tx', '1'], ['upgradx', '2'], ['connectio1', '3'], ['te-extra', '4'], ['x-transfer-encode', '5']];
+  const request = (id: number, headers: Array<[string, string]>, body: Buffer) => [
+    frame(FrameType.HEADERS, Flag.END_HEADERS, id, Buffer.concat([Buffer.from([0x83, 0x04, path.length]), path, encodeHeaderBlock(headers)])),
+    frame(FrameType.DATA, Flag.END_STREAM, id, body),
+  ];
+  tap.clientReader.push(Buffer.concat([PREFACE, settingsFrame(), ...request(1, [...hop, ...kept], grpcMessage(Buffer.from('one')))]));
+  tap.markInjected(1, { rule: 'r', action: 'delay' } as unknown as NonNullable<CallRecord['fault']>);
+  tap.serverReader.push(Buffer.concat([settingsFrame(), responseHeaders(), responseData(), trailers(1, '0')]));
+  // Call 3 ends cut off inside its request message (truncated); call 5 is whole again.
+  tap.clientReader.push(Buffer.concat(request(3, [['a', '3']], grpcMessage(Buffer.from('three')).subarray(0, 4))));
+  tap.serverReader.push(trailers(3, '13'));
+  tap.clientReader.push(Buffer.concat(request(5, [['b', '5']], grpcMessage(Buffer.from('five')))));
+  tap.serverReader.push(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 5, encodeHeaderBlock([[':status', '200'], ['grpc-status', '0'], ['connection', 'x']])));
+  const [one, three, five] = ended;
+  assert.deepEqual(one!.requestMetadata, kept);
+  assert.deepEqual(one!.requests.map((m) => m.data.toString()), ['one']);
+  assert.deepEqual(one!.responses.map((m) => m.data.toString()), ['answer']);
+  assert.deepEqual(one!.responseHeaders, [['content-type', 'application/grpc']]);
+  assert.ok(one!.fault, 'call 1 had a fault injected');
+  assert.deepEqual(three!.requestMetadata, [['a', '3']]);
+  assert.deepEqual(three!.requests, []);
+  assert.deepEqual(three!.responseHeaders, []);
+  assert.equal(three!.truncated, true);
+  assert.equal(three!.fault, undefined);
+  assert.equal(three!.status.code, 13);
+  assert.deepEqual(five!.requestMetadata, [['b', '5']]);
+  assert.deepEqual(five!.requests.map((m) => m.data.toString()), ['five']);
+  assert.equal(five!.requestBytes, 9);
+  assert.equal(five!.truncated, undefined);
+  assert.equal(five!.fault, undefined);
+  assert.deepEqual(five!.responseTrailers, [['grpc-status', '0']]);
+  // The first call's lists are still its own after the calls that followed.
+  assert.deepEqual(one!.requestMetadata, kept);
+  assert.notEqual(one!.requests, five!.requests);
+  assert.ok(startOrder(ended), 'start times in order');
+});
+
+function startOrder(records: CallRecord[]): boolean {
+  return records.every((r, i) => i === 0 || r.startNs >= records[i - 1]!.startNs);
+}
+
+test('calls naming the same HPACK table entries get the same metadata; a call between them with others does not disturb it', () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  const path = Buffer.from(VERSION, 'latin1');
+  // Stream 1 enters :path and grpc-timeout into the table; later streams name them (0xbf :path, 0xbe grpc-timeout).
+  const first = Buffer.concat([Buffer.from([0x83, 0x44, path.length]), path, Buffer.from([0x40, 12]), Buffer.from('grpc-timeout'), Buffer.from([2]), Buffer.from('5S')]);
+  const indexed = Buffer.from([0x83, 0xbf, 0xbe]);
+  const other = Buffer.concat([Buffer.from([0x83, 0xbf]), encodeHeaderBlock([['x-other', 'y']])]);
+  const blocks = [first, indexed, other, indexed];
+  tap.clientReader.push(Buffer.concat([PREFACE, settingsFrame(), ...blocks.flatMap((b, i) => [frame(FrameType.HEADERS, Flag.END_HEADERS, 2 * i + 1, b), frame(FrameType.DATA, Flag.END_STREAM, 2 * i + 1, grpcMessage(Buffer.from('q')))])]));
+  tap.serverReader.push(Buffer.concat([settingsFrame(), ...blocks.map((_, i) => trailers(2 * i + 1, '0'))]));
+  assert.deepEqual(
+    ended.map((r) => r.requestMetadata),
+    [[['grpc-timeout', '5S']], [['grpc-timeout', '5S']], [['x-other', 'y']], [['grpc-timeout', '5S']]],
+  );
+  assert.deepEqual(ended.map((r) => r.responseTrailers), blocks.map(() => [['grpc-status', '0'], ['grpc-message', 'x']]));
+  assert.ok(ended.every((r) => r.method === VERSION && r.requests[0]!.data.toString() === 'q'));
+});
