@@ -465,11 +465,15 @@ export class ConnectionTap {
       responseTrailers: trailers,
       requestBytes: reqAsm.totalBytes,
       responseBytes: resAsm.totalBytes,
+      // Every field is given here, unset ones as undefined: the record gets its whole shape at
+      // once (fields added afterwards went to out-of-object property storage, one more
+      // allocation per call). Sinks read them as optional, so undefined means absent.
+      truncated: s.truncated || reqAsm.partial || resAsm.partial ? true : undefined,
+      peer: this.peer,
+      authority: s.authority,
+      propagatedTraceparent: s.propagatedTraceparent,
+      fault: s.fault,
     };
-    if (s.truncated || reqAsm.partial || resAsm.partial) record.truncated = true;
-    if (s.authority !== undefined) record.authority = s.authority;
-    if (s.propagatedTraceparent !== undefined) record.propagatedTraceparent = s.propagatedTraceparent;
-    if (s.fault !== undefined) record.fault = s.fault;
     if (this.opts.budget) {
       // Without a releasing sink the bodies leave the budget here (sinks bound their own queues);
       // with one, it gives back the bodies it was handed, and only bytes reserved for a message
@@ -546,7 +550,8 @@ export class ConnectionTap {
   }
 
   private deliver(record: CallRecord): void {
-    if (this.peer) record.peer = this.peer;
+    // A held record was built before the peer lookup settled.
+    if (record.peer !== this.peer) record.peer = this.peer;
     for (const sink of this.opts.sinks) {
       try {
         sink.onCallEnd(record);
