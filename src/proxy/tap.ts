@@ -223,20 +223,12 @@ export class ConnectionTap {
 
   private clientEvents(): FrameEvents {
     return {
-      headers: (id, block) => {
-        if (!this.observing) {
-          const method = this.reqDecoder.skim(block);
-          if (!this.streams.has(id)) this.begin(id, method, -1);
-          return;
-        }
-        const n = this.reqDecoder.decodeInto(block, this.reqBlock);
-        if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
-        this.begin(id, '', n);
-      },
+      headers: (id, block) => this.requestHeaders(id, block, 0, block.length),
+      headersIn: (id, chunk, start, end) => this.requestHeaders(id, chunk, start, end),
       ...(this.observing && {
-        data: (id: number, chunk: Buffer) => {
+        dataIn: (id: number, chunk: Buffer, start: number, end: number) => {
           const s = this.streams.get(id);
-          if (s) s.reqAsm!.push(chunk);
+          if (s) s.reqAsm!.push(chunk, start, end);
         },
       }),
       dataEnd: () => {},
@@ -259,38 +251,12 @@ export class ConnectionTap {
 
   private serverEvents(): FrameEvents {
     return {
-      headers: (id, block, endStream) => {
-        if (!this.observing) {
-          this.resDecoder.skim(block);
-          const s = this.streams.get(id);
-          if (!s) return;
-          if (s.responseHeaders === null && !endStream) s.responseHeaders = NOT_KEPT;
-          else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
-          return;
-        }
-        const n = this.resDecoder.decodeInto(block, this.resBlock);
-        const s = this.streams.get(id);
-        if (!s) return;
-        // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
-        const first = s.responseHeaders === null && !endStream;
-        const metadata = this.metadataOf(this.resBlock, n, first ? 1 : 2);
-        if (first) {
-          s.responseHeaders = metadata;
-          s.httpStatus = this.httpStatus;
-          return;
-        }
-        if (s.responseHeaders === null) {
-          // Trailers-only answer (typical of errors): one block holding status and all.
-          s.responseHeaders = [];
-          this.finish(s, 'trailers', statusFromTrailers(metadata, this.httpStatus), metadata);
-          return;
-        }
-        this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
-      },
+      headers: (id, block, endStream) => this.answerHeaders(id, block, 0, block.length, endStream),
+      headersIn: (id, chunk, start, end, endStream) => this.answerHeaders(id, chunk, start, end, endStream),
       ...(this.observing && {
-        data: (id: number, chunk: Buffer) => {
+        dataIn: (id: number, chunk: Buffer, start: number, end: number) => {
           const s = this.streams.get(id);
-          if (s) s.resAsm!.push(chunk);
+          if (s) s.resAsm!.push(chunk, start, end);
         },
       }),
       dataEnd: () => {},
@@ -313,6 +279,48 @@ export class ConnectionTap {
         }
       },
     };
+  }
+
+  /** A request header block, block[start…end): a new call, or request trailers (read for HPACK only). */
+  private requestHeaders(id: number, block: Buffer, start: number, end: number): void {
+    if (!this.observing) {
+      const method = this.reqDecoder.skim(block, start, end);
+      if (!this.streams.has(id)) this.begin(id, method, -1);
+      return;
+    }
+    const n = this.reqDecoder.decodeInto(block, this.reqBlock, start, end);
+    if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
+    this.begin(id, '', n);
+  }
+
+  /** An answer header block, block[start…end): the answer's headers, its trailers, or both at once. */
+  private answerHeaders(id: number, block: Buffer, start: number, end: number, endStream: boolean): void {
+    if (!this.observing) {
+      this.resDecoder.skim(block, start, end);
+      const s = this.streams.get(id);
+      if (!s) return;
+      if (s.responseHeaders === null && !endStream) s.responseHeaders = NOT_KEPT;
+      else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
+      return;
+    }
+    const n = this.resDecoder.decodeInto(block, this.resBlock, start, end);
+    const s = this.streams.get(id);
+    if (!s) return;
+    // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
+    const first = s.responseHeaders === null && !endStream;
+    const metadata = this.metadataOf(this.resBlock, n, first ? 1 : 2);
+    if (first) {
+      s.responseHeaders = metadata;
+      s.httpStatus = this.httpStatus;
+      return;
+    }
+    if (s.responseHeaders === null) {
+      // Trailers-only answer (typical of errors): one block holding status and all.
+      s.responseHeaders = [];
+      this.finish(s, 'trailers', statusFromTrailers(metadata, this.httpStatus), metadata);
+      return;
+    }
+    this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
   }
 
   /**
