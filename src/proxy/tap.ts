@@ -17,6 +17,7 @@ import { HpackDecoder } from '../wire/hpack.js';
 import { MessageAssembler, type MessageSink, type SpoolOptions } from '../wire/grpc-messages.js';
 import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
 import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
+import { OpenStreams } from './open-streams.js';
 
 /** The status of a call no sink observes: never read, so never parsed from its trailers. */
 const OK_NOT_READ: CallRecord['status'] = { code: 0, message: '' };
@@ -120,7 +121,7 @@ interface StreamState {
 }
 
 export class ConnectionTap {
-  private readonly streams = new Map<number, StreamState>();
+  private readonly streams = new OpenStreams<StreamState>();
   private readonly reqDecoder = new HpackDecoder();
   private readonly resDecoder = new HpackDecoder();
   /**
@@ -193,7 +194,7 @@ export class ConnectionTap {
    */
   refuseAbove(lastStreamId: number): void {
     this.refusedAbove = lastStreamId;
-    for (const s of [...this.streams.values()]) if (s.id > lastStreamId) this.finishRefusedByCritap(s);
+    for (const s of this.streams.snapshot()) if (s.id > lastStreamId) this.finishRefusedByCritap(s);
   }
 
   private finishRefusedByCritap(s: StreamState): void {
@@ -213,12 +214,12 @@ export class ConnectionTap {
 
   /** Open stream ids with whether response headers went out on them (for critap's own error answers). */
   openStreamIds(): Array<{ id: number; headersSent: boolean; method: string }> {
-    return [...this.streams.values()].map((s) => ({ id: s.id, headersSent: s.responseHeaders !== null, method: s.method }));
+    return this.streams.snapshot().map((s) => ({ id: s.id, headersSent: s.responseHeaders !== null, method: s.method }));
   }
 
   /** The connection is gone: every open call ends now. */
   closeAll(message: string): void {
-    for (const s of [...this.streams.values()]) this.finish(s, 'connection-closed', { code: 14, message }, []);
+    for (const s of this.streams.snapshot()) this.finish(s, 'connection-closed', { code: 14, message }, []);
   }
 
   private clientEvents(): FrameEvents {
@@ -265,7 +266,7 @@ export class ConnectionTap {
         if (s) this.finish(s, 'server-reset', { code: codeFromReset(code), message: `the runtime reset the stream (RST_STREAM code ${code})` }, []);
       },
       goaway: (lastStreamId) => {
-        for (const s of [...this.streams.values()]) {
+        for (const s of this.streams.snapshot()) {
           if (s.id > lastStreamId) {
             this.finish(s, 'refused', { code: 14, message: 'the runtime refused the call (GOAWAY); the client may retry it' }, []);
           }
@@ -381,7 +382,7 @@ export class ConnectionTap {
         s.resAsm = this.assembler(s.resBodies);
       }
     }
-    this.streams.set(id, s);
+    this.streams.set(s);
     if (id > this.lastStreamId) this.lastStreamId = id;
     if (this.refusedAbove !== undefined && id > this.refusedAbove) {
       this.finishRefusedByCritap(s);
