@@ -344,14 +344,14 @@ export class ConnectionTap {
       metadata = this.metadataOf(headers, decoded, 0);
     }
     const observing = this.observing;
-    const free = observing ? this.ended.pop() : undefined;
+    const free = this.ended.pop();
     let s: StreamState;
     if (free !== undefined) {
       s = free;
       s.id = id;
       s.method = method;
       s.authority = authority;
-      s.startMs = performance.now();
+      s.startMs = observing ? performance.now() : 0;
       s.timeoutNs = timeoutNs;
       s.requestMetadata = metadata;
       s.propagatedTraceparent = this.opts.sentTraceparent?.(id);
@@ -455,7 +455,10 @@ export class ConnectionTap {
     this.answered = true;
     const reqAsm = s.reqAsm;
     const resAsm = s.resAsm;
-    if (reqAsm === null || resAsm === null) return; // no sink: nothing to hand over
+    if (reqAsm === null || resAsm === null) {
+      this.recycle(s); // no sink: nothing to hand over
+      return;
+    }
     // A body cut off while being spooled: its parts are of no use.
     if (reqAsm.spoolOpen) this.abortSpool(s.reqBodies!);
     if (resAsm.spoolOpen) this.abortSpool(s.resBodies!);
@@ -500,6 +503,7 @@ export class ConnectionTap {
    * connection: nothing refers to it once its record is built (frames of an ended stream find
    * no state, see `streams`), and making it anew was about a fifth of what observing allocated
    * per call. At most MAX_ENDED are kept: a connection rarely has more calls open at once.
+   * Without sinks only the state itself is kept (no assemblers): the bare proxy makes none per call.
    */
   private recycle(s: StreamState): void {
     if (this.ended.length >= MAX_ENDED) return;
@@ -510,10 +514,13 @@ export class ConnectionTap {
     s.httpStatus = undefined;
     s.truncated = false;
     s.fault = undefined;
-    s.reqAsm!.reset();
-    s.resAsm!.reset();
-    s.reqBodies!.spoolId = 0;
-    s.resBodies!.spoolId = 0;
+    s.propagatedTraceparent = undefined;
+    if (s.reqAsm !== null) {
+      s.reqAsm.reset();
+      s.resAsm!.reset();
+      s.reqBodies!.spoolId = 0;
+      s.resBodies!.spoolId = 0;
+    }
     this.ended.push(s);
   }
 
