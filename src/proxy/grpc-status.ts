@@ -13,6 +13,12 @@ function codeFromHttp(httpStatus: string | undefined): number {
   }
 }
 
+/**
+ * The status of every call that ended OK with no message: one frozen object shared by all of
+ * them (most calls), not one made per call. Records are never changed in place.
+ */
+export const OK_STATUS: CallStatus = Object.freeze({ code: 0, message: '' });
+
 /** The status a call ended with, read from its trailers (or a trailers-only answer). */
 export function statusFromTrailers(trailers: readonly Header[], httpStatus: string | undefined): CallStatus {
   let code: number | undefined;
@@ -26,7 +32,8 @@ export function statusFromTrailers(trailers: readonly Header[], httpStatus: stri
   if (code === undefined || Number.isNaN(code)) {
     return { code: codeFromHttp(httpStatus), message: message || `no grpc-status in the answer (HTTP ${httpStatus ?? '?'})` };
   }
-  return details ? { code, message, details } : { code, message };
+  if (details) return { code, message, details };
+  return code === 0 && message === '' ? OK_STATUS : { code, message };
 }
 
 /** gRPC's mapping of an HTTP/2 RST_STREAM error code to a status code. */

@@ -17,6 +17,7 @@ import { HpackDecoder } from '../wire/hpack.js';
 import { MessageAssembler, type MessageSink, type SpoolOptions } from '../wire/grpc-messages.js';
 import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
 import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
+import { OpenStreams } from './open-streams.js';
 
 /** The status of a call no sink observes: never read, so never parsed from its trailers. */
 const OK_NOT_READ: CallRecord['status'] = { code: 0, message: '' };
@@ -120,7 +121,7 @@ interface StreamState {
 }
 
 export class ConnectionTap {
-  private readonly streams = new Map<number, StreamState>();
+  private readonly streams = new OpenStreams<StreamState>();
   private readonly reqDecoder = new HpackDecoder();
   private readonly resDecoder = new HpackDecoder();
   /**
@@ -193,7 +194,7 @@ export class ConnectionTap {
    */
   refuseAbove(lastStreamId: number): void {
     this.refusedAbove = lastStreamId;
-    for (const s of [...this.streams.values()]) if (s.id > lastStreamId) this.finishRefusedByCritap(s);
+    for (const s of this.streams.snapshot()) if (s.id > lastStreamId) this.finishRefusedByCritap(s);
   }
 
   private finishRefusedByCritap(s: StreamState): void {
@@ -213,30 +214,22 @@ export class ConnectionTap {
 
   /** Open stream ids with whether response headers went out on them (for critap's own error answers). */
   openStreamIds(): Array<{ id: number; headersSent: boolean; method: string }> {
-    return [...this.streams.values()].map((s) => ({ id: s.id, headersSent: s.responseHeaders !== null, method: s.method }));
+    return this.streams.snapshot().map((s) => ({ id: s.id, headersSent: s.responseHeaders !== null, method: s.method }));
   }
 
   /** The connection is gone: every open call ends now. */
   closeAll(message: string): void {
-    for (const s of [...this.streams.values()]) this.finish(s, 'connection-closed', { code: 14, message }, []);
+    for (const s of this.streams.snapshot()) this.finish(s, 'connection-closed', { code: 14, message }, []);
   }
 
   private clientEvents(): FrameEvents {
     return {
-      headers: (id, block) => {
-        if (!this.observing) {
-          const method = this.reqDecoder.skim(block);
-          if (!this.streams.has(id)) this.begin(id, method, -1);
-          return;
-        }
-        const n = this.reqDecoder.decodeInto(block, this.reqBlock);
-        if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
-        this.begin(id, '', n);
-      },
+      headers: (id, block) => this.requestHeaders(id, block, 0, block.length),
+      headersIn: (id, chunk, start, end) => this.requestHeaders(id, chunk, start, end),
       ...(this.observing && {
-        data: (id: number, chunk: Buffer) => {
+        dataIn: (id: number, chunk: Buffer, start: number, end: number) => {
           const s = this.streams.get(id);
-          if (s) s.reqAsm!.push(chunk);
+          if (s) s.reqAsm!.push(chunk, start, end);
         },
       }),
       dataEnd: () => {},
@@ -259,38 +252,12 @@ export class ConnectionTap {
 
   private serverEvents(): FrameEvents {
     return {
-      headers: (id, block, endStream) => {
-        if (!this.observing) {
-          this.resDecoder.skim(block);
-          const s = this.streams.get(id);
-          if (!s) return;
-          if (s.responseHeaders === null && !endStream) s.responseHeaders = NOT_KEPT;
-          else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
-          return;
-        }
-        const n = this.resDecoder.decodeInto(block, this.resBlock);
-        const s = this.streams.get(id);
-        if (!s) return;
-        // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
-        const first = s.responseHeaders === null && !endStream;
-        const metadata = this.metadataOf(this.resBlock, n, first ? 1 : 2);
-        if (first) {
-          s.responseHeaders = metadata;
-          s.httpStatus = this.httpStatus;
-          return;
-        }
-        if (s.responseHeaders === null) {
-          // Trailers-only answer (typical of errors): one block holding status and all.
-          s.responseHeaders = [];
-          this.finish(s, 'trailers', statusFromTrailers(metadata, this.httpStatus), metadata);
-          return;
-        }
-        this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
-      },
+      headers: (id, block, endStream) => this.answerHeaders(id, block, 0, block.length, endStream),
+      headersIn: (id, chunk, start, end, endStream) => this.answerHeaders(id, chunk, start, end, endStream),
       ...(this.observing && {
-        data: (id: number, chunk: Buffer) => {
+        dataIn: (id: number, chunk: Buffer, start: number, end: number) => {
           const s = this.streams.get(id);
-          if (s) s.resAsm!.push(chunk);
+          if (s) s.resAsm!.push(chunk, start, end);
         },
       }),
       dataEnd: () => {},
@@ -299,7 +266,7 @@ export class ConnectionTap {
         if (s) this.finish(s, 'server-reset', { code: codeFromReset(code), message: `the runtime reset the stream (RST_STREAM code ${code})` }, []);
       },
       goaway: (lastStreamId) => {
-        for (const s of [...this.streams.values()]) {
+        for (const s of this.streams.snapshot()) {
           if (s.id > lastStreamId) {
             this.finish(s, 'refused', { code: 14, message: 'the runtime refused the call (GOAWAY); the client may retry it' }, []);
           }
@@ -313,6 +280,48 @@ export class ConnectionTap {
         }
       },
     };
+  }
+
+  /** A request header block, block[start…end): a new call, or request trailers (read for HPACK only). */
+  private requestHeaders(id: number, block: Buffer, start: number, end: number): void {
+    if (!this.observing) {
+      const method = this.reqDecoder.skim(block, start, end);
+      if (!this.streams.has(id)) this.begin(id, method, -1);
+      return;
+    }
+    const n = this.reqDecoder.decodeInto(block, this.reqBlock, start, end);
+    if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
+    this.begin(id, '', n);
+  }
+
+  /** An answer header block, block[start…end): the answer's headers, its trailers, or both at once. */
+  private answerHeaders(id: number, block: Buffer, start: number, end: number, endStream: boolean): void {
+    if (!this.observing) {
+      this.resDecoder.skim(block, start, end);
+      const s = this.streams.get(id);
+      if (!s) return;
+      if (s.responseHeaders === null && !endStream) s.responseHeaders = NOT_KEPT;
+      else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
+      return;
+    }
+    const n = this.resDecoder.decodeInto(block, this.resBlock, start, end);
+    const s = this.streams.get(id);
+    if (!s) return;
+    // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
+    const first = s.responseHeaders === null && !endStream;
+    const metadata = this.metadataOf(this.resBlock, n, first ? 1 : 2);
+    if (first) {
+      s.responseHeaders = metadata;
+      s.httpStatus = this.httpStatus;
+      return;
+    }
+    if (s.responseHeaders === null) {
+      // Trailers-only answer (typical of errors): one block holding status and all.
+      s.responseHeaders = [];
+      this.finish(s, 'trailers', statusFromTrailers(metadata, this.httpStatus), metadata);
+      return;
+    }
+    this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
   }
 
   /**
@@ -335,14 +344,14 @@ export class ConnectionTap {
       metadata = this.metadataOf(headers, decoded, 0);
     }
     const observing = this.observing;
-    const free = observing ? this.ended.pop() : undefined;
+    const free = this.ended.pop();
     let s: StreamState;
     if (free !== undefined) {
       s = free;
       s.id = id;
       s.method = method;
       s.authority = authority;
-      s.startMs = performance.now();
+      s.startMs = observing ? performance.now() : 0;
       s.timeoutNs = timeoutNs;
       s.requestMetadata = metadata;
       s.propagatedTraceparent = this.opts.sentTraceparent?.(id);
@@ -373,7 +382,7 @@ export class ConnectionTap {
         s.resAsm = this.assembler(s.resBodies);
       }
     }
-    this.streams.set(id, s);
+    this.streams.set(s);
     if (id > this.lastStreamId) this.lastStreamId = id;
     if (this.refusedAbove !== undefined && id > this.refusedAbove) {
       this.finishRefusedByCritap(s);
@@ -446,7 +455,10 @@ export class ConnectionTap {
     this.answered = true;
     const reqAsm = s.reqAsm;
     const resAsm = s.resAsm;
-    if (reqAsm === null || resAsm === null) return; // no sink: nothing to hand over
+    if (reqAsm === null || resAsm === null) {
+      this.recycle(s); // no sink: nothing to hand over
+      return;
+    }
     // A body cut off while being spooled: its parts are of no use.
     if (reqAsm.spoolOpen) this.abortSpool(s.reqBodies!);
     if (resAsm.spoolOpen) this.abortSpool(s.resBodies!);
@@ -465,11 +477,15 @@ export class ConnectionTap {
       responseTrailers: trailers,
       requestBytes: reqAsm.totalBytes,
       responseBytes: resAsm.totalBytes,
+      // Every field is given here, unset ones as undefined: the record gets its whole shape at
+      // once (fields added afterwards went to out-of-object property storage, one more
+      // allocation per call). Sinks read them as optional, so undefined means absent.
+      truncated: s.truncated || reqAsm.partial || resAsm.partial ? true : undefined,
+      peer: this.peer,
+      authority: s.authority,
+      propagatedTraceparent: s.propagatedTraceparent,
+      fault: s.fault,
     };
-    if (s.truncated || reqAsm.partial || resAsm.partial) record.truncated = true;
-    if (s.authority !== undefined) record.authority = s.authority;
-    if (s.propagatedTraceparent !== undefined) record.propagatedTraceparent = s.propagatedTraceparent;
-    if (s.fault !== undefined) record.fault = s.fault;
     if (this.opts.budget) {
       // Without a releasing sink the bodies leave the budget here (sinks bound their own queues);
       // with one, it gives back the bodies it was handed, and only bytes reserved for a message
@@ -487,6 +503,7 @@ export class ConnectionTap {
    * connection: nothing refers to it once its record is built (frames of an ended stream find
    * no state, see `streams`), and making it anew was about a fifth of what observing allocated
    * per call. At most MAX_ENDED are kept: a connection rarely has more calls open at once.
+   * Without sinks only the state itself is kept (no assemblers): the bare proxy makes none per call.
    */
   private recycle(s: StreamState): void {
     if (this.ended.length >= MAX_ENDED) return;
@@ -497,10 +514,13 @@ export class ConnectionTap {
     s.httpStatus = undefined;
     s.truncated = false;
     s.fault = undefined;
-    s.reqAsm!.reset();
-    s.resAsm!.reset();
-    s.reqBodies!.spoolId = 0;
-    s.resBodies!.spoolId = 0;
+    s.propagatedTraceparent = undefined;
+    if (s.reqAsm !== null) {
+      s.reqAsm.reset();
+      s.resAsm!.reset();
+      s.reqBodies!.spoolId = 0;
+      s.resBodies!.spoolId = 0;
+    }
     this.ended.push(s);
   }
 
@@ -546,7 +566,8 @@ export class ConnectionTap {
   }
 
   private deliver(record: CallRecord): void {
-    if (this.peer) record.peer = this.peer;
+    // A held record was built before the peer lookup settled.
+    if (record.peer !== this.peer) record.peer = this.peer;
     for (const sink of this.opts.sinks) {
       try {
         sink.onCallEnd(record);

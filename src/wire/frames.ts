@@ -18,8 +18,16 @@ export { Flag, FrameType, MAX_FRAME_SIZE_LIMIT, PREFACE, WireError } from './h2.
 export interface FrameEvents {
   /** A complete header block (padding and priority stripped, CONTINUATIONs joined). */
   headers(streamId: number, block: Buffer, endStream: boolean): void;
+  /**
+   * headers() as chunk[start…end) rather than a view: given instead of headers() to a reader
+   * that sets it, for blocks in one frame that arrived in one chunk (the proxy's tap; a view per
+   * HEADERS frame was a visible share of its CPU). Joined or copied blocks still go to headers().
+   */
+  headersIn?(streamId: number, chunk: Buffer, start: number, end: number, endStream: boolean): void;
   /** A piece of a DATA frame's payload, padding excluded. Readers that leave it out get no slices (the proxy when nothing observes bodies). */
   data?(streamId: number, chunk: Buffer): void;
+  /** data() as chunk[start…end) rather than a view of it: given instead of data() to a reader that sets it. */
+  dataIn?(streamId: number, chunk: Buffer, start: number, end: number): void;
   /**
    * The end of a DATA frame; `endStream` when it carried END_STREAM. `frameLength` is the whole
    * payload length, padding included: what the frame counts against flow-control windows.
@@ -67,8 +75,12 @@ export class FrameReader {
   private consumed = 0;
   /** DATA: bytes of padding at the frame's end; -1 until the pad-length octet is read. */
   private padLen = 0;
-  /** Non-DATA frame payload being collected. */
+  /**
+   * Non-DATA frame payload: the buffer it lies in from `payloadAt` on. A payload wholly inside
+   * the chunk being read is that chunk (no view made); one split across chunks is copied.
+   */
   private payload: Buffer | null = null;
+  private payloadAt = 0;
   /** Header block being joined across CONTINUATION frames. */
   private readonly joiner: HeaderBlockJoiner;
   private readonly maxHeaderBlock: number;
@@ -129,7 +141,11 @@ export class FrameReader {
       }
       const take = Math.min(this.length - this.consumed, end - pos);
       if (this.type === FrameType.DATA) this.dataBytes(chunk, pos, take);
-      else if (this.payload === WHOLE && take === this.length) this.payload = chunk.subarray(pos, pos + take); // all here: a view, not a copy
+      else if (this.payload === WHOLE && take === this.length) {
+        // All here: the chunk itself is the payload's buffer (not even a view is made).
+        this.payload = chunk;
+        this.payloadAt = pos;
+      }
       else this.collect(chunk, pos, take);
       pos += take;
       this.consumed += take;
@@ -162,7 +178,10 @@ export class FrameReader {
 
   /** Copies a piece of a payload split across chunks. */
   private collect(chunk: Buffer, pos: number, n: number): void {
-    if (this.payload === WHOLE) this.payload = Buffer.allocUnsafe(this.length);
+    if (this.payload === WHOLE) {
+      this.payload = Buffer.allocUnsafe(this.length);
+      this.payloadAt = 0;
+    }
     if (this.payload !== null) chunk.copy(this.payload, this.consumed, pos, pos + n);
   }
 
@@ -175,14 +194,25 @@ export class FrameReader {
     }
     // Payload bytes lie in [padded ? 1 : 0, length - padLen); clip this piece to that window.
     const stop = Math.min(pos + n, pos + (this.length - this.padLen - this.consumed));
-    if (stop > from && this.events.data !== undefined) this.events.data(this.streamId, chunk.subarray(from, stop));
+    if (stop <= from) return;
+    const events = this.events;
+    if (events.dataIn !== undefined) events.dataIn(this.streamId, chunk, from, stop);
+    else if (events.data !== undefined) events.data(this.streamId, chunk.subarray(from, stop));
+  }
+
+  /** The current frame's payload as a Buffer of its own length (a view when it lies in a chunk). */
+  private viewOf(payload: Buffer | null, at: number): Buffer | null {
+    if (payload === null) return null;
+    return at === 0 && payload.length === this.length ? payload : payload.subarray(at, at + this.length);
   }
 
   private finishFrame(): void {
     this.inFrame = false;
     const { type, flags, streamId } = this;
     const payload = this.payload;
+    const at = this.payloadAt;
     this.payload = null;
+    this.payloadAt = 0;
     switch (type) {
       case FrameType.DATA:
         this.events.dataEnd(streamId, (flags & Flag.END_STREAM) !== 0, this.length);
@@ -191,23 +221,30 @@ export class FrameReader {
       case FrameType.CONTINUATION: {
         if (type === FrameType.HEADERS && flags & Flag.END_HEADERS) {
           // The usual case, a block in one frame: no joining.
-          this.events.headers(streamId, headersFragment(payload, this.length, flags, streamId), (flags & Flag.END_STREAM) !== 0);
+          const endStream = (flags & Flag.END_STREAM) !== 0;
+          if (this.events.headersIn !== undefined && payload !== null) {
+            const from = fragmentStart(payload, at, this.length, flags, streamId);
+            this.events.headersIn(streamId, payload, from, at + this.length - fragmentPadding(payload, at, flags), endStream);
+          } else {
+            this.events.headers(streamId, headersFragment(this.viewOf(payload, at), this.length, flags, streamId), endStream);
+          }
           return;
         }
+        const view = this.viewOf(payload, at);
         const done =
           type === FrameType.HEADERS
-            ? this.joiner.headers(streamId, headersFragment(payload, this.length, flags, streamId), flags)
-            : this.joiner.continuation(streamId, payload, flags);
+            ? this.joiner.headers(streamId, headersFragment(view, this.length, flags, streamId), flags)
+            : this.joiner.continuation(streamId, view, flags);
         if (done) this.events.headers(done.streamId, done.block, done.endStream);
         return;
       }
       case FrameType.RST_STREAM:
         if (this.length !== 4 || payload === null) throw new WireError('RST_STREAM frame of wrong size');
-        this.events.rstStream(streamId, payload.readUInt32BE(0));
+        this.events.rstStream(streamId, payload.readUInt32BE(at));
         return;
       case FrameType.GOAWAY:
         if (this.length < 8 || payload === null) throw new WireError('GOAWAY frame too short');
-        this.events.goaway(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4));
+        this.events.goaway(payload.readUInt32BE(at) & 0x7fffffff, payload.readUInt32BE(at + 4));
         return;
       case FrameType.SETTINGS: {
         if (flags & Flag.ACK) {
@@ -217,7 +254,7 @@ export class FrameReader {
         if (this.length % 6 !== 0) throw new WireError('SETTINGS frame length not a multiple of 6');
         const params: Array<[number, number]> = [];
         for (let i = 0; payload !== null && i < this.length; i += 6) {
-          params.push([payload.readUInt16BE(i), payload.readUInt32BE(i + 2)]);
+          params.push([payload.readUInt16BE(at + i), payload.readUInt32BE(at + i + 2)]);
         }
         this.events.settings(params);
         return;
@@ -226,12 +263,12 @@ export class FrameReader {
         if (!this.events.ping) return;
         if (this.length !== 8 || payload === null) throw new WireError('PING frame of wrong size');
         if (streamId !== 0) throw new WireError('PING frame on a stream');
-        this.events.ping(payload, (flags & Flag.ACK) !== 0);
+        this.events.ping(this.viewOf(payload, at)!, (flags & Flag.ACK) !== 0);
         return;
       case FrameType.WINDOW_UPDATE:
         if (!this.events.windowUpdate) return;
         if (this.length !== 4 || payload === null) throw new WireError('WINDOW_UPDATE frame of wrong size');
-        this.events.windowUpdate(streamId, payload.readUInt32BE(0) & 0x7fffffff);
+        this.events.windowUpdate(streamId, payload.readUInt32BE(at) & 0x7fffffff);
         return;
       default:
         // PRIORITY, PUSH_PROMISE and unknown types: nothing to observe. For the proxy, PING
@@ -239,4 +276,27 @@ export class FrameReader {
         return;
     }
   }
+}
+
+/**
+ * Where a one-frame header block starts in `buf` (its HEADERS payload at `at`), past the
+ * pad-length octet and priority fields; checked as headersFragment checks them.
+ */
+function fragmentStart(buf: Buffer, at: number, length: number, flags: number, streamId: number): number {
+  if (streamId === 0) throw new WireError('HEADERS frame on stream 0');
+  let start = 0;
+  let stop = length;
+  if (flags & Flag.PADDED) {
+    if (stop < 1) throw new WireError('HEADERS frame too short for its padding');
+    start = 1;
+    stop -= buf[at]!;
+  }
+  if (flags & Flag.PRIORITY) start += 5;
+  if (stop < start) throw new WireError('HEADERS frame padding exceeds its length');
+  return at + start;
+}
+
+/** Bytes of padding at the end of a HEADERS payload at `at` (0 unless PADDED; checked by fragmentStart). */
+function fragmentPadding(buf: Buffer, at: number, flags: number): number {
+  return flags & Flag.PADDED ? buf[at]! : 0;
 }

@@ -166,10 +166,10 @@ export class MessageAssembler {
     return this.inBody || this.prefixHave > 0;
   }
 
-  push(chunk: Buffer): void {
-    this.totalBytes += chunk.length;
-    let pos = 0;
-    const end = chunk.length;
+  /** Reads chunk[start…end) (a DATA frame's payload within the chunk it came in, not a view of it). */
+  push(chunk: Buffer, start = 0, end = chunk.length): void {
+    this.totalBytes += end - start;
+    let pos = start;
     while (pos < end) {
       if (!this.inBody) {
         if (this.prefixHave === 0 && end - pos >= 5) {

@@ -151,10 +151,10 @@ export class HpackDecoder {
    * by push per block made room for 16 headers each time, a few hundred bytes per call for
    * lists most of whose headers the proxy's tap drops anyway.
    */
-  decodeInto(block: Buffer, out: Header[]): number {
+  decodeInto(block: Buffer, out: Header[], start = 0, end = block.length): number {
     this.checkUsable();
     try {
-      return this.decodeBlock(block, out);
+      return this.decodeBlock(block, out, start, end);
     } catch (err) {
       throw this.fail(err);
     }
@@ -165,11 +165,14 @@ export class HpackDecoder {
    * returns the block's `:path` value ('' when it has none). Literals that are not indexed
    * and are not `:path` are skipped unread (their Huffman coding is not checked); everything
    * that changes the table is read exactly as decode() reads it.
+   *
+   * Both read block[start…end): the proxy's frame reader passes the chunk a header block lies
+   * in rather than a view of it (a Buffer per HEADERS frame).
    */
-  skim(block: Buffer): string {
+  skim(block: Buffer, start = 0, end = block.length): string {
     this.checkUsable();
     try {
-      return this.skimBlock(block);
+      return this.skimBlock(block, start, end);
     } catch (err) {
       throw this.fail(err);
     }
@@ -187,10 +190,10 @@ export class HpackDecoder {
     return new HpackError(message.startsWith('critap:') ? message : `critap: hpack: ${message}`);
   }
 
-  private decodeBlock(block: Buffer, out: Header[]): number {
+  private decodeBlock(block: Buffer, out: Header[], start: number, end: number): number {
     let n = 0;
-    const end = block.length;
-    this.pos = 0;
+    this.end = end;
+    this.pos = start;
     while (this.pos < end) {
       const first = block[this.pos]!;
       if (first & 0x80) {
@@ -211,11 +214,11 @@ export class HpackDecoder {
     return n;
   }
 
-  private skimBlock(block: Buffer): string {
+  private skimBlock(block: Buffer, start: number, end: number): string {
     let path = '';
     let fields = 0;
-    const end = block.length;
-    this.pos = 0;
+    this.end = end;
+    this.pos = start;
     while (this.pos < end) {
       const first = block[this.pos]!;
       if (first & 0x80) {
@@ -285,17 +288,20 @@ export class HpackDecoder {
     this.stringBounds(block);
   }
 
+  /** Where the block being read ends in its buffer (reads stop there, not at the buffer's end). */
+  private end = 0;
+
   /** The last string literal read was Huffman-coded. */
   private huffman = false;
 
   /** Reads a string literal's H flag and length, moves past its octets and returns where they start. */
   private stringBounds(block: Buffer): number {
-    if (this.pos >= block.length) throw new HpackError('critap: hpack: header block ends where a string was expected');
+    if (this.pos >= this.end) throw new HpackError('critap: hpack: header block ends where a string was expected');
     this.huffman = (block[this.pos]! & 0x80) !== 0;
     const length = this.readInteger(block, 7);
     const start = this.pos;
-    if (length > block.length - start) {
-      throw new HpackError(`critap: hpack: ${length}-octet string runs past the end of the block (${block.length - start} left)`);
+    if (length > this.end - start) {
+      throw new HpackError(`critap: hpack: ${length}-octet string runs past the end of the block (${this.end - start} left)`);
     }
     this.pos = start + length;
     return start;
@@ -309,7 +315,7 @@ export class HpackDecoder {
     // 7 bits per continuation byte; five bytes already exceed MAX_INTEGER, so stop there
     // (this also bounds runs of redundant 0x80 bytes).
     for (let shift = 1; shift <= 2 ** 28; shift *= 128) {
-      if (this.pos >= block.length) throw new HpackError('critap: hpack: header block ends inside an integer');
+      if (this.pos >= this.end) throw new HpackError('critap: hpack: header block ends inside an integer');
       const byte = block[this.pos++]!;
       value += (byte & 0x7f) * shift;
       if (value > MAX_INTEGER) throw new HpackError('critap: hpack: integer exceeds 2^31-1');

@@ -56,6 +56,30 @@ test('without sinks: open calls with their methods, answer headers seen, calls e
   assert.equal(tap.lastStreamId, 3);
 });
 
+test("without sinks, a connection's calls one after another: each open call has its own method, and answer headers of the call before are not its own", () => {
+  const tap = new ConnectionTap({ sinks: [], captureLimit: 1024 });
+  const request = (id: number, method: string) =>
+    frame(FrameType.HEADERS, Flag.END_HEADERS, id, Buffer.concat([Buffer.from([0x83]), encodeHeaderBlock([[':path', method]])]));
+  const answer = (id: number) => frame(FrameType.HEADERS, Flag.END_HEADERS, id, encodeHeaderBlock([[':status', '200']]));
+  tap.clientReader.push(Buffer.concat([PREFACE, settingsFrame(), request(1, '/a/One')]));
+  tap.serverReader.push(Buffer.concat([settingsFrame(), answer(1), trailers(1, '0')]));
+  assert.equal(tap.openCalls, 0);
+  tap.clientReader.push(Buffer.concat([request(3, '/a/Two'), request(5, '/a/Three')]));
+  assert.deepEqual(tap.openStreamIds(), [
+    { id: 3, headersSent: false, method: '/a/Two' },
+    { id: 5, headersSent: false, method: '/a/Three' },
+  ]);
+  tap.serverReader.push(Buffer.concat([answer(3), trailers(3, '0')]));
+  tap.clientReader.push(request(7, '/a/Four'));
+  assert.deepEqual(tap.openStreamIds(), [
+    { id: 5, headersSent: false, method: '/a/Three' },
+    { id: 7, headersSent: false, method: '/a/Four' },
+  ]);
+  // Frames for an ended stream find no call, even though its state now serves another one.
+  tap.serverReader.push(trailers(1, '0'));
+  assert.equal(tap.openCalls, 2);
+});
+
 test('the same bytes with a sink give full records (methods from both tables, bodies, status, deadline)', () => {
   const ended: CallRecord[] = [];
   const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
