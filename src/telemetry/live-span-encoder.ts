@@ -19,7 +19,7 @@ import { statusName, type CallRecord } from '../call.js';
 import { splitMethodPath, spanName } from './call-attributes.js';
 import { callSpanFacts, type SpanInput, type SpanSource } from './call-span.js';
 import { ATTR } from './names.js';
-import { encodeSpan, writeAttributes, writeKeyValue, writeNoDroppedAttributes, writeSpanHead, writeSpanHeadFor, writeSpanTail } from './otlp-span-encoder.js';
+import { encodeSpan, writeAttributes, writeKeyValue, writeNoDroppedAttributes, writeSpanHead, writeSpanTail } from './otlp-span-encoder.js';
 import type { PodIds } from './pod-links.js';
 import { ProtoWriter } from './proto-writer.js';
 import { AlwaysOff, AlwaysOn, ParentBased, RECORD_AND_SAMPLED, TraceIdRatio, type SpanSampler } from './samplers.js';
@@ -106,11 +106,8 @@ export class LiveSpanEncoder {
     const sampling = this.source.sampler.shouldSample(context, traceId ?? '', parts.name, SpanKind.SERVER, NO_ATTRIBUTES, []);
     if (sampling.decision !== RECORD_AND_SAMPLED) return undefined;
     w.pos = 0;
-    const durationNs = Math.round(call.durationNs);
-    const traceState = (sampling.traceState ?? parent?.traceState)?.serialize();
-    // A duration that is not a whole, safe, non-negative count takes the BigInt way (and its errors).
-    if (durationNs >= 0 && durationNs <= Number.MAX_SAFE_INTEGER) writeSpanHeadFor(w, traceId, sent?.spanId, traceState, parent?.spanId, parts.name, call.startNs, durationNs);
-    else writeSpanHead(w, traceId, sent?.spanId, traceState, parent?.spanId, parts.name, call.startNs, call.startNs + BigInt(durationNs));
+    const endNs = call.startNs + BigInt(Math.round(call.durationNs));
+    writeSpanHead(w, traceId, sent?.spanId, (sampling.traceState ?? parent?.traceState)?.serialize(), parent?.spanId, parts.name, call.startNs, endNs);
     w.raw(parts.shared);
     this.writeCallAttributes(w, call, input.ids);
     writeNoDroppedAttributes(w);

@@ -80,26 +80,6 @@ export function writeAttributes(w: ProtoWriter, attributes: Attributes, field: n
  * written as bytes; `parentSpanId` empty or undefined: a root span.
  */
 export function writeSpanHead(w: ProtoWriter, traceId: string | undefined, spanId: string | undefined, traceState: string | undefined, parentSpanId: string | undefined, name: string, startNs: bigint, endNs: bigint): void {
-  writeSpanIdsAndName(w, traceId, spanId, traceState, parentSpanId, name);
-  w.tag(7, I64);
-  w.fixed64(startNs);
-  w.tag(8, I64);
-  w.fixed64(endNs);
-}
-
-/**
- * writeSpanHead for an end given as the start plus a duration in whole nanoseconds (a
- * non-negative safe integer): the live encoder's way, which makes no BigInt per span.
- */
-export function writeSpanHeadFor(w: ProtoWriter, traceId: string | undefined, spanId: string | undefined, traceState: string | undefined, parentSpanId: string | undefined, name: string, startNs: bigint, durationNs: number): void {
-  writeSpanIdsAndName(w, traceId, spanId, traceState, parentSpanId, name);
-  w.tag(7, I64);
-  w.fixed64(startNs);
-  w.tag(8, I64);
-  w.fixed64Sum(startNs, durationNs);
-}
-
-function writeSpanIdsAndName(w: ProtoWriter, traceId: string | undefined, spanId: string | undefined, traceState: string | undefined, parentSpanId: string | undefined, name: string): void {
   w.tag(1, LEN);
   if (traceId === undefined) w.randomId(16);
   else w.hexBytes(traceId);
@@ -118,6 +98,10 @@ function writeSpanIdsAndName(w: ProtoWriter, traceId: string | undefined, spanId
   w.string(name);
   w.tag(6, VARINT);
   w.uint(KIND_SERVER);
+  w.tag(7, I64);
+  w.fixed64(startNs);
+  w.tag(8, I64);
+  w.fixed64(endNs);
 }
 
 /** dropped_attributes_count (field 10): always 0, written as the SDK writes it, after the attributes. */

@@ -34,8 +34,6 @@ for (let i = 0; i < 6; i++) HEX[97 + i] = HEX[65 + i] = 10 + i;
 // Little-endian on every platform Node.js runs critap on (x86-64, arm64); checked at load.
 const U64 = new BigUint64Array(1);
 const U64_BYTES = new Uint8Array(U64.buffer);
-/** The same 8 bytes as two 32-bit words, low word first (little-endian, checked below). */
-const U64_WORDS = new Uint32Array(U64.buffer);
 U64[0] = 1n;
 if (U64_BYTES[0] !== 1) throw new Error('critap: the OTLP encoder needs a little-endian machine');
 
@@ -104,21 +102,6 @@ export class ProtoWriter {
     // A typed-array store converts the bigint without the bounds checks and BigInt shifts of
     // Buffer#writeBigUInt64LE (which took a third of a span's encoding in a profile).
     U64[0] = v;
-    this.buf.set(U64_BYTES, this.pos);
-    this.pos += 8;
-  }
-
-  /**
-   * A fixed64 of `base + add` (a span's end: its start plus its duration), without the two
-   * BigInts `base + BigInt(add)` would make per span. Wraps at 2^64 as the BigInt store would.
-   * `add` must be a non-negative safe integer.
-   */
-  fixed64Sum(base: bigint, add: number): void {
-    this.room(8);
-    U64[0] = base;
-    const low = U64_WORDS[0]! + (add % TWO_32);
-    U64_WORDS[0] = low >>> 0;
-    U64_WORDS[1] = (U64_WORDS[1]! + Math.floor(add / TWO_32) + (low >= TWO_32 ? 1 : 0)) >>> 0;
     this.buf.set(U64_BYTES, this.pos);
     this.pos += 8;
   }

@@ -184,17 +184,3 @@ test('ProtoWriter.take gives exactly the bytes written, short or long, and start
     w.take();
   }
 });
-
-test('ProtoWriter.fixed64Sum writes the bytes fixed64 writes for the sum, carries and the 2^64 wrap included', () => {
-  const bases = [0n, 1n, 0xffffffffn, 0x1_0000_0000n, 1_733_000_000_123_456_789n, (1n << 64n) - 1n, (1n << 64n) - 5n];
-  const adds = [0, 1, 0xffffffff, 2 ** 32, 2 ** 32 + 1, 999_999_999, Number.MAX_SAFE_INTEGER];
-  for (const base of bases) {
-    for (const add of adds) {
-      const a = new ProtoWriter(8);
-      a.fixed64Sum(base, add);
-      const b = new ProtoWriter(8);
-      b.fixed64(base + BigInt(add));
-      assert.ok(a.take().equals(b.take()), `${base} + ${add}`);
-    }
-  }
-});
