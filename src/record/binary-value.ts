@@ -164,9 +164,7 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
   w.coded(call.method, METHOD_CODES);
   const start = call.startNs;
   if (typeof start !== 'bigint' || start < 0n || start > MAX_UINT64) throw NOT_BINARY;
-  w.room(8);
-  w.buf.writeBigUInt64BE(start, w.pos);
-  w.pos += 8;
+  writeUint64BE(start);
   w.uint(call.durationNs);
   const end = END_CODES.get(call.end);
   if (end === undefined) throw NOT_BINARY;
@@ -216,12 +214,43 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
 
   const headerLength = w.pos;
   const out = Buffer.allocUnsafe(headerLength + bodyBytes);
-  w.buf.copy(out, 0, 0, headerLength);
+  copyBytes(w.buf, 0, out, 0, headerLength);
   let pos = headerLength;
   for (const m of call.requests) if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
   for (const m of call.responses) if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
   if (details) details.copy(out, pos);
   return out;
+}
+
+/**
+ * Copies n bytes. Buffer#copy of part of a buffer makes a Uint8Array view of the part on every
+ * call (node:buffer _copyActual): garbage, per call, on the observer thread, whose young
+ * generation is small. Headers are short, so a loop copies them without allocating.
+ */
+function copyBytes(src: Uint8Array, srcStart: number, dst: Uint8Array, dstStart: number, n: number): void {
+  if (n > 512) {
+    dst.set(src.subarray(srcStart, srcStart + n), dstStart);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[dstStart + i] = src[srcStart + i]!;
+}
+
+/**
+ * The call's start time as 8 big-endian bytes. Buffer#writeBigUInt64BE shifts and masks the
+ * BigInt, making new BigInts per call; a one-element BigUint64Array stores it without any.
+ */
+const u64 = new BigUint64Array(1);
+const u64Bytes = new Uint8Array(u64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function writeUint64BE(v: bigint): void {
+  w.room(8);
+  u64[0] = v;
+  const b = w.buf;
+  const p = w.pos;
+  if (littleEndian) for (let i = 0; i < 8; i++) b[p + i] = u64Bytes[7 - i]!;
+  else for (let i = 0; i < 8; i++) b[p + i] = u64Bytes[i]!;
+  w.pos = p + 8;
 }
 
 /**
@@ -238,7 +267,7 @@ function writeHeaders(headers: readonly Header[], place: number): void {
   if (headers === lastLists[place]) {
     const n = lastLength[place]!;
     w.room(n);
-    lastBytes[place]!.copy(w.buf, w.pos, 0, n);
+    copyBytes(lastBytes[place]!, 0, w.buf, w.pos, n);
     w.pos += n;
     return;
   }
@@ -261,7 +290,7 @@ function writeHeaders(headers: readonly Header[], place: number): void {
   }
   const n = w.pos - start;
   if (lastBytes[place]!.length < n) lastBytes[place] = Buffer.allocUnsafe(Math.max(n, 256));
-  w.buf.copy(lastBytes[place]!, 0, start, w.pos);
+  copyBytes(w.buf, start, lastBytes[place]!, 0, n);
   lastLength[place] = n;
   lastLists[place] = headers;
 }
@@ -270,22 +299,33 @@ function writeHeaders(headers: readonly Header[], place: number): void {
 function writeFlat(obj: object): void {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw NOT_BINARY;
   const values = obj as Record<string, unknown>;
-  const keys = Object.keys(obj);
+  // for…in over a plain object walks its own keys in Object.keys order without making the array
+  // Object.keys would (per call, twice); other prototypes could lend enumerable keys, so they don't.
+  const proto: unknown = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) return writeFlatKeys(values, Object.keys(obj));
   let count = 0;
-  for (const k of keys) if (values[k] !== undefined) count++; // JSON leaves these out, and so do we
+  for (const k in values) if (values[k] !== undefined) count++; // JSON leaves these out, and so do we
   w.uint(count);
-  for (const k of keys) {
-    const v = values[k];
-    if (v === undefined) continue;
-    const isNumber = typeof v === 'number';
-    if (!isNumber && typeof v !== 'string') throw NOT_BINARY;
-    if (k === '__proto__') throw NOT_BINARY; // an own property of that name: JSON keeps it, a reader's object would not
-    const code = FLAT_KEY_CODES.get(k) ?? 0;
-    w.uint(code * 2 + (isNumber ? 1 : 0));
-    if (code === 0) w.string(k);
-    if (isNumber) w.uint(v);
-    else w.string(v as string);
-  }
+  for (const k in values) writeFlatEntry(k, values[k]);
+}
+
+function writeFlatKeys(values: Record<string, unknown>, keys: string[]): void {
+  let count = 0;
+  for (const k of keys) if (values[k] !== undefined) count++;
+  w.uint(count);
+  for (const k of keys) writeFlatEntry(k, values[k]);
+}
+
+function writeFlatEntry(k: string, v: unknown): void {
+  if (v === undefined) return;
+  const isNumber = typeof v === 'number';
+  if (!isNumber && typeof v !== 'string') throw NOT_BINARY;
+  if (k === '__proto__') throw NOT_BINARY; // an own property of that name: JSON keeps it, a reader's object would not
+  const code = FLAT_KEY_CODES.get(k) ?? 0;
+  w.uint(code * 2 + (isNumber ? 1 : 0));
+  if (code === 0) w.string(k);
+  if (isNumber) w.uint(v);
+  else w.string(v as string);
 }
 
 /** Reads format 3's header, bounds-checked: damage is a ValueDecodeError naming what broke. */

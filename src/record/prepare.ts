@@ -131,6 +131,15 @@ function idsFromResponse(info: MethodInfo): boolean {
   return !info.serverStreaming && responseHasIds(info);
 }
 
+const scratchFlags: string[] = [];
+
+/** SecretMemory.remember, bound once per memory rather than once per call. */
+let learner: { secrets: SecretMemory; learn: (value: Buffer) => void } | undefined;
+function learnerFor(secrets: SecretMemory): (value: Buffer) => void {
+  if (learner?.secrets !== secrets) learner = { secrets, learn: (v) => secrets.remember(v) };
+  return learner.learn;
+}
+
 /**
  * Turns a finished call into what the store writes: secrets removed (message fields, and
  * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
@@ -138,12 +147,17 @@ function idsFromResponse(info: MethodInfo): boolean {
  */
 export function prepareCall(call: CallRecord, rules: RedactionRules | undefined, secrets?: SecretMemory, earlierFlags?: readonly string[]): PreparedCall {
   // earlierFlags: redaction done before, outside the call's memory (spooled-bodies.ts scrubs body files).
-  const flags: string[] = earlierFlags ? [...earlierFlags] : [];
+  // One flags array, emptied per call: prepareCall runs synchronously, and what it returns holds a copy.
+  const flags = scratchFlags;
+  flags.length = 0;
+  if (earlierFlags) flags.push(...earlierFlags);
   const info = lookupMethod(call.method);
   let stored = call;
-  let ids: CallIds = {};
-  const learn = secrets ? (v: Buffer) => secrets.remember(v) : undefined;
-  let metadata = { request: call.requestMetadata, headers: call.responseHeaders, trailers: call.responseTrailers };
+  let ids: CallIds | undefined;
+  const learn = secrets ? learnerFor(secrets) : undefined;
+  let requestMetadata = call.requestMetadata;
+  let responseHeaders = call.responseHeaders;
+  let responseTrailers = call.responseTrailers;
   // Most calls carry no credential header: one scan, and nothing copied.
   if (hasSecretHeader(call.requestMetadata) || hasSecretHeader(call.responseHeaders) || hasSecretHeader(call.responseTrailers)) {
     if (secrets) for (const h of [call.requestMetadata, call.responseHeaders, call.responseTrailers]) learnHeaders(h, secrets);
@@ -151,7 +165,9 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
     const rh = redactHeaders(call.responseHeaders);
     const rt = redactHeaders(call.responseTrailers);
     for (const n of [...md.names, ...rh.names, ...rt.names]) flags.push(`metadata:${n}`);
-    metadata = { request: md.headers, headers: rh.headers, trailers: rt.headers };
+    requestMetadata = md.headers;
+    responseHeaders = rh.headers;
+    responseTrailers = rt.headers;
   }
   let requests = call.requests;
   let responses = call.responses;
@@ -166,7 +182,9 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
   if (secrets && secrets.size > 0) {
     requests = scrubMessages(requests, reqEncoding, secrets, 'request', flags);
     responses = scrubMessages(responses, resEncoding, secrets, 'response', flags);
-    metadata = { request: scrubHeaders(metadata.request, secrets, flags), headers: scrubHeaders(metadata.headers, secrets, flags), trailers: scrubHeaders(metadata.trailers, secrets, flags) };
+    requestMetadata = scrubHeaders(requestMetadata, secrets, flags);
+    responseHeaders = scrubHeaders(responseHeaders, secrets, flags);
+    responseTrailers = scrubHeaders(responseTrailers, secrets, flags);
     const message = secrets.scrubText(status.message);
     const details = status.details ? secrets.scrub(status.details) : undefined;
     if (message !== undefined || details !== undefined) {
@@ -181,8 +199,9 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
     if (req || res) ids = extractIds(info, req, res);
   }
   if (flags.length > 0) {
-    stored = { ...call, requests, responses, status, requestMetadata: metadata.request, responseHeaders: metadata.headers, responseTrailers: metadata.trailers };
+    stored = { ...call, requests, responses, status, requestMetadata, responseHeaders, responseTrailers };
   }
+  ids ??= {};
   return {
     startNs: call.startNs,
     method: call.method,

@@ -58,3 +58,24 @@ test('each golden call stored as an older critap did (JSON header) reads back ex
     assert.deepEqual(decodeValueHeader(old).header, decodeValueHeader(p.value).header, `${name}: the same ValueHeader`);
   }
 });
+
+test('one call\'s redaction flags and secret memory never carry over to the next call prepared', () => {
+  const calls = new Map(goldenCalls().map(([name, call, rules]) => [name, { call, rules }]));
+  const version = calls.get('version')!.call;
+  const pull = calls.get('pull-image')!;
+  const flagged = prepareCall(version, undefined, undefined, ['request:spooled-redacted']);
+  assert.equal(flagged.redacted, true);
+  assert.deepEqual(decodeCallValue('k', flagged.value).redacted, ['request:spooled-redacted']);
+  const plain = prepareCall(version, undefined);
+  assert.equal(plain.redacted, false);
+  assert.equal(decodeCallValue('k', plain.value).redacted, undefined);
+  // Each SecretMemory learns what its own calls redact, and only those.
+  const first = new SecretMemory();
+  const second = new SecretMemory();
+  prepareCall(pull.call, pull.rules ? redactionRules(pull.rules) : undefined, first);
+  assert.ok(first.size > 0);
+  prepareCall(version, undefined, second);
+  assert.equal(second.size, 0);
+  prepareCall(pull.call, pull.rules ? redactionRules(pull.rules) : undefined, second);
+  assert.equal(second.size, first.size);
+});

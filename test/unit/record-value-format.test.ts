@@ -58,7 +58,7 @@ test('format 3 holds every field exactly: literals, table entries, UTF-8, number
   roundTrips(pullImage(T0), {});
   const unknownMethod = { ...pullImage(T0), method: '/runtime.v1alpha2.ImageService/PullImage', end: 'client-reset' as const };
   roundTrips(unknownMethod, { image: 'img' });
-  for (const startNs of [0n, 1n, (1n << 64n) - 1n]) roundTrips({ ...pullImage(T0), startNs }, {});
+  for (const startNs of [0n, 1n, 0x0102030405060708n, 0x8000000000000001n, (1n << 64n) - 1n]) roundTrips({ ...pullImage(T0), startNs }, {});
   const bare = pullImage(T0);
   delete bare.peer;
   delete bare.authority;
@@ -157,5 +157,32 @@ test('a random stream of bytes behind format 3 is a ValueDecodeError or a call, 
     for (let j = 0; j < bytes.length; j++) bytes[j] = next();
     bytes[0] = 3;
     decodesOrRefuses(bytes, `random value ${i}`);
+  }
+});
+
+test('ids and peers of any prototype are written key by key in their own order, leaving undefined out', () => {
+  const plain = { containerId: 'c-1', 2: 'two', podName: 'p', gone: undefined, 1: 'one' } as unknown as Record<string, string>;
+  const bare = Object.assign(Object.create(null) as Record<string, string>, { podUid: 'u', zeta: 'z', alpha: 'a' });
+  class Ids {
+    containerId = 'c-2';
+    extra = 'e';
+  }
+  const inherited = Object.assign(Object.create({ lent: 'not own' }) as Record<string, string>, { image: 'img' });
+  for (const [what, ids] of [['plain', plain], ['null prototype', bare], ['a class', new Ids() as unknown as Record<string, string>], ['inherited keys', inherited]] as const) {
+    const value = encodeCallValue(pullImage(T0), ids, undefined);
+    assert.equal(value[0], 3, what);
+    const back = decodeCallValue('k', value).ids;
+    assert.deepEqual(Object.entries(back), Object.entries(ids).filter(([, v]) => v !== undefined), what);
+  }
+  const call = pullImage(T0);
+  call.peer = Object.assign(Object.create(null) as NonNullable<CallRecord['peer']>, { exe: '/bin/x', pid: 7 });
+  assert.deepEqual({ ...decodeCallValue('k', encodeCallValue(call, {}, undefined)).peer }, { exe: '/bin/x', pid: 7 });
+});
+
+test('a long header list repeated call after call reads back each time', () => {
+  const long = [['x-long', 'v'.repeat(2000)], ['content-type', 'application/grpc']] as [string, string][];
+  for (let i = 0; i < 3; i++) {
+    const c = { ...pullImage(T0 + BigInt(i)), requestMetadata: long };
+    assert.deepEqual(decodeCallValue('k', encodeCallValue(c, {}, undefined)).requestMetadata, long);
   }
 });

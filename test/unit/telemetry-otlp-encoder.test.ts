@@ -170,3 +170,17 @@ test('the collector\'s partial success answer is read', () => {
   assert.deepEqual(decodeExportResponse(bytes), { partialSuccess: { rejectedSpans: 300, errorMessage: 'too big' } });
   assert.deepEqual(decodeExportResponse(new Uint8Array(0)), {});
 });
+
+test('ProtoWriter.take gives exactly the bytes written, short or long, and starts the writer afresh', () => {
+  const w = new ProtoWriter(16);
+  for (const n of [0, 1, 300, 1024, 1025, 5000]) {
+    const bytes = Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff));
+    w.raw(bytes);
+    const out = w.take();
+    assert.ok(out.equals(bytes), `${n} bytes`);
+    assert.equal(w.pos, 0);
+    w.raw(Buffer.from([0xee])); // what is written after take does not reach what take gave
+    assert.ok(out.equals(bytes), `${n} bytes, after more writing`);
+    w.take();
+  }
+});
