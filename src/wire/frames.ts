@@ -11,7 +11,7 @@
  */
 
 import { Flag, FrameType, PREFACE, WireError } from './h2.js';
-import { HeaderBlockJoiner, headersFragment } from './header-block.js';
+import { fragmentPadding, fragmentStart, HeaderBlockJoiner, headersFragment } from './header-block.js';
 
 export { Flag, FrameType, MAX_FRAME_SIZE_LIMIT, PREFACE, WireError } from './h2.js';
 
@@ -276,27 +276,4 @@ export class FrameReader {
         return;
     }
   }
-}
-
-/**
- * Where a one-frame header block starts in `buf` (its HEADERS payload at `at`), past the
- * pad-length octet and priority fields; checked as headersFragment checks them.
- */
-function fragmentStart(buf: Buffer, at: number, length: number, flags: number, streamId: number): number {
-  if (streamId === 0) throw new WireError('HEADERS frame on stream 0');
-  let start = 0;
-  let stop = length;
-  if (flags & Flag.PADDED) {
-    if (stop < 1) throw new WireError('HEADERS frame too short for its padding');
-    start = 1;
-    stop -= buf[at]!;
-  }
-  if (flags & Flag.PRIORITY) start += 5;
-  if (stop < start) throw new WireError('HEADERS frame padding exceeds its length');
-  return at + start;
-}
-
-/** Bytes of padding at the end of a HEADERS payload at `at` (0 unless PADDED; checked by fragmentStart). */
-function fragmentPadding(buf: Buffer, at: number, flags: number): number {
-  return flags & Flag.PADDED ? buf[at]! : 0;
 }

@@ -6,19 +6,38 @@
  */
 import { Flag, FrameType, WireError } from './h2.js';
 
-/** The header-block fragment of a HEADERS frame's payload. */
-export function headersFragment(payload: Buffer | null, length: number, flags: number, streamId: number): Buffer {
+/**
+ * Where a HEADERS frame's header-block fragment starts in `buf` (its payload at `at`), past the
+ * pad-length octet and priority fields; throws WireError for a frame whose fields do not fit.
+ */
+export function fragmentStart(buf: Buffer, at: number, length: number, flags: number, streamId: number): number {
   if (streamId === 0) throw new WireError('HEADERS frame on stream 0');
   let start = 0;
   let stop = length;
   if (flags & Flag.PADDED) {
     if (stop < 1) throw new WireError('HEADERS frame too short for its padding');
     start = 1;
-    stop -= payload![0]!;
+    stop -= buf[at]!;
   }
   if (flags & Flag.PRIORITY) start += 5;
   if (stop < start) throw new WireError('HEADERS frame padding exceeds its length');
+  return at + start;
+}
+
+/** Bytes of padding at the end of a HEADERS payload at `at` (0 unless PADDED; checked by fragmentStart). */
+export function fragmentPadding(buf: Buffer, at: number, flags: number): number {
+  return flags & Flag.PADDED ? buf[at]! : 0;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/** The header-block fragment of a HEADERS frame's payload. */
+export function headersFragment(payload: Buffer | null, length: number, flags: number, streamId: number): Buffer {
+  // No payload only for an empty frame, which PADDED makes too short before any byte is read.
+  const buf = payload ?? NO_BYTES;
+  const start = fragmentStart(buf, 0, length, flags, streamId);
   if (payload === null) return Buffer.alloc(0);
+  const stop = length - fragmentPadding(buf, 0, flags);
   return start === 0 && stop === payload.length ? payload : payload.subarray(start, stop);
 }
 
