@@ -2,6 +2,7 @@ import type { CallRecord, Header } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import type { ValueHeader } from './call-codec.js';
 import { ValueDecodeError } from './value-error.js';
+import { GrowableBytes } from '../growable-bytes.js';
 import { ENDS, FLAT_KEYS, HEADER_NAMES, HEADER_PAIRS, METHODS } from './value-table.js';
 
 /**
@@ -72,15 +73,9 @@ function codes(table: readonly string[]): Map<string, number> {
 }
 
 /** A reused buffer the header is written into (one thread, synchronous). */
-class ByteWriter {
-  buf = Buffer.allocUnsafe(4096);
-  pos = 0;
-
-  room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+class ByteWriter extends GrowableBytes {
+  constructor() {
+    super(4096);
   }
 
   byte(b: number): void {

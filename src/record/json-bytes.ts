@@ -13,23 +13,14 @@
  * exactly its bytes.
  */
 
+import { GrowableBytes } from '../growable-bytes.js';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-export class JsonBytes {
-  buf: Buffer;
-  pos = 0;
-
+export class JsonBytes extends GrowableBytes {
   constructor(initialSize = 4096) {
-    this.buf = Buffer.allocUnsafe(initialSize);
-  }
-
-  /** Makes room for `n` more bytes. */
-  room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    super(initialSize);
   }
 
   /** ASCII text with nothing to escape (punctuation, key names written by the caller). */

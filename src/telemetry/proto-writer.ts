@@ -11,6 +11,7 @@
 
 /** Protobuf wire types, by the names the encoder uses (the project's own, from proto-wire.ts). */
 export { WIRE_VARINT as VARINT, WIRE_FIXED64 as I64, WIRE_LEN as LEN, WIRE_FIXED32 as I32 } from '../cri/proto-wire.js';
+import { GrowableBytes } from '../growable-bytes.js';
 import { WIRE_LEN as LEN } from '../cri/proto-wire.js';
 import { randomIdInto } from './trace-ids.js';
 
@@ -37,20 +38,9 @@ const U64_BYTES = new Uint8Array(U64.buffer);
 U64[0] = 1n;
 if (U64_BYTES[0] !== 1) throw new Error('critap: the OTLP encoder needs a little-endian machine');
 
-export class ProtoWriter {
-  buf: Buffer;
-  pos = 0;
-
+export class ProtoWriter extends GrowableBytes {
   constructor(initialSize = 2048) {
-    this.buf = Buffer.allocUnsafe(initialSize);
-  }
-
-  /** Makes room for `n` more bytes. */
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    super(initialSize);
   }
 
   /** A field's key: its number and wire type. */
