@@ -19,7 +19,7 @@ import { statusName, type CallRecord } from '../call.js';
 import { splitMethodPath, spanName } from './call-attributes.js';
 import { callSpanFacts, type SpanInput, type SpanSource } from './call-span.js';
 import { ATTR } from './names.js';
-import { encodeSpan, writeAttributes, writeKeyValue, writeNoDroppedAttributes, writeSpanHead, writeSpanTail } from './otlp-span-encoder.js';
+import { encodeSpanInto, writeAttributes, writeKeyValue, writeNoDroppedAttributes, writeSpanHead, writeSpanTail } from './otlp-span-encoder.js';
 import type { PodIds } from './pod-links.js';
 import { ProtoWriter } from './proto-writer.js';
 import { AlwaysOff, AlwaysOn, ParentBased, RECORD_AND_SAMPLED, TraceIdRatio, type SpanSampler } from './samplers.js';
@@ -91,11 +91,22 @@ export class LiveSpanEncoder {
 
   /** The call's Span bytes, or undefined when the sampler leaves it out. `w` is scratch space. */
   encode(w: ProtoWriter, input: SpanInput): Buffer | undefined {
+    return this.encodeInto(w, input) ? w.take() : undefined;
+  }
+
+  /**
+   * Writes the call's Span into `w` from its start (the span is w.buf's first w.pos bytes), or
+   * returns false when the sampler leaves it out. The live pipeline copies it straight into its
+   * batch (span-batch.ts): no buffer per span.
+   */
+  encodeInto(w: ProtoWriter, input: SpanInput): boolean {
     const { call } = input;
     if (input.upstream !== this.upstream) this.newUpstream(input.upstream);
     if (!this.direct || this.upstreamClashes || input.serverStreaming || call.fault) {
       const facts = callSpanFacts(this.source, input);
-      return facts && encodeSpan(w, facts);
+      if (!facts) return false;
+      encodeSpanInto(w, facts);
+      return true;
     }
     const parts = this.partsOf(call.method, w);
     const context = parentContext(call.requestMetadata);
@@ -104,7 +115,7 @@ export class LiveSpanEncoder {
     // A new trace's id is made as text only for a sampler that reads it; else it is written as random bytes.
     const traceId = parent?.traceId ?? sent?.traceId ?? (this.traceIdRead ? randomTraceId() : undefined);
     const sampling = this.source.sampler.shouldSample(context, traceId ?? '', parts.name, SpanKind.SERVER, NO_ATTRIBUTES, []);
-    if (sampling.decision !== RECORD_AND_SAMPLED) return undefined;
+    if (sampling.decision !== RECORD_AND_SAMPLED) return false;
     w.pos = 0;
     const endNs = call.startNs + BigInt(Math.round(call.durationNs));
     writeSpanHead(w, traceId, sent?.spanId, (sampling.traceState ?? parent?.traceState)?.serialize(), parent?.spanId, parts.name, call.startNs, endNs);
@@ -115,7 +126,7 @@ export class LiveSpanEncoder {
     // As callSpanFacts: every non-OK code is an error, named when the runtime gave no message.
     if (code === 0) writeSpanTail(w, 0, SpanStatusCode.UNSET, undefined, parent?.isRemote === true);
     else writeSpanTail(w, 0, SpanStatusCode.ERROR, call.status.message || statusName(code), parent?.isRemote === true);
-    return w.take();
+    return true;
   }
 
   private newUpstream(upstream: Attributes): void {

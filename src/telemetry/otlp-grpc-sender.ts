@@ -14,6 +14,7 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
 import { decodeExportResponse, encodeExportRequest, type ExportTraceResponse, type RequestFrame } from './otlp-span-encoder.js';
+import type { SpanBatch } from './span-batch.js';
 import type { SendBatch } from './span-queue.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -28,20 +29,21 @@ export interface OtlpGrpcSender {
 
 /** `endpoint` undefined: OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else the exporter's default. */
 export function createOtlpGrpcSender(frame: RequestFrame, endpoint: string | undefined): OtlpGrpcSender {
-  const delegate = createOtlpGrpcExportDelegate<Uint8Array[], ExportTraceResponse>(
+  const delegate = createOtlpGrpcExportDelegate<SpanBatch, ExportTraceResponse>(
     convertLegacyOtlpGrpcOptions(endpoint ? { url: endpoint } : {}, 'TRACES'),
     {
-      serializeRequest: (spans) => encodeExportRequest(frame, spans),
+      // Called within export(), before it returns: the batch is not read afterwards.
+      serializeRequest: (batch) => encodeExportRequest(frame, batch.bytes),
       deserializeResponse: decodeExportResponse,
     },
     COMPONENT_TYPE,
-    { name: 'span', countItems: (spans) => spans.length },
+    { name: 'span', countItems: (batch) => batch.count },
     undefined, // no meter provider: the delegate's self-metrics stay no-ops, as with the exporter
     'TraceExportService',
     EXPORT_PATH,
   );
   return {
-    send: (spans, done) => delegate.export(spans, (result) => done(result.code === ExportResultCode.SUCCESS ? undefined : (result.error ?? new Error('export failed')))),
+    send: (batch, done) => delegate.export(batch, (result) => done(result.code === ExportResultCode.SUCCESS ? undefined : (result.error ?? new Error('export failed')))),
     shutdown: () => delegate.shutdown(),
   };
 }

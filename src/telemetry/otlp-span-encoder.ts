@@ -149,9 +149,14 @@ export function writeSpan(w: ProtoWriter, f: CallSpanFacts): void {
 
 /** Encodes one span into its own buffer; `w` is scratch space reused between spans. */
 export function encodeSpan(w: ProtoWriter, f: CallSpanFacts): Buffer {
+  encodeSpanInto(w, f);
+  return w.take();
+}
+
+/** Encodes one span into `w`, from its start: the span is w.buf's first w.pos bytes. */
+export function encodeSpanInto(w: ProtoWriter, f: CallSpanFacts): void {
   w.pos = 0;
   writeSpan(w, f);
-  return w.take();
 }
 
 /**
@@ -209,13 +214,11 @@ function writeLength(out: Buffer, at: number, v: number): number {
 
 /**
  * An ExportTraceServiceRequest of encoded spans: one ResourceSpans holding one ScopeSpans.
- * Every length is known from the parts, so the request is written once into a buffer of its
- * exact size.
+ * `spanFields` is the spans as ScopeSpans `spans` fields, back to back (span-batch.ts). Every
+ * length is known from the parts, so the request is written once into a buffer of its exact size.
  */
-export function encodeExportRequest(frame: RequestFrame, spans: readonly Uint8Array[]): Buffer {
-  let spansLen = 0;
-  for (const s of spans) spansLen += 1 + varintSize(s.length) + s.length;
-  const scopeSpansLen = frame.scope.length + spansLen + frame.scopeTail.length;
+export function encodeExportRequest(frame: RequestFrame, spanFields: Uint8Array): Buffer {
+  const scopeSpansLen = frame.scope.length + spanFields.length + frame.scopeTail.length;
   const resourceSpansLen = frame.resource.length + 1 + varintSize(scopeSpansLen) + scopeSpansLen + frame.resourceTail.length;
   const out = Buffer.allocUnsafe(1 + varintSize(resourceSpansLen) + resourceSpansLen);
   let at = 0;
@@ -225,12 +228,8 @@ export function encodeExportRequest(frame: RequestFrame, spans: readonly Uint8Ar
   out[at++] = (2 << 3) | LEN; // ResourceSpans.scope_spans
   at = writeLength(out, at, scopeSpansLen);
   at += frame.scope.copy(out, at);
-  for (const s of spans) {
-    out[at++] = (2 << 3) | LEN; // ScopeSpans.spans
-    at = writeLength(out, at, s.length);
-    out.set(s, at);
-    at += s.length;
-  }
+  out.set(spanFields, at);
+  at += spanFields.length;
   at += frame.scopeTail.copy(out, at);
   at += frame.resourceTail.copy(out, at);
   return out;

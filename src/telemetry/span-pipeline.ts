@@ -64,9 +64,8 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
   return {
     source,
     emit: (input) => {
-      const span = encoder.encode(writer, input);
-      if (!span) return false;
-      queue.add(span);
+      if (!encoder.encodeInto(writer, input)) return false;
+      queue.add(writer.buf, writer.pos);
       return true;
     },
     close: async () => {

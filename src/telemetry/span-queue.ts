@@ -13,10 +13,12 @@
  *   within the export timeout), or still queued or in flight when close() gives up.
  *
  * It holds spans as encoded bytes (otlp-span-encoder.ts), which is also what the SDK's
- * processor could not do: its queue holds span objects.
+ * processor could not do: its queue holds span objects. Each batch is one buffer the spans are
+ * copied into as they come (span-batch.ts), reused once its export has answered.
  */
 import { cleanGrpcText } from '../grpc-text.js';
 import type { DropCounter } from './drop-counter.js';
+import { SpanBatch } from './span-batch.js';
 
 /** Batch settings; each falls back to OTEL_BSP_* and then to the SDK's defaults (queue 2048, batch 512, 5 s, 30 s). */
 export interface SpanQueueOptions {
@@ -26,8 +28,14 @@ export interface SpanQueueOptions {
   exportTimeoutMillis?: number;
 }
 
-/** Sends one batch; calls `done` once, with an error when the batch was not delivered. */
-export type SendBatch = (spans: Uint8Array[], done: (error?: Error) => void) => void;
+/**
+ * Sends one batch; calls `done` once, with an error when the batch was not delivered. The batch
+ * is the sender's until then: the queue reuses it after `done`.
+ */
+export type SendBatch = (batch: SpanBatch, done: (error?: Error) => void) => void;
+
+/** Spent batches kept for reuse: one in flight and one filling is the steady state. */
+const SPARE_BATCHES = 2;
 
 export const QUEUE_FULL = 'span queue full (collector slow or unreachable)';
 export const SHUTDOWN_LOST = 'collector did not answer before shutdown';
@@ -53,8 +61,11 @@ export function queueSettings(opts: SpanQueueOptions = {}, env: NodeJS.ProcessEn
 
 export class SpanQueue {
   readonly settings: Required<SpanQueueOptions>;
-  private queue: Uint8Array[] = [];
-  /** Spans of the export waited for, if one is. */
+  /** Batches waiting, oldest first; only the last may be short of a full batch (it is filling). */
+  private batches: SpanBatch[] = [];
+  /** Spans in `batches`. */
+  private waiting = 0;
+  private readonly spare: SpanBatch[] = [];
   /** Spans in the export that has not answered yet (0: none in flight; a batch is never empty). */
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -75,19 +86,29 @@ export class SpanQueue {
 
   /** Spans waiting (not yet handed to the collector). */
   get queued(): number {
-    return this.queue.length;
+    return this.waiting;
   }
 
-  /** Queues one encoded span; never blocks or throws. */
-  add(span: Uint8Array): void {
+  /** Queues one encoded span (the first `length` bytes of `span`, copied); never blocks or throws. */
+  add(span: Uint8Array, length = span.length): void {
     if (this.closed) return;
-    if (this.queue.length >= this.settings.maxQueueSize) {
+    if (this.waiting >= this.settings.maxQueueSize) {
       this.drops.add(1, QUEUE_FULL);
       return;
     }
-    this.queue.push(span);
-    if (this.queue.length >= this.settings.maxExportBatchSize) this.exportNext();
+    this.filling().add(span, length);
+    this.waiting++;
+    if (this.waiting >= this.settings.maxExportBatchSize) this.exportNext();
     else if (!this.timer && this.inFlight === 0) this.startTimer();
+  }
+
+  /** The batch new spans go into: the last one, unless it is full. */
+  private filling(): SpanBatch {
+    const last = this.batches[this.batches.length - 1];
+    if (last && last.count < this.settings.maxExportBatchSize) return last;
+    const batch = this.spare.pop() ?? new SpanBatch();
+    this.batches.push(batch);
+    return batch;
   }
 
   private startTimer(): void {
@@ -101,34 +122,41 @@ export class SpanQueue {
 
   /** Hands the next batch to the collector, unless one is already in flight. */
   private exportNext(): void {
-    if (this.inFlight > 0 || this.queue.length === 0) return;
+    if (this.inFlight > 0 || this.waiting === 0) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.queue.splice(0, this.settings.maxExportBatchSize);
-    this.inFlight = batch.length;
+    const batch = this.batches.shift()!;
+    const spans = batch.count;
+    this.waiting -= spans;
+    this.inFlight = spans;
     let settled = false;
-    const settle = (error?: Error) => {
+    const settle = (error?: Error, answered = true) => {
       if (settled) return;
       settled = true;
       clearTimeout(timeout);
       this.inFlight = 0;
-      if (error && !this.abandoned) this.drops.add(batch.length, `export failed: ${cleanGrpcText(error.message || 'unknown error')}`);
+      if (error && !this.abandoned) this.drops.add(spans, `export failed: ${cleanGrpcText(error.message || 'unknown error')}`);
+      // Reused only once the sender is done with it: not after a timeout, when it may still hold it.
+      if (answered && this.spare.length < SPARE_BATCHES) {
+        batch.clear();
+        this.spare.push(batch);
+      }
       this.onSettled?.();
       // What piled up meanwhile: a full batch goes at once, a partial one after the delay.
       if (this.closed) return;
-      if (this.queue.length >= this.settings.maxExportBatchSize) this.exportNext();
-      else if (this.queue.length > 0 && !this.timer) this.startTimer();
+      if (this.waiting >= this.settings.maxExportBatchSize) this.exportNext();
+      else if (this.waiting > 0 && !this.timer) this.startTimer();
     };
     // One export waited for at a time, but not forever: a collector that never answers would
     // otherwise stop every later batch.
-    const timeout = setTimeout(() => settle(new Error(`no answer within ${this.settings.exportTimeoutMillis} ms`)), this.settings.exportTimeoutMillis);
+    const timeout = setTimeout(() => settle(new Error(`no answer within ${this.settings.exportTimeoutMillis} ms`), false), this.settings.exportTimeoutMillis);
     timeout.unref();
     try {
-      this.send(batch, settle);
+      this.send(batch, (error) => settle(error));
     } catch (err) {
-      settle(err as Error);
+      settle(err as Error, false);
     }
   }
 
@@ -146,7 +174,7 @@ export class SpanQueue {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.inFlight === 0) {
-        if (this.queue.length === 0) return;
+        if (this.waiting === 0) return;
         this.exportNext();
         continue;
       }
@@ -154,8 +182,9 @@ export class SpanQueue {
       if (left <= 0 || !(await this.settledWithin(left))) break;
     }
     this.abandoned = true;
-    this.drops.add(this.queue.length + this.inFlight, SHUTDOWN_LOST);
-    this.queue = [];
+    this.drops.add(this.waiting + this.inFlight, SHUTDOWN_LOST);
+    this.batches = [];
+    this.waiting = 0;
   }
 
   /** Waits for the export in flight to settle; false when `ms` passed first. */

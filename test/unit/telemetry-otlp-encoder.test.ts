@@ -15,6 +15,7 @@ import type { CallRecord } from '../../src/call.js';
 import { upstreamAttributes } from '../../src/telemetry/call-attributes.js';
 import { callSpanFacts, spanFromFacts, type CallSpanFacts, type SpanSource } from '../../src/telemetry/call-span.js';
 import { decodeExportResponse, encodeExportRequest, encodeSpan, requestFrame } from '../../src/telemetry/otlp-span-encoder.js';
+import { SpanBatch } from '../../src/telemetry/span-batch.js';
 import type { PodIds } from '../../src/telemetry/pod-links.js';
 import { ProtoWriter } from '../../src/telemetry/proto-writer.js';
 import { VERSION } from '../../src/version.js';
@@ -109,13 +110,19 @@ function factsOf(c: Case): CallSpanFacts {
 }
 
 const decode = (bytes: Uint8Array) => decodeOtlp(REQUEST, Buffer.from(bytes));
+/** Spans as the live queue holds them: one batch's fields, back to back. */
+function batchOf(spans: Uint8Array[]): Uint8Array {
+  const batch = new SpanBatch(16); // small on purpose: growing it mid-batch is part of the test
+  for (const s of spans) batch.add(s);
+  return batch.bytes;
+}
 
 test('each span critap encodes decodes to what the SDK serializer wrote for the same span', () => {
   const w = new ProtoWriter(64); // small on purpose: growing the buffer mid-span is part of the test
   for (const c of cases()) {
     const src = c.source ?? source();
     const f = factsOf(c);
-    const ours = encodeExportRequest(requestFrame(src.resource, src.scope), [encodeSpan(w, f)]);
+    const ours = encodeExportRequest(requestFrame(src.resource, src.scope), batchOf([encodeSpan(w, f)]));
     const sdk = ProtobufTraceSerializer.serializeRequest([spanFromFacts(src, f)])!;
     assert.deepEqual(decode(ours), decode(sdk), c.name);
     // The decoder cannot tell a zero written from a zero left out; the bytes can. The fields go in
@@ -129,7 +136,7 @@ test('a batch of spans is one request with one resource and scope, as the SDK wr
   const all = cases().filter((c) => !c.source);
   const facts = all.map(factsOf);
   const w = new ProtoWriter();
-  const oursBytes = encodeExportRequest(requestFrame(src.resource, src.scope), facts.map((f) => encodeSpan(w, f)));
+  const oursBytes = encodeExportRequest(requestFrame(src.resource, src.scope), batchOf(facts.map((f) => encodeSpan(w, f))));
   const sdkBytes = ProtobufTraceSerializer.serializeRequest(facts.map((f) => spanFromFacts(src, f)))!;
   const ours = decode(oursBytes);
   assert.deepEqual(ours, decode(sdkBytes));
@@ -141,7 +148,7 @@ test('a batch of spans is one request with one resource and scope, as the SDK wr
 test('what the encoded spans say: kind, flags, parent, events and the dropped count', () => {
   const [unary, parented, , , stream, , faulted] = cases().map((c) => {
     const src = c.source ?? source();
-    return decode(encodeExportRequest(requestFrame(src.resource, src.scope), [encodeSpan(new ProtoWriter(), factsOf(c))])).resource_spans[0].scope_spans[0].spans[0];
+    return decode(encodeExportRequest(requestFrame(src.resource, src.scope), batchOf([encodeSpan(new ProtoWriter(), factsOf(c))]))).resource_spans[0].scope_spans[0].spans[0];
   });
   assert.equal(unary.kind, 2, 'SERVER');
   assert.equal(unary.flags, 0x101, 'sampled, parent not remote');

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/log.js';
 import { DropCounter } from '../../src/telemetry/drop-counter.js';
+import type { SpanBatch } from '../../src/telemetry/span-batch.js';
 import { QUEUE_FULL, SHUTDOWN_LOST, SpanQueue, queueSettings, type SendBatch } from '../../src/telemetry/span-queue.js';
 
 /** Records every drop with its reason. */
@@ -20,10 +21,22 @@ class Drops extends DropCounter {
   }
 }
 
-/** A collector that answers when told to. */
+/** The one-byte test spans in a batch, read back from its ScopeSpans fields (tag 0x12, length 1, the byte). */
+function spansIn(batch: SpanBatch): number[] {
+  const b = batch.bytes;
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i += 3) {
+    assert.deepEqual([b[i], b[i + 1]], [0x12, 1], 'each span is a ScopeSpans.spans field of its own');
+    out.push(b[i + 2]!);
+  }
+  assert.equal(out.length, batch.count);
+  return out;
+}
+
+/** A collector that answers when told to. It reads each batch as it is sent: the queue reuses a batch once answered. */
 function collector() {
   const batches: { spans: number[]; done: (error?: Error) => void }[] = [];
-  const send: SendBatch = (spans, done) => batches.push({ spans: spans.map((s) => s[0]!), done });
+  const send: SendBatch = (batch, done) => batches.push({ spans: spansIn(batch), done });
   return { batches, send };
 }
 
@@ -144,4 +157,28 @@ test('close() is bounded: what is queued or in flight when it gives up is counte
   assert.equal(drops.reasons.get(SHUTDOWN_LOST), 10, '4 in flight + 4 + 2 queued');
   c.batches[0]!.done(new Error('finally failed'));
   assert.equal(drops.total, 10, 'an answer after close() gave up is not counted again');
+});
+
+test('a batch is reused once answered, never while its sender may still read it', async () => {
+  const sent: SpanBatch[] = [];
+  const dones: ((error?: Error) => void)[] = [];
+  const q = new SpanQueue((batch, done) => (sent.push(batch), dones.push(done)), new Drops(), { maxExportBatchSize: 2, scheduledDelayMillis: 60_000, exportTimeoutMillis: 20 }, {});
+  q.add(span(0));
+  q.add(span(1));
+  assert.deepEqual(spansIn(sent[0]!), [0, 1]);
+  // No answer within the export timeout: the batch is given up on, but the sender still has it.
+  await until(() => q.queued === 0 && sent.length === 1, 'the timeout');
+  await new Promise((r) => setTimeout(r, 40));
+  q.add(span(2));
+  q.add(span(3));
+  assert.equal(sent.length, 2);
+  assert.notEqual(sent[1], sent[0], 'a batch given up on is not reused');
+  assert.deepEqual(spansIn(sent[0]!), [0, 1], 'and its bytes are left alone');
+  dones[1]!();
+  q.add(span(4));
+  q.add(span(5));
+  assert.equal(sent[2], sent[1], 'an answered batch is reused');
+  assert.deepEqual(spansIn(sent[2]!), [4, 5], 'holding only its new spans');
+  dones[2]!();
+  await q.close(100);
 });
