@@ -17,10 +17,10 @@ export const HELP = `critap benchmark: critap's cost beside a direct runtime con
 
 Usage: npm run bench -- [flags]      (or: node dist/bench/run.js [flags])
 
-Every scenario is run against each variant in turn (direct, socat as the floor, critap bare,
-+ recording, + recording + tracing, replay), interleaved over several rounds; the table shows
-medians, the median of the per-round ratios to direct and to the floor (socat, a byte pipe no
-proxy can beat), and µs of CPU per call of the proxy (critap by thread), the runtime and the
+Every scenario is run against each variant in turn (direct, socat as the floor, a Node byte pipe
+as Node's own floor, critap bare, + recording, + recording + tracing, replay), interleaved over
+several rounds; the table shows medians, the median of the per-round ratios to direct and to the
+floor (socat, a byte pipe no proxy can beat), and µs of CPU per call of the proxy (critap by thread), the runtime and the
 clients, read from /proc over each measured round. Targets are reported as met / not met; the
 benchmark itself never fails because the machine is slow.
 

@@ -41,8 +41,8 @@ export const FAKE_LIST_CONTAINERS = LIST_CONTAINERS;
 
 const b64 = (b: Buffer) => b.toString('base64');
 const secs = (r: LoadResult) => (r.endMs - r.startMs) / 1000;
-const WITH_REPLAY: VariantId[] = ['direct', 'floor', 'bare', 'record', 'record-trace', 'replay', 'replay-nostate', 'trace', 'trace-propagate'];
-const NO_REPLAY: VariantId[] = ['direct', 'floor', 'bare', 'record', 'record-trace', 'trace', 'trace-propagate'];
+const WITH_REPLAY: VariantId[] = ['direct', 'floor', 'node-pipe', 'bare', 'record', 'record-trace', 'replay', 'replay-nostate', 'trace', 'trace-propagate'];
+const NO_REPLAY: VariantId[] = ['direct', 'floor', 'node-pipe', 'bare', 'record', 'record-trace', 'trace', 'trace-propagate'];
 
 const latency: MetricDef[] = [
   { id: 'p50Us', label: 'p50 latency', unit: 'µs', better: 'lower' },

@@ -13,12 +13,14 @@ import { peakRss, startChild } from './children.js';
 import { processCpuSeconds, threadCpuSeconds, type CpuReading } from './cpu.js';
 import { startFloor } from './floor.js';
 import type { CritapArgs } from './critap-main.js';
+import type { NodePipeArgs } from './node-pipe-main.js';
 
-export type VariantId = 'direct' | 'floor' | 'bare' | 'record' | 'record-trace' | 'replay' | 'replay-nostate' | 'trace' | 'trace-propagate';
+export type VariantId = 'direct' | 'floor' | 'node-pipe' | 'bare' | 'record' | 'record-trace' | 'replay' | 'replay-nostate' | 'trace' | 'trace-propagate';
 
 export const VARIANT_LABELS: Record<VariantId, string> = {
   direct: 'direct',
   floor: 'socat (floor)',
+  'node-pipe': 'Node pipe',
   bare: 'critap bare',
   record: '+ recording',
   'record-trace': '+ rec + tracing',
@@ -29,7 +31,7 @@ export const VARIANT_LABELS: Record<VariantId, string> = {
 };
 
 /** What a plain `npm run bench` runs. */
-export const DEFAULT_VARIANTS: VariantId[] = ['direct', 'floor', 'bare', 'record', 'record-trace', 'replay'];
+export const DEFAULT_VARIANTS: VariantId[] = ['direct', 'floor', 'node-pipe', 'bare', 'record', 'record-trace', 'replay'];
 /**
  * Also available with --variants: tracing alone, tracing with --propagate-trace (its header
  * rewriting), and replay answering by request alone (what following the life cycle costs).
@@ -128,6 +130,22 @@ function critapCpu(pid: number, observerTid: number | undefined): CpuReading {
   return { proxy, critapMain, critapObserver, critapOther: proxy - critapMain - critapObserver };
 }
 
+/** The Node floor (node-pipe-main.ts): a byte pipe in Node, a new process per measurement. */
+async function startNodePipe(ctx: VariantContext, upstream: string): Promise<RunningVariant> {
+  if (!upstream.startsWith('unix://')) throw new Error(`critap: bench node pipe needs a unix:// runtime endpoint, got "${upstream}"`);
+  const args: NodePipeArgs = { listen: join(ctx.workDir, `${uniqueName('node-pipe')}.sock`), upstream: upstream.slice('unix://'.length) };
+  const { child, ready } = await startChild('node-pipe-main.js', args, { label: 'node pipe' });
+  return {
+    endpoint: String(ready.endpoint),
+    cpu: () => ({ proxy: processCpuSeconds(child.pid) }),
+    async stop() {
+      const peakRssBytes = peakRss(child.pid);
+      await child.stop(10_000);
+      return { peakRssBytes };
+    },
+  };
+}
+
 /** Why `critap replay` cannot be used yet, or undefined when the command exists. */
 export function replayMissing(): string | undefined {
   if (!existsSync(join(repoRoot, 'dist', 'src', 'cli', 'replay.js'))) return 'src/cli/replay.ts (critap replay) does not exist yet';
@@ -194,6 +212,8 @@ export async function startVariant(id: VariantId, ctx: VariantContext, upstream:
       return { endpoint: upstream, stop: async () => ({}) };
     case 'floor':
       return startFloor(ctx.workDir, uniqueName('floor'), upstream);
+    case 'node-pipe':
+      return startNodePipe(ctx, upstream);
     case 'bare':
     case 'record':
     case 'record-trace':
