@@ -10,7 +10,8 @@
  *
  * Flags: --builds LABEL=DIST,… (default: this build), --variants bare,record,trace,record-trace,
  * --exec-argv 'LABEL=FLAGS;…' (node flags for one build's critap), --calls N, --in-flight N,
- * --rounds N, --profile DIR (node --cpu-prof, one profile per thread).
+ * --warmup N (calls before each measured round, default 2000), --rounds N, --profile DIR (node
+ * --cpu-prof, one profile per thread).
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -57,7 +58,7 @@ interface Sample {
 const log = (msg: string) => process.stderr.write(`observe-cpu: ${msg}\n`);
 
 const USAGE = `usage: node dist/bench/observe-cpu.js [--builds LABEL=DIST,…] [--variants ${VARIANTS.join(',')}]
-       [--calls N (20000)] [--in-flight N (64)] [--rounds N (3)] [--profile DIR]
+       [--calls N (20000)] [--in-flight N (64)] [--warmup N (2000)] [--rounds N (3)] [--profile DIR]
 critap's CPU per Version call, per thread, for each build and variant, against the fake runtime.
 `;
 
@@ -67,6 +68,7 @@ function parse(argv: string[]) {
     variants: { type: 'string' },
     calls: { type: 'string' },
     'in-flight': { type: 'string' },
+    warmup: { type: 'string' },
     rounds: { type: 'string' },
     profile: { type: 'string' },
     'exec-argv': { type: 'string' },
@@ -86,7 +88,7 @@ function parse(argv: string[]) {
   }
   const variants = (values.variants ?? 'bare,record-trace').split(',') as Variant[];
   for (const v of variants) if (!VARIANTS.includes(v)) throw new UsageError(`unknown variant "${v}"; variants: ${VARIANTS.join(', ')}`);
-  return { builds, variants, calls: intFlag('calls', values.calls, 20_000), inFlight: intFlag('in-flight', values['in-flight'], 64), rounds: intFlag('rounds', values.rounds, 3), profileDir: values.profile };
+  return { builds, variants, calls: intFlag('calls', values.calls, 20_000), inFlight: intFlag('in-flight', values['in-flight'], 64), warmup: intFlag('warmup', values.warmup, 2000), rounds: intFlag('rounds', values.rounds, 3), profileDir: values.profile };
 }
 
 /** critap-main.js of another build, with the same IPC protocol as children.ts. */
@@ -152,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
         const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(opts.profileDir, `${b.label}-${v}-r${round}`)] : [];
         const critap = await startCritapFrom(b, args, [...b.execArgv, ...profile]);
         // Warm-up: connections, JIT, the recorder's first batches; then measure from a snapshot.
-        await pool.run(job(critap.endpoint, Math.min(2000, opts.calls)), 2);
+        if (opts.warmup > 0) await pool.run(job(critap.endpoint, opts.warmup), 2);
         await new Promise((r) => setTimeout(r, 100));
         const before = threadCpu(critap.pid);
         const rtBefore = threadCpu(fake.child.pid);
