@@ -186,6 +186,43 @@ export class ConnectionTap {
   lastStreamId = 0;
   /** A call on this connection has ended (its whole answer went to the client). */
   answered = false;
+  /**
+   * The clock as of the chunk being read (readClient, readServer): NaN until first read for it,
+   * -1 between chunks. A chunk's events are read within microseconds of its arrival, so they
+   * share one reading: a call's start, its messages and its end took four readings of
+   * performance.now() (a call into the runtime each), and a chunk at 64 calls in flight holds
+   * the frames of several calls.
+   */
+  private chunkMs = -1;
+
+  /** Reads a chunk of the client's bytes (clientReader.push, with one clock reading for all of it). */
+  readClient(chunk: Buffer): void {
+    this.chunkMs = NaN;
+    try {
+      this.clientReader.push(chunk);
+    } finally {
+      this.chunkMs = -1;
+    }
+  }
+
+  /** Reads a chunk of the runtime's bytes, or critap's own answer frames (serverReader.push, one clock reading). */
+  readServer(chunk: Buffer): void {
+    this.chunkMs = NaN;
+    try {
+      this.serverReader.push(chunk);
+    } finally {
+      this.chunkMs = -1;
+    }
+  }
+
+  /** performance.now(), read once per chunk while one is read (see chunkMs), else afresh. */
+  nowMs(): number {
+    const chunkMs = this.chunkMs;
+    if (chunkMs >= 0) return chunkMs;
+    const now = performance.now();
+    if (chunkMs !== chunkMs) this.chunkMs = now;
+    return now;
+  }
 
   /**
    * critap told the client GOAWAY(lastStreamId) (the runtime went away): a stream above it that
@@ -236,7 +273,7 @@ export class ConnectionTap {
       rstStream: (id, code) => {
         const s = this.streams.get(id);
         if (!s) return;
-        const elapsed = elapsedNs(s);
+        const elapsed = elapsedNs(s, this.nowMs());
         if (s.timeoutNs !== undefined && elapsed + DEADLINE_SLACK_NS >= s.timeoutNs) {
           this.finish(s, 'client-reset', { code: 4, message: 'deadline exceeded: the client gave up when its grpc-timeout ran out' }, []);
         } else {
@@ -351,7 +388,7 @@ export class ConnectionTap {
       s.id = id;
       s.method = method;
       s.authority = authority;
-      s.startMs = observing ? performance.now() : 0;
+      s.startMs = observing ? this.nowMs() : 0;
       s.timeoutNs = timeoutNs;
       s.requestMetadata = metadata;
       s.propagatedTraceparent = this.opts.sentTraceparent?.(id);
@@ -360,7 +397,7 @@ export class ConnectionTap {
         id,
         method,
         authority,
-        startMs: observing ? performance.now() : 0,
+        startMs: observing ? this.nowMs() : 0,
         timeoutNs,
         requestMetadata: metadata,
         requests: NO_MESSAGES,
@@ -467,7 +504,7 @@ export class ConnectionTap {
     const record: CallRecord = {
       method: s.method,
       startNs: startNsOf(s.startMs),
-      durationNs: elapsedNs(s),
+      durationNs: elapsedNs(s, this.nowMs()),
       requests: s.requests === NO_MESSAGES ? [] : s.requests,
       responses: s.responses === NO_MESSAGES ? [] : s.responses,
       status,
@@ -626,7 +663,7 @@ class StreamBodies implements MessageSink {
 
   message(body: Buffer | null, _length: number, compressed: boolean): void {
     if (body === null) this.s.truncated ||= this.tap.capture;
-    else this.add(timed(this.s, body, compressed));
+    else this.add(timed(this.tap, this.s, body, compressed));
   }
 
   part(data: Buffer): void {
@@ -644,7 +681,7 @@ class StreamBodies implements MessageSink {
   }
 
   spooled(length: number, compressed: boolean): void {
-    const m = timed(this.s, EMPTY, compressed);
+    const m = timed(this.tap, this.s, EMPTY, compressed);
     m.spooled = { id: this.spoolId, length };
     this.spoolId = 0;
     this.add(m);
@@ -655,16 +692,16 @@ class StreamBodies implements MessageSink {
   }
 }
 
-function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage {
-  const m: TimedMessage = { offsetNs: elapsedNs(s), data };
+function timed(tap: ConnectionTap, s: StreamState, data: Buffer, compressed: boolean): TimedMessage {
+  const m: TimedMessage = { offsetNs: elapsedNs(s, tap.nowMs()), data };
   if (compressed) m.compressed = true;
   return m;
 }
 
 /**
- * Whole nanoseconds since the call started. performance.now() reads the same monotonic clock as
- * hrtime; as a double of milliseconds it stays finer than a nanosecond for months of uptime.
+ * Whole nanoseconds from the call's start to `nowMs`. performance.now() reads the same monotonic
+ * clock as hrtime; as a double of milliseconds it stays finer than a nanosecond for months of uptime.
  */
-function elapsedNs(s: StreamState): number {
-  return Math.round((performance.now() - s.startMs) * 1e6);
+function elapsedNs(s: StreamState, nowMs: number): number {
+  return Math.round((nowMs - s.startMs) * 1e6);
 }
