@@ -134,6 +134,12 @@ export class ConnectionTap {
   private readonly ended: StreamState[] = [];
   /** The last header list metadataOf made of each kind: request metadata, answer headers, trailers. */
   private readonly lastKept: Header[][] = [[], [], []];
+  /**
+   * The last request block, and the last answer headers and trailers blocks, with what was
+   * made of them: a kubelet's calls repeat them byte for byte (see RepeatedBlock).
+   */
+  private readonly lastRequest = new RepeatedBlock();
+  private readonly lastAnswer = [new RepeatedBlock(), new RepeatedBlock()];
   /** `:status` of the block metadataOf read last. */
   private httpStatus: string | undefined;
   readonly clientReader: FrameReader;
@@ -321,14 +327,39 @@ export class ConnectionTap {
 
   /** A request header block, block[start…end): a new call, or request trailers (read for HPACK only). */
   private requestHeaders(id: number, block: Buffer, start: number, end: number): void {
+    const decoder = this.reqDecoder;
     if (!this.observing) {
-      const method = this.reqDecoder.skim(block, start, end);
-      if (!this.streams.has(id)) this.begin(id, method, -1);
+      const method = decoder.skim(block, start, end);
+      if (!this.streams.has(id)) this.begin(id, method, undefined, undefined, NOT_KEPT);
       return;
     }
-    const n = this.reqDecoder.decodeInto(block, this.reqBlock, start, end);
+    const last = this.lastRequest;
+    if (last.matches(block, start, end, decoder.tableChanges)) {
+      if (!this.streams.has(id)) this.begin(id, last.method, last.authority, last.timeoutNs, last.metadata);
+      return;
+    }
+    const changes = decoder.tableChanges;
+    const n = decoder.decodeInto(block, this.reqBlock, start, end);
     if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
-    this.begin(id, '', n);
+    let method = '';
+    let authority: string | undefined;
+    let timeoutNs: number | undefined;
+    const headers = this.reqBlock;
+    for (let i = 0; i < n; i++) {
+      const h = headers[i]!;
+      const name = h[0];
+      if (name === ':path') method = h[1];
+      else if (name === ':authority') authority = h[1];
+      else if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
+    }
+    const metadata = this.metadataOf(headers, n, 0);
+    if (decoder.tableChanges === changes && last.remember(block, start, end, changes)) {
+      last.method = method;
+      last.authority = authority;
+      last.timeoutNs = timeoutNs;
+      last.metadata = metadata;
+    }
+    this.begin(id, method, authority, timeoutNs, metadata);
   }
 
   /** An answer header block, block[start…end): the answer's headers, its trailers, or both at once. */
@@ -341,45 +372,45 @@ export class ConnectionTap {
       else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
       return;
     }
-    const n = this.resDecoder.decodeInto(block, this.resBlock, start, end);
     const s = this.streams.get(id);
-    if (!s) return;
     // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
-    const first = s.responseHeaders === null && !endStream;
-    const metadata = this.metadataOf(this.resBlock, n, first ? 1 : 2);
+    const first = s !== undefined && s.responseHeaders === null && !endStream;
+    const kind = first ? 1 : 2;
+    const last = this.lastAnswer[kind - 1]!;
+    const decoder = this.resDecoder;
+    let metadata: Header[];
+    let httpStatus: string | undefined;
+    if (last.matches(block, start, end, decoder.tableChanges)) {
+      metadata = last.metadata;
+      httpStatus = last.httpStatus;
+    } else {
+      const changes = decoder.tableChanges;
+      const n = decoder.decodeInto(block, this.resBlock, start, end);
+      if (!s) return;
+      metadata = this.metadataOf(this.resBlock, n, kind);
+      httpStatus = this.httpStatus;
+      if (decoder.tableChanges === changes && last.remember(block, start, end, changes)) {
+        last.metadata = metadata;
+        last.httpStatus = httpStatus;
+      }
+    }
+    if (!s) return;
     if (first) {
       s.responseHeaders = metadata;
-      s.httpStatus = this.httpStatus;
+      s.httpStatus = httpStatus;
       return;
     }
     if (s.responseHeaders === null) {
       // Trailers-only answer (typical of errors): one block holding status and all.
       s.responseHeaders = [];
-      this.finish(s, 'trailers', statusFromTrailers(metadata, this.httpStatus), metadata);
+      this.finish(s, 'trailers', statusFromTrailers(metadata, httpStatus), metadata);
       return;
     }
     this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
   }
 
-  /**
-   * A new call. `decoded`: the count of its headers in reqBlock, or -1 when no sink observes
-   * (`method` was then skimmed from the block).
-   */
-  private begin(id: number, method: string, decoded: number): void {
-    let authority: string | undefined;
-    let timeoutNs: number | undefined;
-    let metadata: Header[] = NOT_KEPT;
-    if (decoded >= 0) {
-      const headers = this.reqBlock;
-      for (let i = 0; i < decoded; i++) {
-        const h = headers[i]!;
-        const name = h[0];
-        if (name === ':path') method = h[1];
-        else if (name === ':authority') authority = h[1];
-        else if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
-      }
-      metadata = this.metadataOf(headers, decoded, 0);
-    }
+  /** A new call, with what its request headers said (metadata: NOT_KEPT when no sink observes). */
+  private begin(id: number, method: string, authority: string | undefined, timeoutNs: number | undefined, metadata: Header[]): void {
     const observing = this.observing;
     const free = this.ended.pop();
     let s: StreamState;
@@ -612,6 +643,54 @@ export class ConnectionTap {
         this.opts.onSinkError?.(err);
       }
     }
+  }
+}
+
+/** Longer header blocks are not remembered: a repeated block is a few indexes, an octet each. */
+const MAX_REPEATED_BLOCK = 64;
+
+/**
+ * One kind of header block as last read on a connection (request headers, answer headers,
+ * trailers): its bytes and what the tap made of them. Once the client's and the runtime's
+ * encoders hold a call's headers in their tables, a call's blocks are a handful of indexes, the
+ * same octets call after call. The same octets read against an unchanged table are the same
+ * headers, so the tap takes the ones made last time rather than decoding and filtering
+ * (metadataOf) again. A block that changed the table is not remembered: it would not read the
+ * same a second time.
+ */
+class RepeatedBlock {
+  private readonly bytes = Buffer.alloc(MAX_REPEATED_BLOCK);
+  /** -1: nothing remembered. */
+  private length = -1;
+  /** HpackDecoder.tableChanges before and after the block was read. */
+  private tableChanges = -1;
+  metadata: Header[] = NOT_KEPT;
+  httpStatus: string | undefined;
+  method = '';
+  authority: string | undefined;
+  timeoutNs: number | undefined;
+
+  /** block[start…end) is the remembered block, and the table is as it was read with. */
+  matches(block: Buffer, start: number, end: number, tableChanges: number): boolean {
+    const length = end - start;
+    if (length !== this.length || tableChanges !== this.tableChanges) return false;
+    const bytes = this.bytes;
+    for (let i = 0; i < length; i++) if (bytes[i] !== block[start + i]) return false;
+    return true;
+  }
+
+  /** Remembers block[start…end), read at `tableChanges` without changing the table; false when too long. */
+  remember(block: Buffer, start: number, end: number, tableChanges: number): boolean {
+    const length = end - start;
+    if (length > MAX_REPEATED_BLOCK) {
+      this.length = -1;
+      return false;
+    }
+    const bytes = this.bytes;
+    for (let i = 0; i < length; i++) bytes[i] = block[start + i]!;
+    this.length = length;
+    this.tableChanges = tableChanges;
+    return true;
   }
 }
 
