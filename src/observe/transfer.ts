@@ -272,10 +272,17 @@ export class BatchPacker {
     this.num(i);
   }
 
+  /** The start time startOffset read last, and its offset: calls that started together often end one after the other. */
+  private lastStartNs: bigint | undefined;
+  private lastOffset = 0;
+
   private startOffset(startNs: bigint): number {
+    if (startNs === this.lastStartNs) return this.lastOffset;
     const base = (this.baseNs ??= startNs);
     const offset = Number(startNs - base);
-    return offset > MAX_EXACT || offset < -MAX_EXACT ? NaN : offset;
+    this.lastStartNs = startNs;
+    this.lastOffset = offset > MAX_EXACT || offset < -MAX_EXACT ? NaN : offset;
+    return this.lastOffset;
   }
 
   private messages(list: readonly TimedMessage[]): void {
