@@ -7,7 +7,8 @@
  * sink wants it. Without sinks (a bare proxy) the tap keeps only what forwarding needs of a call
  * (its stream, method and whether answer headers went out, for critap's own UNAVAILABLE and
  * GOAWAY answers): header blocks are skimmed (HpackDecoder.skim), DATA is not looked at, and no
- * record is built.
+ * record is built. With sinks, a block that repeats the last of its kind byte for byte against an
+ * unchanged table is not read again (RepeatedBlock): it cannot change the table.
  */
 import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header, type Peer, type TimedMessage } from '../call.js';
 import { performance } from 'node:perf_hooks';
@@ -237,7 +238,7 @@ export class ConnectionTap {
     return this.lastStartNs;
   }
 
-  /** performance.now(), read once per chunk while one is read (see chunkMs), else afresh. */
+  /** performance.now(), read once per chunk while one is read (see chunkMs), else afresh. For StreamBodies too. */
   nowMs(): number {
     const chunkMs = this.chunkMs;
     if (chunkMs >= 0) return chunkMs;
