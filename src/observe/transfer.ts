@@ -289,7 +289,9 @@ export class BatchPacker {
     this.num(list.length);
     for (const m of list) {
       this.num(m.offsetNs);
-      this.body(m.data, this.movable(m.data));
+      // The length first: most bodies are small, and movable is a call through a field.
+      const data = m.data;
+      this.body(data, data.length >= MOVE_BODY_BYTES && this.movable(data));
       this.num(m.compressed === true ? COMPRESSED : 0);
       this.num(m.spooled ? this.extras.push(m.spooled) - 1 : -1);
     }

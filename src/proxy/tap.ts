@@ -17,7 +17,7 @@ import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
 import { MessageAssembler, type MessageSink, type SpoolOptions } from '../wire/grpc-messages.js';
 import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
-import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
+import { codeFromReset, OK_STATUS, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
 import { OpenStreams } from './open-streams.js';
 
 /** The status of a call no sink observes: never read, so never parsed from its trailers. */
@@ -420,10 +420,25 @@ export class ConnectionTap {
     if (s.responseHeaders === null) {
       // Trailers-only answer (typical of errors): one block holding status and all.
       s.responseHeaders = [];
-      this.finish(s, 'trailers', statusFromTrailers(metadata, httpStatus), metadata);
+      this.finish(s, 'trailers', this.statusOf(metadata, httpStatus), metadata);
       return;
     }
-    this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
+    this.finish(s, 'trailers', this.statusOf(metadata, s.httpStatus), metadata);
+  }
+
+  /** The last trailers list that said OK (lists are never changed, so the same list says it again). */
+  private okTrailers: Header[] | null = null;
+
+  /**
+   * statusFromTrailers, but not read again for the very list of trailers that said OK last: a
+   * connection's calls share their trailers list (metadataOf, RepeatedBlock). OK comes only from
+   * grpc-status 0 with no message, whatever the HTTP status.
+   */
+  private statusOf(trailers: Header[], httpStatus: string | undefined): CallRecord['status'] {
+    if (trailers === this.okTrailers) return OK_STATUS;
+    const status = statusFromTrailers(trailers, httpStatus);
+    if (status === OK_STATUS) this.okTrailers = trailers;
+    return status;
   }
 
   /** A new call, with what its request headers said (metadata: NOT_KEPT when no sink observes). */
