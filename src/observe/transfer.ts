@@ -99,6 +99,15 @@ function endNumbersOf(r: CallRecord): number {
   return END_NUMBERS + 5 + (r.requests.length + r.responses.length) * MESSAGE_NUMBERS + 2 * (r.requestMetadata.length + r.responseHeaders.length + r.responseTrailers.length);
 }
 
+/** The two lists hold the very same pairs (a list repeated by the tap is the same array). */
+function samePairs(list: readonly Header[], last: readonly Header[]): boolean {
+  if (list === last) return true;
+  const n = list.length;
+  if (last.length !== n) return false;
+  for (let i = 0; i < n; i++) if (list[i] !== last[i]) return false;
+  return true;
+}
+
 /** Bodies up to this size are copied into the batch a byte at a time. */
 const SMALL_COPY_BYTES = 128;
 
@@ -203,6 +212,25 @@ export class BatchPacker {
     this.numbers[this.at++] = i;
   }
 
+  /**
+   * Per field of an end (method, status message, end, authority): the string packed last and its
+   * index. A connection's calls mostly repeat them as the very same strings (the tap's repeated
+   * header blocks), so most take one comparison instead of a lookup in stringIndex.
+   */
+  private readonly lastField: string[] = ['', '', '', ''];
+  private readonly lastFieldIndex: number[] = [-1, -1, -1, -1];
+
+  private field(s: string, slot: number): void {
+    const i = this.lastFieldIndex[slot]!;
+    if (i < 0 || s !== this.lastField[slot]) {
+      this.str(s);
+      this.lastField[slot] = s;
+      this.lastFieldIndex[slot] = this.numbers[this.at - 1]!;
+      return;
+    }
+    this.numbers[this.at++] = i;
+  }
+
   /** Where a body goes: its buffer's index and its start in it; large own buffers are moved, the rest copied. */
   private body(data: Buffer, move: boolean): void {
     if (move) {
@@ -244,17 +272,26 @@ export class BatchPacker {
     this.num(i);
   }
 
+  /** The start time startOffset read last, and its offset: calls that started together often end one after the other. */
+  private lastStartNs: bigint | undefined;
+  private lastOffset = 0;
+
   private startOffset(startNs: bigint): number {
+    if (startNs === this.lastStartNs) return this.lastOffset;
     const base = (this.baseNs ??= startNs);
     const offset = Number(startNs - base);
-    return offset > MAX_EXACT || offset < -MAX_EXACT ? NaN : offset;
+    this.lastStartNs = startNs;
+    this.lastOffset = offset > MAX_EXACT || offset < -MAX_EXACT ? NaN : offset;
+    return this.lastOffset;
   }
 
   private messages(list: readonly TimedMessage[]): void {
     this.num(list.length);
     for (const m of list) {
       this.num(m.offsetNs);
-      this.body(m.data, this.movable(m.data));
+      // The length first: most bodies are small, and movable is a call through a field.
+      const data = m.data;
+      this.body(data, data.length >= MOVE_BODY_BYTES && this.movable(data));
       this.num(m.compressed === true ? COMPRESSED : 0);
       this.num(m.spooled ? this.extras.push(m.spooled) - 1 : -1);
     }
@@ -274,23 +311,14 @@ export class BatchPacker {
     this.num(n);
     if (n === 0) return;
     const at = this.at;
-    const last = this.lastList[kind]!;
-    if (last.length === n) {
-      let same = true;
-      for (let i = 0; i < n; i++) {
-        if (list[i] !== last[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        const from = this.lastAt[kind]!;
-        this.numbers.copyWithin(at, from, from + 2 * n);
-        this.at = at + 2 * n;
-        this.lastList[kind] = list;
-        this.lastAt[kind] = at;
-        return;
-      }
+    if (samePairs(list, this.lastList[kind]!)) {
+      // A number at a time: a list is a few headers, fewer numbers than copyWithin's call costs.
+      const numbers = this.numbers;
+      const from = this.lastAt[kind]!;
+      for (let i = 0; i < 2 * n; i++) numbers[at + i] = numbers[from + i]!;
+      this.at = at + 2 * n;
+      this.lastList[kind] = list;
+      return;
     }
     for (let i = 0; i < n; i++) {
       const h = list[i]!;
@@ -345,15 +373,15 @@ export class BatchPacker {
     if (extras) flags |= HAS_EXTRAS;
     this.num(END);
     this.num(flags);
-    this.str(r.method);
+    this.field(r.method, 0);
     this.num(offset || 0);
     this.num(r.durationNs);
     this.num(r.status.code);
-    this.str(r.status.message);
-    this.str(r.end);
+    this.field(r.status.message, 1);
+    this.field(r.end, 2);
     this.num(r.requestBytes);
     this.num(r.responseBytes);
-    if (r.authority !== undefined) this.str(r.authority);
+    if (r.authority !== undefined) this.field(r.authority, 3);
     else this.num(-1);
     if (r.propagatedTraceparent !== undefined) this.str(r.propagatedTraceparent);
     else this.num(-1);

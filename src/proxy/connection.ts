@@ -204,7 +204,7 @@ export class ProxiedConnection {
       this.client.pause();
     }
     try {
-      this.tap.clientReader.push(chunk);
+      this.tap.readClient(chunk);
     } catch (err) {
       this.protocolError('client', err);
     }
@@ -335,7 +335,7 @@ export class ProxiedConnection {
     if (this.client.writableLength > 0) this.readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
     if (!more) this.upstream.pause();
     try {
-      this.tap.serverReader.push(chunk);
+      this.tap.readServer(chunk);
     } catch (err) {
       this.protocolError('runtime', err);
     }
@@ -385,7 +385,7 @@ export class ProxiedConnection {
 
   private readonly observeClientOnly = (chunk: Buffer): void => {
     try {
-      this.tap.clientReader.push(chunk);
+      this.tap.readClient(chunk);
     } catch (err) {
       this.protocolError('client', err);
     }
@@ -393,7 +393,7 @@ export class ProxiedConnection {
 
   private observeOwnAnswer(written: Buffer): void {
     try {
-      this.tap.serverReader.push(written);
+      this.tap.readServer(written);
     } catch (err) {
       this.ctx.logger.error('critap could not read its own answer frames', { error: errMsg(err) });
     }

@@ -7,7 +7,8 @@
  * sink wants it. Without sinks (a bare proxy) the tap keeps only what forwarding needs of a call
  * (its stream, method and whether answer headers went out, for critap's own UNAVAILABLE and
  * GOAWAY answers): header blocks are skimmed (HpackDecoder.skim), DATA is not looked at, and no
- * record is built.
+ * record is built. With sinks, a block that repeats the last of its kind byte for byte against an
+ * unchanged table is not read again (RepeatedBlock): it cannot change the table.
  */
 import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header, type Peer, type TimedMessage } from '../call.js';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +17,7 @@ import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
 import { MessageAssembler, type MessageSink, type SpoolOptions } from '../wire/grpc-messages.js';
 import { SPOOL_FROM_BYTES, SPOOL_PART_BYTES, type CaptureBudget } from './capture-budget.js';
-import { codeFromReset, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
+import { codeFromReset, OK_STATUS, parseGrpcTimeout, statusFromTrailers } from './grpc-status.js';
 import { OpenStreams } from './open-streams.js';
 
 /** The status of a call no sink observes: never read, so never parsed from its trailers. */
@@ -134,6 +135,12 @@ export class ConnectionTap {
   private readonly ended: StreamState[] = [];
   /** The last header list metadataOf made of each kind: request metadata, answer headers, trailers. */
   private readonly lastKept: Header[][] = [[], [], []];
+  /**
+   * The last request block, and the last answer headers and trailers blocks, with what was
+   * made of them: a kubelet's calls repeat them byte for byte (see RepeatedBlock).
+   */
+  private readonly lastRequest = new RepeatedBlock();
+  private readonly lastAnswer = [new RepeatedBlock(), new RepeatedBlock()];
   /** `:status` of the block metadataOf read last. */
   private httpStatus: string | undefined;
   readonly clientReader: FrameReader;
@@ -186,6 +193,59 @@ export class ConnectionTap {
   lastStreamId = 0;
   /** A call on this connection has ended (its whole answer went to the client). */
   answered = false;
+  /**
+   * The clock as of the chunk being read (readClient, readServer): NaN until first read for it,
+   * -1 between chunks. A chunk's events are read within microseconds of its arrival, so they
+   * share one reading: a call's start, its messages and its end took four readings of
+   * performance.now() (a call into the runtime each), and a chunk at 64 calls in flight holds
+   * the frames of several calls.
+   */
+  private chunkMs = -1;
+
+  /** Reads a chunk of the client's bytes (clientReader.push, with one clock reading for all of it). */
+  readClient(chunk: Buffer): void {
+    this.chunkMs = NaN;
+    try {
+      this.clientReader.push(chunk);
+    } finally {
+      this.chunkMs = -1;
+    }
+  }
+
+  /** Reads a chunk of the runtime's bytes, or critap's own answer frames (serverReader.push, one clock reading). */
+  readServer(chunk: Buffer): void {
+    this.chunkMs = NaN;
+    try {
+      this.serverReader.push(chunk);
+    } finally {
+      this.chunkMs = -1;
+    }
+  }
+
+  /** The start (performance.now()) made into nanoseconds last, and what it made (see startNsOf). */
+  private lastStartMs = NaN;
+  private lastStartNs = 0n;
+
+  /**
+   * startNsOf, for a start read from the same chunk as the last one again (calls sent together
+   * end together): two BigInts fewer.
+   */
+  private startNsOf(startMs: number): bigint {
+    if (startMs !== this.lastStartMs) {
+      this.lastStartNs = startNsOf(startMs);
+      this.lastStartMs = startMs;
+    }
+    return this.lastStartNs;
+  }
+
+  /** performance.now(), read once per chunk while one is read (see chunkMs), else afresh. For StreamBodies too. */
+  nowMs(): number {
+    const chunkMs = this.chunkMs;
+    if (chunkMs >= 0) return chunkMs;
+    const now = performance.now();
+    if (chunkMs !== chunkMs) this.chunkMs = now;
+    return now;
+  }
 
   /**
    * critap told the client GOAWAY(lastStreamId) (the runtime went away): a stream above it that
@@ -236,7 +296,7 @@ export class ConnectionTap {
       rstStream: (id, code) => {
         const s = this.streams.get(id);
         if (!s) return;
-        const elapsed = elapsedNs(s);
+        const elapsed = elapsedNs(s, this.nowMs());
         if (s.timeoutNs !== undefined && elapsed + DEADLINE_SLACK_NS >= s.timeoutNs) {
           this.finish(s, 'client-reset', { code: 4, message: 'deadline exceeded: the client gave up when its grpc-timeout ran out' }, []);
         } else {
@@ -284,14 +344,39 @@ export class ConnectionTap {
 
   /** A request header block, block[start…end): a new call, or request trailers (read for HPACK only). */
   private requestHeaders(id: number, block: Buffer, start: number, end: number): void {
+    const decoder = this.reqDecoder;
     if (!this.observing) {
-      const method = this.reqDecoder.skim(block, start, end);
-      if (!this.streams.has(id)) this.begin(id, method, -1);
+      const method = decoder.skim(block, start, end);
+      if (!this.streams.has(id)) this.begin(id, method, undefined, undefined, NOT_KEPT);
       return;
     }
-    const n = this.reqDecoder.decodeInto(block, this.reqBlock, start, end);
+    const last = this.lastRequest;
+    if (last.matches(block, start, end, decoder.tableChanges)) {
+      if (!this.streams.has(id)) this.begin(id, last.method, last.authority, last.timeoutNs, last.metadata);
+      return;
+    }
+    const changes = decoder.tableChanges;
+    const n = decoder.decodeInto(block, this.reqBlock, start, end);
     if (this.streams.has(id)) return; // request trailers: gRPC clients do not send them
-    this.begin(id, '', n);
+    let method = '';
+    let authority: string | undefined;
+    let timeoutNs: number | undefined;
+    const headers = this.reqBlock;
+    for (let i = 0; i < n; i++) {
+      const h = headers[i]!;
+      const name = h[0];
+      if (name === ':path') method = h[1];
+      else if (name === ':authority') authority = h[1];
+      else if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
+    }
+    const metadata = this.metadataOf(headers, n, 0);
+    if (decoder.tableChanges === changes && last.remember(block, start, end, changes)) {
+      last.method = method;
+      last.authority = authority;
+      last.timeoutNs = timeoutNs;
+      last.metadata = metadata;
+    }
+    this.begin(id, method, authority, timeoutNs, metadata);
   }
 
   /** An answer header block, block[start…end): the answer's headers, its trailers, or both at once. */
@@ -304,45 +389,60 @@ export class ConnectionTap {
       else this.finish(s, 'trailers', OK_NOT_READ, NOT_KEPT);
       return;
     }
-    const n = this.resDecoder.decodeInto(block, this.resBlock, start, end);
     const s = this.streams.get(id);
-    if (!s) return;
     // The status is read from the metadata: it drops only pseudo-headers and hop-by-hop ones.
-    const first = s.responseHeaders === null && !endStream;
-    const metadata = this.metadataOf(this.resBlock, n, first ? 1 : 2);
+    const first = s !== undefined && s.responseHeaders === null && !endStream;
+    const kind = first ? 1 : 2;
+    const last = this.lastAnswer[kind - 1]!;
+    const decoder = this.resDecoder;
+    let metadata: Header[];
+    let httpStatus: string | undefined;
+    if (last.matches(block, start, end, decoder.tableChanges)) {
+      metadata = last.metadata;
+      httpStatus = last.httpStatus;
+    } else {
+      const changes = decoder.tableChanges;
+      const n = decoder.decodeInto(block, this.resBlock, start, end);
+      if (!s) return;
+      metadata = this.metadataOf(this.resBlock, n, kind);
+      httpStatus = this.httpStatus;
+      if (decoder.tableChanges === changes && last.remember(block, start, end, changes)) {
+        last.metadata = metadata;
+        last.httpStatus = httpStatus;
+      }
+    }
+    if (!s) return;
     if (first) {
       s.responseHeaders = metadata;
-      s.httpStatus = this.httpStatus;
+      s.httpStatus = httpStatus;
       return;
     }
     if (s.responseHeaders === null) {
       // Trailers-only answer (typical of errors): one block holding status and all.
       s.responseHeaders = [];
-      this.finish(s, 'trailers', statusFromTrailers(metadata, this.httpStatus), metadata);
+      this.finish(s, 'trailers', this.statusOf(metadata, httpStatus), metadata);
       return;
     }
-    this.finish(s, 'trailers', statusFromTrailers(metadata, s.httpStatus), metadata);
+    this.finish(s, 'trailers', this.statusOf(metadata, s.httpStatus), metadata);
   }
 
+  /** The last trailers list that said OK (lists are never changed, so the same list says it again). */
+  private okTrailers: Header[] | null = null;
+
   /**
-   * A new call. `decoded`: the count of its headers in reqBlock, or -1 when no sink observes
-   * (`method` was then skimmed from the block).
+   * statusFromTrailers, but not read again for the very list of trailers that said OK last: a
+   * connection's calls share their trailers list (metadataOf, RepeatedBlock). OK comes only from
+   * grpc-status 0 with no message, whatever the HTTP status.
    */
-  private begin(id: number, method: string, decoded: number): void {
-    let authority: string | undefined;
-    let timeoutNs: number | undefined;
-    let metadata: Header[] = NOT_KEPT;
-    if (decoded >= 0) {
-      const headers = this.reqBlock;
-      for (let i = 0; i < decoded; i++) {
-        const h = headers[i]!;
-        const name = h[0];
-        if (name === ':path') method = h[1];
-        else if (name === ':authority') authority = h[1];
-        else if (name === 'grpc-timeout') timeoutNs = parseGrpcTimeout(h[1]);
-      }
-      metadata = this.metadataOf(headers, decoded, 0);
-    }
+  private statusOf(trailers: Header[], httpStatus: string | undefined): CallRecord['status'] {
+    if (trailers === this.okTrailers) return OK_STATUS;
+    const status = statusFromTrailers(trailers, httpStatus);
+    if (status === OK_STATUS) this.okTrailers = trailers;
+    return status;
+  }
+
+  /** A new call, with what its request headers said (metadata: NOT_KEPT when no sink observes). */
+  private begin(id: number, method: string, authority: string | undefined, timeoutNs: number | undefined, metadata: Header[]): void {
     const observing = this.observing;
     const free = this.ended.pop();
     let s: StreamState;
@@ -351,7 +451,7 @@ export class ConnectionTap {
       s.id = id;
       s.method = method;
       s.authority = authority;
-      s.startMs = observing ? performance.now() : 0;
+      s.startMs = observing ? this.nowMs() : 0;
       s.timeoutNs = timeoutNs;
       s.requestMetadata = metadata;
       s.propagatedTraceparent = this.opts.sentTraceparent?.(id);
@@ -360,7 +460,7 @@ export class ConnectionTap {
         id,
         method,
         authority,
-        startMs: observing ? performance.now() : 0,
+        startMs: observing ? this.nowMs() : 0,
         timeoutNs,
         requestMetadata: metadata,
         requests: NO_MESSAGES,
@@ -389,7 +489,7 @@ export class ConnectionTap {
       return;
     }
     if (this.starters.length > 0) {
-      const start: CallStart = { method, startNs: startNsOf(s.startMs), requestMetadata: metadata, peer: this.peer };
+      const start: CallStart = { method, startNs: this.startNsOf(s.startMs), requestMetadata: metadata, peer: this.peer };
       for (const sink of this.starters) {
         try {
           sink.onCallStart!(start);
@@ -466,8 +566,8 @@ export class ConnectionTap {
     if (this.opts.budget) this.opts.budget.heldByOpenCalls -= reqAsm.reserved + resAsm.reserved;
     const record: CallRecord = {
       method: s.method,
-      startNs: startNsOf(s.startMs),
-      durationNs: elapsedNs(s),
+      startNs: this.startNsOf(s.startMs),
+      durationNs: elapsedNs(s, this.nowMs()),
       requests: s.requests === NO_MESSAGES ? [] : s.requests,
       responses: s.responses === NO_MESSAGES ? [] : s.responses,
       status,
@@ -578,6 +678,54 @@ export class ConnectionTap {
   }
 }
 
+/** Longer header blocks are not remembered: a repeated block is a few indexes, an octet each. */
+const MAX_REPEATED_BLOCK = 64;
+
+/**
+ * One kind of header block as last read on a connection (request headers, answer headers,
+ * trailers): its bytes and what the tap made of them. Once the client's and the runtime's
+ * encoders hold a call's headers in their tables, a call's blocks are a handful of indexes, the
+ * same octets call after call. The same octets read against an unchanged table are the same
+ * headers, so the tap takes the ones made last time rather than decoding and filtering
+ * (metadataOf) again. A block that changed the table is not remembered: it would not read the
+ * same a second time.
+ */
+class RepeatedBlock {
+  private readonly bytes = Buffer.alloc(MAX_REPEATED_BLOCK);
+  /** -1: nothing remembered. */
+  private length = -1;
+  /** HpackDecoder.tableChanges before and after the block was read. */
+  private tableChanges = -1;
+  metadata: Header[] = NOT_KEPT;
+  httpStatus: string | undefined;
+  method = '';
+  authority: string | undefined;
+  timeoutNs: number | undefined;
+
+  /** block[start…end) is the remembered block, and the table is as it was read with. */
+  matches(block: Buffer, start: number, end: number, tableChanges: number): boolean {
+    const length = end - start;
+    if (length !== this.length || tableChanges !== this.tableChanges) return false;
+    const bytes = this.bytes;
+    for (let i = 0; i < length; i++) if (bytes[i] !== block[start + i]) return false;
+    return true;
+  }
+
+  /** Remembers block[start…end), read at `tableChanges` without changing the table; false when too long. */
+  remember(block: Buffer, start: number, end: number, tableChanges: number): boolean {
+    const length = end - start;
+    if (length > MAX_REPEATED_BLOCK) {
+      this.length = -1;
+      return false;
+    }
+    const bytes = this.bytes;
+    for (let i = 0; i < length; i++) bytes[i] = block[start + i]!;
+    this.length = length;
+    this.tableChanges = tableChanges;
+    return true;
+  }
+}
+
 /** The lookup's answer, or undefined once `ms` passed (a lookup that fails is an unknown peer). */
 function withinLimit(lookup: Promise<Peer | undefined>, ms: number): Promise<Peer | undefined> {
   return new Promise((resolve) => {
@@ -626,7 +774,7 @@ class StreamBodies implements MessageSink {
 
   message(body: Buffer | null, _length: number, compressed: boolean): void {
     if (body === null) this.s.truncated ||= this.tap.capture;
-    else this.add(timed(this.s, body, compressed));
+    else this.add(timed(this.tap, this.s, body, compressed));
   }
 
   part(data: Buffer): void {
@@ -644,7 +792,7 @@ class StreamBodies implements MessageSink {
   }
 
   spooled(length: number, compressed: boolean): void {
-    const m = timed(this.s, EMPTY, compressed);
+    const m = timed(this.tap, this.s, EMPTY, compressed);
     m.spooled = { id: this.spoolId, length };
     this.spoolId = 0;
     this.add(m);
@@ -655,16 +803,16 @@ class StreamBodies implements MessageSink {
   }
 }
 
-function timed(s: StreamState, data: Buffer, compressed: boolean): TimedMessage {
-  const m: TimedMessage = { offsetNs: elapsedNs(s), data };
+function timed(tap: ConnectionTap, s: StreamState, data: Buffer, compressed: boolean): TimedMessage {
+  const m: TimedMessage = { offsetNs: elapsedNs(s, tap.nowMs()), data };
   if (compressed) m.compressed = true;
   return m;
 }
 
 /**
- * Whole nanoseconds since the call started. performance.now() reads the same monotonic clock as
- * hrtime; as a double of milliseconds it stays finer than a nanosecond for months of uptime.
+ * Whole nanoseconds from the call's start to `nowMs`. performance.now() reads the same monotonic
+ * clock as hrtime; as a double of milliseconds it stays finer than a nanosecond for months of uptime.
  */
-function elapsedNs(s: StreamState): number {
-  return Math.round((performance.now() - s.startMs) * 1e6);
+function elapsedNs(s: StreamState, nowMs: number): number {
+  return Math.round((nowMs - s.startMs) * 1e6);
 }

@@ -105,6 +105,12 @@ export class HpackDecoder {
   /** The largest limit the encoder may choose: the decoding side's SETTINGS_HEADER_TABLE_SIZE. */
   private maxCapacity: number;
   private failed = false;
+  /**
+   * Counts what changed the dynamic table (entries added, size updates) and errors: while it
+   * stands still, the same block bytes decode to the same headers (see ConnectionTap's
+   * RepeatedBlock), as a block of indexed fields only changes nothing.
+   */
+  private changes = 0;
   /** Read offset into the block being decoded. */
   private pos = 0;
 
@@ -125,6 +131,11 @@ export class HpackDecoder {
    */
   setMaxTableSize(n: number): void {
     this.maxCapacity = checkedTableSize(n);
+  }
+
+  /** Changes of the table so far (and errors): equal readings mean an unchanged table. */
+  get tableChanges(): number {
+    return this.changes;
   }
 
   /** Current dynamic table size in octets (RFC 7541 accounting: name + value + 32). */
@@ -184,6 +195,7 @@ export class HpackDecoder {
 
   private fail(err: unknown): HpackError {
     this.failed = true;
+    this.changes++;
     if (err instanceof HpackError) return err;
     // Huffman errors, or anything unforeseen: the contract is that only HpackError escapes.
     const message = err instanceof Error ? err.message : String(err);
@@ -258,6 +270,7 @@ export class HpackDecoder {
       throw new HpackError(`critap: hpack: table size update to ${size} exceeds the allowed ${this.maxCapacity}`);
     }
     this.capacity = size;
+    this.changes++;
     this.evictTo(size);
   }
 
@@ -326,6 +339,7 @@ export class HpackDecoder {
 
   /** Adds an entry (§4.4): evicts oldest entries to make room; an entry larger than the table empties it. */
   private insert(entry: Header): void {
+    this.changes++;
     const entrySize = entry[0].length + entry[1].length + ENTRY_OVERHEAD;
     if (entrySize > this.capacity) {
       this.evictTo(0);

@@ -745,3 +745,22 @@ test('headers from the tables are the tables\' own pairs: static ones frozen, no
   assert.equal(indexed, entered, 'an indexed field returns the pair that entered the table');
   assert.deepEqual(indexed, ['custom-key', 'custom-header']);
 });
+
+test('tableChanges moves with what changes the table (entries added, size updates) and errors, not with indexed fields or literals left out of it', () => {
+  const d = new HpackDecoder();
+  const at = () => d.tableChanges;
+  const start = at();
+  d.decode(hex('82 86 84')); // indexed fields only
+  d.decode(hex('04 01 2f')); // :path "/" as a literal not indexed
+  assert.equal(at(), start, 'nothing changed the table');
+  d.decode(hex('40 01 61 01 62')); // a: b, added to the table
+  const added = at();
+  assert.notEqual(added, start);
+  d.decode(hex('be')); // names the entry just added
+  assert.equal(at(), added);
+  d.decode(hex('3f e1 1f')); // size update to 4096
+  const resized = at();
+  assert.notEqual(resized, added);
+  assert.throws(() => d.decode(hex('ff ff ff ff ff ff')), HpackError);
+  assert.notEqual(at(), resized, 'after an error no earlier reading matches');
+});

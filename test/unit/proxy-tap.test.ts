@@ -205,3 +205,27 @@ test('calls naming the same HPACK table entries get the same metadata; a call be
   assert.deepEqual(ended.map((r) => r.responseTrailers), blocks.map(() => [['grpc-status', '0'], ['grpc-message', 'x']]));
   assert.ok(ended.every((r) => r.method === VERSION && r.requests[0]!.data.toString() === 'q'));
 });
+
+test('a header block repeated byte for byte reads as the table says now: the same after blocks that changed nothing, anew after one that added an entry', () => {
+  const ended: CallRecord[] = [];
+  const sink: CallSink = { needsBodies: true, onCallEnd: (r) => ended.push(r) };
+  const tap = new ConnectionTap({ sinks: [sink], captureLimit: 1024 });
+  const path = Buffer.from(VERSION, 'latin1');
+  // :method POST and :path as a literal that is not indexed: the table changes only by x-a / grpc-status.
+  const start = Buffer.concat([Buffer.from([0x83, 0x04, path.length]), path]);
+  const adding = (name: string, value: string) => Buffer.concat([Buffer.from([0x40, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  const newest = Buffer.from([0xbe]); // index 62: the entry added last
+  const requests = [adding('x-a', '1'), newest, newest, adding('x-a', '2'), newest].map((b) => Buffer.concat([start, b]));
+  const answers = [adding('grpc-status', '0'), newest, newest, adding('grpc-status', '5'), newest];
+  tap.clientReader.push(Buffer.concat([PREFACE, settingsFrame()]));
+  tap.serverReader.push(settingsFrame());
+  requests.forEach((block, i) => {
+    const id = 2 * i + 1;
+    tap.clientReader.push(Buffer.concat([frame(FrameType.HEADERS, Flag.END_HEADERS, id, block), frame(FrameType.DATA, Flag.END_STREAM, id, grpcMessage(Buffer.from('q')))]));
+    tap.serverReader.push(Buffer.concat([frame(FrameType.HEADERS, Flag.END_HEADERS, id, Buffer.from([0x88])), frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, answers[i]!)]));
+  });
+  assert.deepEqual(ended.map((r) => r.requestMetadata), [[['x-a', '1']], [['x-a', '1']], [['x-a', '1']], [['x-a', '2']], [['x-a', '2']]]);
+  assert.deepEqual(ended.map((r) => r.status.code), [0, 0, 0, 5, 5]);
+  assert.deepEqual(ended.map((r) => r.responseTrailers), [0, 0, 0, 5, 5].map((code) => [['grpc-status', String(code)]]));
+  assert.ok(ended.every((r) => r.method === VERSION && r.responseHeaders.length === 0));
+});
