@@ -121,7 +121,9 @@ export async function createObservers(opts: ObserverOptions, logger: Logger, rel
           onSinkError(err);
         }
       }
-      for (const sink of sinks) {
+      // Indexed: a for…of here walked an iterator per call.
+      for (let i = 0; i < sinks.length; i++) {
+        const sink = sinks[i]!;
         try {
           sink.onCallEnd(sink === telemetry ? forTelemetry : call);
         } catch (err) {
