@@ -66,7 +66,7 @@ if (data.budget) {
 
 let observers: Observers;
 try {
-  observers = await createObservers(opts, logger, release);
+  observers = await createObservers(opts, logger, release, true);
 } catch (err) {
   send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(0);
