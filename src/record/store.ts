@@ -8,7 +8,7 @@ import { RecordingError } from './errors.js';
 import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
 import { accessProblem, describeAccessProblem } from './access.js';
 import { removeSnapshot, snapshotDb } from './snapshot.js';
-import { CALL_END, CALL_KEY_BYTES, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, seqOfKey, startNsOfKey, writeCallKey } from './keys.js';
+import { CALL_END, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, seqOfKey, startNsOfKey } from './keys.js';
 
 export const DB_DIR = 'db';
 export const PID_FILE = 'writer.pid';
@@ -113,8 +113,6 @@ const SIDE_COUNTERS_EVERY_MS = 1000;
 
 type ChainedBatch = ReturnType<Db['batch']>;
 
-/** Put options for a key given as bytes (the call keys putCall writes); stored exactly as the string's bytes. */
-const BYTES_KEY = { keyEncoding: 'buffer' } as const;
 /** The value of an index entry. */
 const NO_BYTES = Buffer.alloc(0);
 
@@ -283,23 +281,10 @@ export class Store {
     void this.noteCounters();
   }
 
-  /**
-   * Where each call's key is written, as bytes, before it goes into a batch. One buffer serves
-   * every call: a chained batch's put hands key and value to classic-level's batch_put, which
-   * copies both into LevelDB's WriteBatch before it returns (binding.cc: ToSlice, WriteBatch::Put),
-   * and this store sets no hooks or 'write' listeners, the only things in abstract-level that
-   * would keep the key past put.
-   */
-  private readonly callKeyBytes = Buffer.alloc(CALL_KEY_BYTES);
-
   private putCall(batch: ChainedBatch, call: PreparedCall, seq: number): void {
-    const keyBytes = this.callKeyBytes;
-    let key: string | undefined;
-    if (writeCallKey(keyBytes, call.startNs, seq)) batch.put(keyBytes, call.value, BYTES_KEY);
-    else batch.put((key = callKey(call.startNs, seq)), call.value);
-    if (!hasIndexedIds(call.ids)) return;
-    key ??= keyBytes.toString('latin1');
-    for (const ik of indexKeysFor(call.ids, key)) batch.put(ik, NO_BYTES);
+    const key = callKey(call.startNs, seq);
+    batch.put(key, call.value);
+    if (hasIndexedIds(call.ids)) for (const ik of indexKeysFor(call.ids, key)) batch.put(ik, NO_BYTES);
   }
 
   /**
