@@ -334,8 +334,8 @@ export class Recorder implements CallSink {
    * Takes the next batch off the queue and prepares it. Synchronous and apart from drain on
    * purpose: the calls taken are referenced from this frame only, so they are garbage by the time
    * drain awaits LevelDB's write. Held across that await (an async function keeps its frame), a
-   * batch of calls, with their headers and message views, outlived a scavenge or two on the
-   * observer thread's small young generation and was copied, then promoted, for nothing.
+   * batch of calls, with their headers and message views, stayed alive through the write, long
+   * enough for a scavenge on the observer thread's small young generation to copy it.
    */
   private prepareNext(): { prepared: PreparedCall[]; calls: number; bytes: number } {
     let take = 0;
