@@ -147,8 +147,9 @@ export interface CallSink {
 /** Message body bytes a call carries (what the capture budget counts; status details excluded). */
 export function bodyBytes(call: Pick<CallRecord, 'requests' | 'responses'>): number {
   let n = 0;
-  for (const m of call.requests) n += m.data.length;
-  for (const m of call.responses) n += m.data.length;
+  // Indexed: called twice per recorded call, and a for…of walks an iterator.
+  for (let i = 0; i < call.requests.length; i++) n += call.requests[i]!.data.length;
+  for (let i = 0; i < call.responses.length; i++) n += call.responses[i]!.data.length;
   return n;
 }
 

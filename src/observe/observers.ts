@@ -36,8 +36,10 @@ export interface Observers {
  * @param release gives a call's body bytes back to the proxy's capture budget once the observers
  *   are done with them. The recorder holds bodies until they are written; telemetry is done with
  *   a call when its onCallEnd returns (it keeps it only until the next turn of the event loop).
+ * @param ownThread the observers run on the observer thread (src/observe/worker.ts), not on the
+ *   forwarding path: the recorder then prepares each call as it comes (RecorderOptions.prepareOnArrival).
  */
-export async function createObservers(opts: ObserverOptions, logger: Logger, release?: (bytes: number) => void): Promise<Observers> {
+export async function createObservers(opts: ObserverOptions, logger: Logger, release?: (bytes: number) => void, ownThread = false): Promise<Observers> {
   const sinks: CallSink[] = [];
   let recorder: Recorder | undefined;
   let telemetry: Telemetry | undefined;
@@ -65,6 +67,7 @@ export async function createObservers(opts: ObserverOptions, logger: Logger, rel
         release,
         logger,
         secrets,
+        prepareOnArrival: ownThread,
       });
       sinks.push(recorder);
     }
@@ -121,7 +124,9 @@ export async function createObservers(opts: ObserverOptions, logger: Logger, rel
           onSinkError(err);
         }
       }
-      for (const sink of sinks) {
+      // Indexed: a for…of here walked an iterator per call.
+      for (let i = 0; i < sinks.length; i++) {
+        const sink = sinks[i]!;
         try {
           sink.onCallEnd(sink === telemetry ? forTelemetry : call);
         } catch (err) {

@@ -562,7 +562,17 @@ class Unpacker {
 
 export function unpackBatch(batch: PackedBatch): ObservedEvent[] {
   const out: ObservedEvent[] = [];
-  const reader = new Unpacker(batch);
-  while (!reader.done) out.push(reader.event());
+  eachEvent(batch, (e) => out.push(e));
   return out;
+}
+
+/**
+ * Reads a batch back event by event, each handed to `visit` before the next is made. The
+ * observer thread uses this rather than unpackBatch: a batch holds up to 512 calls, and made all
+ * at once they were all alive together, to be copied by any scavenge that came meanwhile; one at
+ * a time, each is garbage (the recorder keeps only its encoded value) when the next is read.
+ */
+export function eachEvent(batch: PackedBatch, visit: (e: ObservedEvent) => void): void {
+  const reader = new Unpacker(batch);
+  while (!reader.done) visit(reader.event());
 }

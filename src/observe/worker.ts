@@ -8,7 +8,7 @@ import { createLogger } from '../log.js';
 import { CaptureBudget } from '../proxy/capture-budget.js';
 import { createObservers, type Observers } from './observers.js';
 import type { ObserverOptions } from './options.js';
-import { unpackBatch, type PackedBatch } from './transfer.js';
+import { eachEvent, type PackedBatch } from './transfer.js';
 
 export type ToWorker = { kind: 'batch'; batch: PackedBatch } | { kind: 'stats'; id: number } | { kind: 'close' };
 export type FromWorker =
@@ -66,7 +66,7 @@ if (data.budget) {
 
 let observers: Observers;
 try {
-  observers = await createObservers(opts, logger, release);
+  observers = await createObservers(opts, logger, release, true);
 } catch (err) {
   send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(0);
@@ -80,10 +80,10 @@ port.on('message', (msg: ToWorker) => {
     // Parts that came moved (each in its own buffer, not in the batch's shared one) go back once written.
     const shared = msg.batch.buffers[0];
     const written: ArrayBuffer[] = [];
-    for (const e of unpackBatch(msg.batch)) {
+    eachEvent(msg.batch, (e) => {
       if ('end' in e) {
         observers.onCallEnd(e.end, onSinkError);
-        continue;
+        return;
       }
       if ('part' in e || 'abort' in e) {
         try {
@@ -93,7 +93,7 @@ port.on('message', (msg: ToWorker) => {
           onSinkError(err);
         }
         if ('part' in e && data.budget && e.part.data.buffer !== shared) written.push(e.part.data.buffer as ArrayBuffer);
-        continue;
+        return;
       }
       for (const sink of observers.sinks) {
         try {
@@ -102,7 +102,7 @@ port.on('message', (msg: ToWorker) => {
           onSinkError(err);
         }
       }
-    }
+    });
     if (written.length > 0) port.postMessage({ kind: 'parts', buffers: written } satisfies FromWorker, written);
   } else if (msg.kind === 'stats') {
     send({ kind: 'stats', id: msg.id, stats: { ...observers.stats(), observerTid: osThreadId } });

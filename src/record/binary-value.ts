@@ -1,4 +1,4 @@
-import type { CallRecord, Header } from '../call.js';
+import type { CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import type { ValueHeader } from './call-codec.js';
 import { ValueDecodeError } from './value-error.js';
@@ -211,10 +211,19 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
   const out = Buffer.allocUnsafe(headerLength + bodyBytes);
   copyBytes(w.buf, 0, out, 0, headerLength);
   let pos = headerLength;
-  for (const m of call.requests) if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
-  for (const m of call.responses) if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
+  pos = copyBodies(call.requests, out, pos);
+  pos = copyBodies(call.responses, out, pos);
   if (details) details.copy(out, pos);
   return out;
+}
+
+/** Copies the bodies held in memory (not in files) to out at pos; returns the position after them. */
+function copyBodies(messages: readonly TimedMessage[], out: Buffer, pos: number): number {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
+  }
+  return pos;
 }
 
 /**

@@ -11,18 +11,32 @@ import type { SecretMemory } from './secret-memory.js';
 
 /** Secret header values are remembered as they are and, for "Bearer x", the token alone. */
 export function learnHeaders(headers: readonly Header[], secrets: SecretMemory): void {
-  for (const [name, value] of headers) {
+  // Indexed: this runs for every header of every traced call, and destructuring each pair in a
+  // for…of walks an iterator per header.
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i]![0];
     if (!isSecretHeader(name)) continue;
+    const value = headers[i]![1];
     secrets.remember(Buffer.from(value, 'utf8'));
     const token = /^\S+\s+(\S+)$/.exec(value)?.[1];
     if (token) secrets.remember(Buffer.from(token, 'utf8'));
   }
 }
 
+/**
+ * The callback redactMessage hands values to. Made here, not inline in learnMessages: a closure
+ * over learnMessages' own parameter would give every call of it a context object, learnable
+ * type or not, twice per traced call.
+ */
+function rememberIn(secrets: SecretMemory): (value: Buffer) => void {
+  return (v) => secrets.remember(v);
+}
+
 function learnMessages(messages: readonly TimedMessage[], typeName: string, rules: RedactionRules | undefined, secrets: SecretMemory): void {
   if (!canRedact(typeName, rules)) return;
-  const learn = (v: Buffer) => secrets.remember(v);
-  for (const m of messages) {
+  const learn = rememberIn(secrets);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
     if (m.compressed) continue; // the recorder decompresses and learns these in its batch
     try {
       redactMessage(typeName, m.data, rules, learn);
@@ -33,11 +47,29 @@ function learnMessages(messages: readonly TimedMessage[], typeName: string, rule
 }
 
 export function learnSecrets(call: CallRecord, rules: RedactionRules | undefined, secrets: SecretMemory): void {
-  for (const h of [call.requestMetadata, call.responseHeaders, call.responseTrailers]) learnHeaders(h, secrets);
+  learnHeaders(call.requestMetadata, secrets);
+  learnHeaders(call.responseHeaders, secrets);
+  learnHeaders(call.responseTrailers, secrets);
   const info = lookupMethod(call.method);
   if (!info) return;
   learnMessages(call.requests, info.requestType, rules, secrets);
   learnMessages(call.responses, info.responseType, rules, secrets);
+}
+
+/**
+ * Header values scrubbed of values redacted before; the same array when none held one. A plain
+ * loop, not a closure and forEach per call: this runs for every traced call once a value is known.
+ */
+function scrubHeaderValues(headers: Header[], secrets: SecretMemory): Header[] {
+  let out: Header[] | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    const clean = secrets.scrubText(h[1]);
+    if (clean === undefined) continue;
+    out ??= headers.slice();
+    out[i] = [h[0], clean];
+  }
+  return out ?? headers;
 }
 
 /**
@@ -46,20 +78,10 @@ export function learnSecrets(call: CallRecord, rules: RedactionRules | undefined
  */
 export function scrubForTelemetry(call: CallRecord, secrets: SecretMemory): CallRecord {
   if (secrets.size === 0) return call;
-  const headers = (hs: Header[]): Header[] => {
-    let out: Header[] | undefined;
-    hs.forEach(([k, v], i) => {
-      const clean = secrets.scrubText(v);
-      if (clean === undefined) return;
-      out ??= hs.slice();
-      out[i] = [k, clean];
-    });
-    return out ?? hs;
-  };
   const message = secrets.scrubText(call.status.message);
-  const requestMetadata = headers(call.requestMetadata);
-  const responseHeaders = headers(call.responseHeaders);
-  const responseTrailers = headers(call.responseTrailers);
+  const requestMetadata = scrubHeaderValues(call.requestMetadata, secrets);
+  const responseHeaders = scrubHeaderValues(call.responseHeaders, secrets);
+  const responseTrailers = scrubHeaderValues(call.responseTrailers, secrets);
   if (message === undefined && requestMetadata === call.requestMetadata && responseHeaders === call.responseHeaders && responseTrailers === call.responseTrailers) return call;
   return { ...call, status: message === undefined ? call.status : { ...call.status, message }, requestMetadata, responseHeaders, responseTrailers };
 }

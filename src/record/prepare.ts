@@ -23,7 +23,12 @@ export function redactionRules(opts: { keepEnv?: boolean; redactPaths?: string[]
 }
 
 function headerValue(headers: readonly Header[], name: string): string | undefined {
-  for (const [k, v] of headers) if (k === name) return v;
+  // Indexed, not `for (const [k, v] of headers)`: destructuring each pair walks an iterator, and
+  // this runs twice per recorded call.
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h[0] === name) return h[1];
+  }
   return undefined;
 }
 
@@ -133,6 +138,9 @@ function idsFromResponse(info: MethodInfo): boolean {
 
 const scratchFlags: string[] = [];
 
+/** The ids of a call that names nothing (most calls): one shared object, never changed, instead of a new {} per call. */
+const NO_IDS: CallIds = Object.freeze({});
+
 /** SecretMemory.remember, bound once per memory rather than once per call. */
 let learner: { secrets: SecretMemory; learn: (value: Buffer) => void } | undefined;
 function learnerFor(secrets: SecretMemory): (value: Buffer) => void {
@@ -201,7 +209,7 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
   if (flags.length > 0) {
     stored = { ...call, requests, responses, status, requestMetadata, responseHeaders, responseTrailers };
   }
-  ids ??= {};
+  ids ??= NO_IDS;
   return {
     startNs: call.startNs,
     method: call.method,

@@ -54,7 +54,23 @@ export interface RecorderOptions {
    * through it, so that budget bounds a body until it is written.
    */
   release?: (bytes: number) => void;
+  /**
+   * Prepare each call (redaction, ids, its encoded value) as onCallEnd gets it rather than when
+   * its batch is written (calls with spooled bodies still wait for the batch). For a recorder on
+   * a thread of its own, where onCallEnd holds up no forwarding (src/observe/worker.ts): the
+   * queue then holds small encoded values instead of whole calls (records, header lists, message
+   * views), which would otherwise wait up to a flush interval on a young generation sized to be
+   * small, be copied by its scavenges and promoted. Same stored bytes, same order, same counts.
+   */
+  prepareOnArrival?: boolean;
   logger?: Logger;
+}
+
+/** A queued call: as it came, or already prepared (RecorderOptions.prepareOnArrival). */
+type Queued = CallRecord | PreparedCall;
+
+function isPrepared(q: Queued): q is PreparedCall {
+  return (q as PreparedCall).value !== undefined;
 }
 
 /**
@@ -78,7 +94,8 @@ const DISK_FULL_RETRY_MS = 1000;
 
 /**
  * The recording sink. onCallEnd only filters and queues (O(1), never throws, never waits); a
- * timer-driven batch writer does redaction, id extraction, encoding and the LevelDB batch.
+ * timer-driven batch writer does redaction, id extraction, encoding and the LevelDB batch. On a
+ * thread of its own the first three can move to onCallEnd (RecorderOptions.prepareOnArrival).
  */
 export class Recorder implements CallSink {
   readonly needsBodies = true;
@@ -86,7 +103,10 @@ export class Recorder implements CallSink {
   readonly spoolsBodies = true;
   private readonly spool: BodySpool;
   private lostBodiesLogged = 0;
-  private queue: CallRecord[] = [];
+  private queue: Queued[] = [];
+  /** bodyBytes of each queued call, in queue order: what is given back through `release` once it is written. */
+  private queueBodyBytes: number[] = [];
+  private readonly prepareOnArrival: boolean;
   private inFlight = 0;
   private recorded = 0;
   private dropped = 0;
@@ -130,6 +150,7 @@ export class Recorder implements CallSink {
     this.limits = { maxCalls: opts.maxCalls, maxBytes: opts.maxBytes, maxAgeMs: opts.maxAgeMs };
     this.logger = opts.logger ?? silentLogger;
     this.release = opts.release;
+    this.prepareOnArrival = opts.prepareOnArrival ?? false;
     this.spool = new BodySpool(store.dir);
     // Timers are unref'd: the recorder must not be what keeps a process alive.
     this.flushTimer = setInterval(() => this.tick(), opts.flushIntervalMs ?? 50).unref();
@@ -175,8 +196,18 @@ export class Recorder implements CallSink {
       this.countDrop(1);
       return;
     }
+    let entry: Queued = call;
+    if (this.prepareOnArrival && !spooled) {
+      const prepared = this.tryPrepare(call);
+      if (prepared === undefined) {
+        this.release?.(bytes);
+        return;
+      }
+      entry = prepared;
+    }
     this.queuedBytes += bytes;
-    this.queue.push(call);
+    this.queue.push(entry);
+    this.queueBodyBytes.push(bytes);
     // Large bodies hold the capture budget until written: write them now, not at the next tick.
     if (this.queuedBytes >= BATCH_BYTES && !this.busy && !this.flushSoon) {
       this.flushSoon = true;
@@ -288,51 +319,79 @@ export class Recorder implements CallSink {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 || this.droppedUnsaved > 0) {
-      let take = 0;
-      let batchBytes = 0;
-      while (take < this.queue.length && take < CHUNK && (take === 0 || batchBytes < BATCH_BYTES)) {
-        batchBytes += bodyBytes(this.queue[take]!);
-        take++;
-      }
-      const batch = this.queue.splice(0, take);
-      this.queuedBytes -= batchBytes;
-      this.inFlight = batch.length;
+      const next = this.prepareNext();
+      this.inFlight = next.calls;
       try {
-        await this.writeBatch(batch);
+        await this.writePrepared(next.prepared);
       } finally {
         this.inFlight = 0;
-        this.release?.(batchBytes);
+        this.release?.(next.bytes);
       }
     }
   }
 
-  /** Prepares and stores one batch; its calls count as recorded, or as dropped when the write fails. */
-  private async writeBatch(batch: CallRecord[]): Promise<void> {
-    const prepared: PreparedCall[] = [];
-    for (const call of batch) {
-      let files: string[] = [];
-      try {
-        if (hasSpooled(call)) {
-          const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
-          files = settled.files;
-          if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
-          const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
-          keepNamedFiles(p, files, this.store.dir);
-          prepared.push(p);
-        } else {
-          prepared.push(prepareCall(call, this.redaction, this.secrets));
-        }
-      } catch (err) {
-        for (const f of files) removeBodyFileNow(this.store.dir, f);
-        // A call we cannot make safe to store is not stored; it counts as dropped.
-        this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
-        this.countDrop(1);
-      }
+  /**
+   * Takes the next batch off the queue and prepares it. Synchronous and apart from drain on
+   * purpose: the calls taken are referenced from this frame only, so they are garbage by the time
+   * drain awaits LevelDB's write. Held across that await (an async function keeps its frame), a
+   * batch of calls, with their headers and message views, stayed alive through the write, long
+   * enough for a scavenge on the observer thread's small young generation to copy it.
+   */
+  private prepareNext(): { prepared: PreparedCall[]; calls: number; bytes: number } {
+    let take = 0;
+    let bytes = 0;
+    while (take < this.queue.length && take < CHUNK && (take === 0 || bytes < BATCH_BYTES)) {
+      bytes += this.queueBodyBytes[take]!;
+      take++;
     }
+    const batch = this.queue.splice(0, take);
+    this.queueBodyBytes.splice(0, take);
+    this.queuedBytes -= bytes;
+    try {
+      return { prepared: this.prepareBatch(batch), calls: take, bytes };
+    } catch (err) {
+      // Never expected (each call's failure is caught), but the bytes are given back all the same.
+      this.release?.(bytes);
+      throw err;
+    }
+  }
+
+  /** Prepares each call of a batch not prepared yet; a call that cannot be made safe to store is dropped (and counted). */
+  private prepareBatch(batch: Queued[]): PreparedCall[] {
+    const prepared: PreparedCall[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i]!;
+      const p = isPrepared(entry) ? entry : this.tryPrepare(entry);
+      if (p !== undefined) prepared.push(p);
+    }
+    return prepared;
+  }
+
+  /** The call ready to store, or undefined when it cannot be made safe to store: then it is dropped (and counted). */
+  private tryPrepare(call: CallRecord): PreparedCall | undefined {
+    let files: string[] = [];
+    try {
+      if (!hasSpooled(call)) return prepareCall(call, this.redaction, this.secrets);
+      const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
+      files = settled.files;
+      if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
+      const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
+      keepNamedFiles(p, files, this.store.dir);
+      return p;
+    } catch (err) {
+      for (const f of files) removeBodyFileNow(this.store.dir, f);
+      this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
+      this.countDrop(1);
+      return undefined;
+    }
+  }
+
+  /** Stores prepared calls in one batch; they count as recorded, or as dropped when the write fails. */
+  private async writePrepared(prepared: PreparedCall[]): Promise<void> {
     const drops = this.droppedUnsaved;
     this.droppedUnsaved = 0;
     try {
-      await this.store.putCalls(prepared, drops);
+      await this.store.storeCalls(prepared, drops);
       this.recorded += prepared.length;
     } catch (err) {
       // The calls are not stored: neither are their body files.
@@ -357,12 +416,14 @@ export class Recorder implements CallSink {
   private stopForDiskFull(err: unknown): void {
     if (this.diskFull) return;
     let queuedBytes = 0;
-    for (const call of this.queue) {
-      queuedBytes += bodyBytes(call);
-      abortSpooled(call, this.spool);
+    for (let i = 0; i < this.queue.length; i++) {
+      queuedBytes += this.queueBodyBytes[i]!;
+      const entry = this.queue[i]!;
+      if (!isPrepared(entry)) abortSpooled(entry, this.spool);
     }
     const queued = this.queue.length;
     this.queue = [];
+    this.queueBodyBytes = [];
     this.queuedBytes = 0;
     this.release?.(queuedBytes);
     this.dropped += queued;
@@ -390,7 +451,7 @@ export class Recorder implements CallSink {
       const drops = this.droppedUnsaved;
       this.droppedUnsaved = 0;
       try {
-        await this.store.putCalls([], drops);
+        await this.store.storeCalls([], drops);
       } catch (err) {
         this.droppedUnsaved += drops;
         throw err;

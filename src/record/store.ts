@@ -8,7 +8,7 @@ import { RecordingError } from './errors.js';
 import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
 import { accessProblem, describeAccessProblem } from './access.js';
 import { removeSnapshot, snapshotDb } from './snapshot.js';
-import { CALL_END, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, seqOfKey, startNsOfKey, type IndexKind } from './keys.js';
+import { CALL_END, CALL_PREFIX, META_KEY, callKey, callKeyFrom, indexKey, seqOfKey, startNsOfKey } from './keys.js';
 
 export const DB_DIR = 'db';
 export const PID_FILE = 'writer.pid';
@@ -59,16 +59,18 @@ export interface RetentionLimits {
 /** Index entries so `show --pod/--container` reads a few keys instead of scanning every call. */
 export function indexKeysFor(ids: CallIds, key: string): string[] {
   const out: string[] = [];
-  const add = (kind: IndexKind, v: string | undefined) => {
-    if (v) out.push(indexKey(kind, v, key));
-  };
-  add('p', ids.podName);
-  if (ids.podName && ids.podNamespace) add('p', `${ids.podNamespace}/${ids.podName}`);
-  add('u', ids.podUid);
-  add('s', ids.podSandboxId);
-  add('c', ids.containerId);
-  add('n', ids.containerName);
+  if (ids.podName) out.push(indexKey('p', ids.podName, key));
+  if (ids.podName && ids.podNamespace) out.push(indexKey('p', `${ids.podNamespace}/${ids.podName}`, key));
+  if (ids.podUid) out.push(indexKey('u', ids.podUid, key));
+  if (ids.podSandboxId) out.push(indexKey('s', ids.podSandboxId, key));
+  if (ids.containerId) out.push(indexKey('c', ids.containerId, key));
+  if (ids.containerName) out.push(indexKey('n', ids.containerName, key));
   return out;
+}
+
+/** Whether indexKeysFor finds anything: most calls (Version, Status, lists) carry no id. */
+function hasIndexedIds(ids: CallIds): boolean {
+  return !!(ids.podName || ids.podUid || ids.podSandboxId || ids.containerId || ids.containerName);
 }
 
 async function writerDescription(dir: string): Promise<string> {
@@ -108,6 +110,22 @@ const BLOCK_SIZE = 16 * 1024;
 
 /** Side counters are written at most this often while recording (and always on close). */
 const SIDE_COUNTERS_EVERY_MS = 1000;
+
+type ChainedBatch = ReturnType<Db['batch']>;
+
+/** The value of an index entry. */
+const NO_BYTES = Buffer.alloc(0);
+
+/** A stored call in the counters: what the meta entry and retention's limits count. */
+function countCall(c: Counters, call: PreparedCall): void {
+  c.calls++;
+  c.recorded++;
+  c.bytes += call.value.length;
+  const files = call.bodyFiles;
+  if (files) for (let i = 0; i < files.length; i++) c.bytes += files[i]!.length;
+  if (call.redacted) c.redacted++;
+  c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
+}
 
 export class Store {
   private constructor(
@@ -230,28 +248,26 @@ export class Store {
     return Buffer.from(JSON.stringify(c), 'utf8');
   }
 
-  /** Stores calls, their index entries and the updated counters in one atomic batch. */
+  /** Stores calls, their index entries and the updated counters in one atomic batch; returns the calls' keys. */
   async putCalls(calls: readonly PreparedCall[], newlyDropped = 0): Promise<string[]> {
+    const firstSeq = this.counters.nextSeq;
+    await this.storeCalls(calls, newlyDropped);
+    return calls.map((call, i) => callKey(call.startNs, firstSeq + i));
+  }
+
+  /** putCalls without making the keys: the recorder's write, batch after batch, has no use for them. */
+  async storeCalls(calls: readonly PreparedCall[], newlyDropped = 0): Promise<void> {
     // Counted on a copy that replaces the counters only once the batch is stored: a failed batch
     // (disk full) must not leave counts that counters.json would then claim as lost calls.
     const c: Counters = { ...this.counters, methods: { ...this.counters.methods } };
-    const keys: string[] = [];
-    const empty = Buffer.alloc(0);
     // A chained batch: each entry goes into LevelDB's own batch as it is added, so no array of
     // operation objects is built, copied again by abstract-level and read back field by field.
     const batch = this.db.batch();
     try {
-      for (const call of calls) {
-        const key = callKey(call.startNs, c.nextSeq++);
-        keys.push(key);
-        batch.put(key, call.value);
-        for (const ik of indexKeysFor(call.ids, key)) batch.put(ik, empty);
-        c.calls++;
-        c.recorded++;
-        c.bytes += call.value.length;
-        for (const f of call.bodyFiles ?? []) c.bytes += f.length;
-        if (call.redacted) c.redacted++;
-        c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
+      for (let i = 0; i < calls.length; i++) {
+        const call = calls[i]!;
+        this.putCall(batch, call, c.nextSeq++);
+        countCall(c, call);
       }
       c.dropped += newlyDropped;
       batch.put(META_KEY, this.metaValue(c));
@@ -263,7 +279,12 @@ export class Store {
     await batch.write();
     this.counters = c;
     void this.noteCounters();
-    return keys;
+  }
+
+  private putCall(batch: ChainedBatch, call: PreparedCall, seq: number): void {
+    const key = callKey(call.startNs, seq);
+    batch.put(key, call.value);
+    if (hasIndexedIds(call.ids)) for (const ik of indexKeysFor(call.ids, key)) batch.put(ik, NO_BYTES);
   }
 
   /**

@@ -339,3 +339,54 @@ test('a call that cannot be encoded is not stored: counted as dropped (in stats 
     await stored.close();
   }
 });
+
+test('prepareOnArrival (the observer thread\'s recorder) stores the same entries, counters and drops, and gives bytes back only once written', async (t) => {
+  const { gzipSync } = await import('node:zlib');
+  const { Store } = await import('../../src/record/store.js');
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const calls = () => {
+    const gz = pullImage(T0 + 5n);
+    gz.requestMetadata = [...gz.requestMetadata, ['grpc-encoding', 'gzip']];
+    gz.requests = [{ offsetNs: 0, data: gzipSync(gz.requests[0]!.data), compressed: true }];
+    const broken = versionCall(T0 + 6n);
+    (broken as { status: unknown }).status = undefined;
+    return [
+      pullImage(T0),
+      runPodSandbox('sb-1', T0 + 1n, 'web'),
+      createContainer('sb-1', 'ctr-1', T0 + 2n),
+      makeCall({ method: V1 + 'ExecSync', request: { containerId: 'ctr-1', cmd: ['env'] }, responses: [{ stdout: b64(`DB=${SECRET_ENV}`), stderr: '', exitCode: 0 }], startNs: T0 + 3n }),
+      { ...versionCall(T0 + 4n), status: { code: 2, message: `no: ${SECRET_ENV}` } },
+      gz,
+      broken,
+      versionCall(T0 + 7n),
+    ];
+  };
+  const record = async (prepareOnArrival: boolean) => {
+    const dir = await tempDir(t);
+    const released: number[] = [];
+    const rec = await openRecorder({ dir, flushIntervalMs: 60_000, prepareOnArrival, release: (n) => released.push(n), logger: createLogger({ write: () => {} }) });
+    const sent = calls();
+    for (const c of sent) rec.onCallEnd(c);
+    const broken = bodyBytes(sent[6]!);
+    // A call that cannot be prepared is given back when it is dropped; every other call only once written.
+    assert.deepEqual(released, prepareOnArrival ? [broken] : []);
+    await rec.flush();
+    const stats = rec.stats();
+    await rec.close();
+    const store = await Store.open(dir, 'read');
+    const entries: Array<[string, string]> = [];
+    try {
+      for await (const [k, v] of store.db.iterator()) entries.push([k, v.toString('hex')]);
+    } finally {
+      await store.close();
+    }
+    return { entries, stats, released: released.reduce((a, b) => a + b, 0), sentBytes: sent.reduce((a, c) => a + bodyBytes(c), 0) };
+  };
+  const later = await record(false);
+  const early = await record(true);
+  assert.deepEqual(early.entries, later.entries);
+  assert.deepEqual(early.stats, later.stats);
+  assert.deepEqual(early.stats, { recorded: 7, dropped: 1, queued: 0 });
+  assert.equal(early.released, early.sentBytes, 'every byte is given back');
+  assert.ok(later.entries.some(([k]) => k.startsWith('x')), 'index entries are compared too');
+});
