@@ -39,7 +39,7 @@ Flags:
   --variants IDS     comma-separated subset of: ${ALL_VARIANTS.join(', ')}
                      (default: ${DEFAULT_VARIANTS.join(', ')})
   --no-containerd    skip the real-runtime scenarios
-  --profile DIR      run critap processes under node --cpu-prof, profiles written to DIR
+  --profile DIR      run critap processes under node --cpu-prof: DIR/<scenario>-r<round>-<variant>/, one profile per thread
 
 Examples:
   npm run bench -- --smoke

@@ -50,8 +50,9 @@ class Bench {
     this.ctx = {
       workDir,
       otlpUrl,
-      critapExecArgv: (name) =>
-        opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir, '--cpu-prof-name', `${this.label}-${name}.cpuprofile`] : [],
+      // A folder per measurement and no --cpu-prof-name: with a name, the observer thread's
+      // profile and the main thread's were written to the same file, and one was lost.
+      critapExecArgv: (name) => (opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(opts.profileDir, `${this.label}-${name}`)] : []),
     };
   }
 
