@@ -204,19 +204,18 @@ export class ConnectionTap {
 
   /** Reads a chunk of the client's bytes (clientReader.push, with one clock reading for all of it). */
   readClient(chunk: Buffer): void {
-    this.chunkMs = NaN;
-    try {
-      this.clientReader.push(chunk);
-    } finally {
-      this.chunkMs = -1;
-    }
+    this.readChunk(this.clientReader, chunk);
   }
 
   /** Reads a chunk of the runtime's bytes, or critap's own answer frames (serverReader.push, one clock reading). */
   readServer(chunk: Buffer): void {
+    this.readChunk(this.serverReader, chunk);
+  }
+
+  private readChunk(reader: FrameReader, chunk: Buffer): void {
     this.chunkMs = NaN;
     try {
-      this.serverReader.push(chunk);
+      reader.push(chunk);
     } finally {
       this.chunkMs = -1;
     }
