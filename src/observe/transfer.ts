@@ -18,6 +18,7 @@
  * than the numbers and strings together.
  */
 import type { CallRecord, CallStart, Header, Peer, TimedMessage } from '../call.js';
+import { copyBytes } from '../copy-bytes.js';
 
 /** Bodies from this size on are moved rather than copied (when they own their buffer). */
 export const MOVE_BODY_BYTES = 64 * 1024;
@@ -107,9 +108,6 @@ function samePairs(list: readonly Header[], last: readonly Header[]): boolean {
   for (let i = 0; i < n; i++) if (list[i] !== last[i]) return false;
   return true;
 }
-
-/** Bodies up to this size are copied into the batch a byte at a time. */
-const SMALL_COPY_BYTES = 128;
 
 /**
  * Room a growing batch starts with: numbers, and octets of small bodies. Small, as a quiet
@@ -244,14 +242,7 @@ export class BatchPacker {
       this.num(0);
     } else {
       this.bodyRoom(data.length);
-      if (data.length <= SMALL_COPY_BYTES) {
-        // A byte at a time: Buffer#copy's way through TypedArray#set costs more than a small body's bytes.
-        const to = this.bodies;
-        const at = this.bodyAt;
-        for (let i = 0; i < data.length; i++) to[at + i] = data[i]!;
-      } else {
-        data.copy(this.bodies, this.bodyAt);
-      }
+      copyBytes(data, 0, this.bodies, this.bodyAt, data.length);
       this.num(0);
       this.num(this.bodyAt);
       this.bodyAt += data.length;

@@ -229,7 +229,7 @@ export class ConnectionTap {
    * startNsOf, for a start read from the same chunk as the last one again (calls sent together
    * end together): two BigInts fewer.
    */
-  private startNsOf(startMs: number): bigint {
+  private callStartNs(startMs: number): bigint {
     if (startMs !== this.lastStartMs) {
       this.lastStartNs = startNsOf(startMs);
       this.lastStartMs = startMs;
@@ -488,7 +488,7 @@ export class ConnectionTap {
       return;
     }
     if (this.starters.length > 0) {
-      const start: CallStart = { method, startNs: this.startNsOf(s.startMs), requestMetadata: metadata, peer: this.peer };
+      const start: CallStart = { method, startNs: this.callStartNs(s.startMs), requestMetadata: metadata, peer: this.peer };
       for (const sink of this.starters) {
         try {
           sink.onCallStart!(start);
@@ -565,7 +565,7 @@ export class ConnectionTap {
     if (this.opts.budget) this.opts.budget.heldByOpenCalls -= reqAsm.reserved + resAsm.reserved;
     const record: CallRecord = {
       method: s.method,
-      startNs: this.startNsOf(s.startMs),
+      startNs: this.callStartNs(s.startMs),
       durationNs: elapsedNs(s, this.nowMs()),
       requests: s.requests === NO_MESSAGES ? [] : s.requests,
       responses: s.responses === NO_MESSAGES ? [] : s.responses,

@@ -1,4 +1,5 @@
 import type { CallRecord, Header, TimedMessage } from '../call.js';
+import { copyBytes } from '../copy-bytes.js';
 import type { CallIds } from '../cri/ids.js';
 import type { ValueHeader } from './call-codec.js';
 import { ValueDecodeError } from './value-error.js';
@@ -224,19 +225,6 @@ function copyBodies(messages: readonly TimedMessage[], out: Buffer, pos: number)
     if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
   }
   return pos;
-}
-
-/**
- * Copies n bytes. Buffer#copy of part of a buffer makes a Uint8Array view of the part on every
- * call (node:buffer _copyActual): garbage, per call, on the observer thread, whose young
- * generation is small. Headers are short, so a loop copies them without allocating.
- */
-function copyBytes(src: Uint8Array, srcStart: number, dst: Uint8Array, dstStart: number, n: number): void {
-  if (n > 512) {
-    dst.set(src.subarray(srcStart, srcStart + n), dstStart);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[dstStart + i] = src[srcStart + i]!;
 }
 
 /**

@@ -23,18 +23,9 @@ export function learnHeaders(headers: readonly Header[], secrets: SecretMemory):
   }
 }
 
-/**
- * The callback redactMessage hands values to. Made here, not inline in learnMessages: a closure
- * over learnMessages' own parameter would give every call of it a context object, learnable
- * type or not, twice per traced call.
- */
-function rememberIn(secrets: SecretMemory): (value: Buffer) => void {
-  return (v) => secrets.remember(v);
-}
-
 function learnMessages(messages: readonly TimedMessage[], typeName: string, rules: RedactionRules | undefined, secrets: SecretMemory): void {
   if (!canRedact(typeName, rules)) return;
-  const learn = rememberIn(secrets);
+  const learn = secrets.learn;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
     if (m.compressed) continue; // the recorder decompresses and learns these in its batch

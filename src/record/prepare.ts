@@ -141,13 +141,6 @@ const scratchFlags: string[] = [];
 /** The ids of a call that names nothing (most calls): one shared object, never changed, instead of a new {} per call. */
 const NO_IDS: CallIds = Object.freeze({});
 
-/** SecretMemory.remember, bound once per memory rather than once per call. */
-let learner: { secrets: SecretMemory; learn: (value: Buffer) => void } | undefined;
-function learnerFor(secrets: SecretMemory): (value: Buffer) => void {
-  if (learner?.secrets !== secrets) learner = { secrets, learn: (v) => secrets.remember(v) };
-  return learner.learn;
-}
-
 /**
  * Turns a finished call into what the store writes: secrets removed (message fields, and
  * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
@@ -162,7 +155,7 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
   const info = lookupMethod(call.method);
   let stored = call;
   let ids: CallIds | undefined;
-  const learn = secrets ? learnerFor(secrets) : undefined;
+  const learn = secrets?.learn;
   let requestMetadata = call.requestMetadata;
   let responseHeaders = call.responseHeaders;
   let responseTrailers = call.responseTrailers;

@@ -48,6 +48,12 @@ export class SecretMemory {
     return h;
   }
 
+  /**
+   * remember, bound to this memory once: the callback redaction hands values to, call after call,
+   * without a closure made per call (learn-secrets.ts, prepare.ts).
+   */
+  readonly learn = (value: Uint8Array): void => this.remember(value);
+
   /** Remembers a redacted value (the caller then drops its own reference to it). */
   remember(value: Uint8Array): void {
     const n = value.length;

@@ -57,21 +57,19 @@ export interface RetentionLimits {
 }
 
 /** Index entries so `show --pod/--container` reads a few keys instead of scanning every call. */
-export function indexKeysFor(ids: CallIds, key: string): string[] {
-  const out: string[] = [];
-  if (ids.podName) out.push(indexKey('p', ids.podName, key));
-  if (ids.podName && ids.podNamespace) out.push(indexKey('p', `${ids.podNamespace}/${ids.podName}`, key));
-  if (ids.podUid) out.push(indexKey('u', ids.podUid, key));
-  if (ids.podSandboxId) out.push(indexKey('s', ids.podSandboxId, key));
-  if (ids.containerId) out.push(indexKey('c', ids.containerId, key));
-  if (ids.containerName) out.push(indexKey('n', ids.containerName, key));
-  return out;
+export function indexKeysFor(ids: CallIds, key: string): readonly string[] {
+  // Made only when there is an entry: most calls (Version, Status, lists) carry no id.
+  let out: string[] | undefined;
+  if (ids.podName) (out ??= []).push(indexKey('p', ids.podName, key));
+  if (ids.podName && ids.podNamespace) (out ??= []).push(indexKey('p', `${ids.podNamespace}/${ids.podName}`, key));
+  if (ids.podUid) (out ??= []).push(indexKey('u', ids.podUid, key));
+  if (ids.podSandboxId) (out ??= []).push(indexKey('s', ids.podSandboxId, key));
+  if (ids.containerId) (out ??= []).push(indexKey('c', ids.containerId, key));
+  if (ids.containerName) (out ??= []).push(indexKey('n', ids.containerName, key));
+  return out ?? NO_INDEX_KEYS;
 }
 
-/** Whether indexKeysFor finds anything: most calls (Version, Status, lists) carry no id. */
-function hasIndexedIds(ids: CallIds): boolean {
-  return !!(ids.podName || ids.podUid || ids.podSandboxId || ids.containerId || ids.containerName);
-}
+const NO_INDEX_KEYS: readonly string[] = Object.freeze([]);
 
 async function writerDescription(dir: string): Promise<string> {
   let text: string;
@@ -284,7 +282,8 @@ export class Store {
   private putCall(batch: ChainedBatch, call: PreparedCall, seq: number): void {
     const key = callKey(call.startNs, seq);
     batch.put(key, call.value);
-    if (hasIndexedIds(call.ids)) for (const ik of indexKeysFor(call.ids, key)) batch.put(ik, NO_BYTES);
+    const indexKeys = indexKeysFor(call.ids, key);
+    for (let i = 0; i < indexKeys.length; i++) batch.put(indexKeys[i]!, NO_BYTES);
   }
 
   /**

@@ -8,17 +8,11 @@
  * them; with spans copied into a batch's one buffer, a span leaves nothing behind on the heap.
  * A batch's buffer is reused once its export has answered (span-queue.ts).
  */
+import { copyBytes } from '../copy-bytes.js';
 import { LEN, ProtoWriter } from './proto-writer.js';
 
 /** ScopeSpans.spans */
 const SPANS_FIELD = 2;
-/**
- * Spans up to this size are copied a byte at a time, longer ones with TypedArray#set of a view.
- * A view costs an object, but a JavaScript byte loop costs about 2 ns a byte here: 820 ns for a
- * typical 443-byte span against 100 ns for set (and the same as set at 64 bytes).
- */
-const LOOP_COPY_BYTES = 64;
-
 export class SpanBatch {
   /** Spans in the batch. */
   count = 0;
@@ -34,11 +28,8 @@ export class SpanBatch {
     out.tag(SPANS_FIELD, LEN);
     out.uint(length);
     out.room(length);
-    const buf = out.buf;
-    const at = out.pos;
-    if (length > LOOP_COPY_BYTES) buf.set(span.subarray(0, length), at);
-    else for (let i = 0; i < length; i++) buf[at + i] = span[i]!;
-    out.pos = at + length;
+    copyBytes(span, 0, out.buf, out.pos, length);
+    out.pos += length;
     this.count++;
   }
 

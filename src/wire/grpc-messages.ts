@@ -5,6 +5,8 @@
  * Bodies are copied only when asked for and only up to `captureLimit`; a message that claims
  * more (say, a hostile 2 GiB length) is counted and skipped, never buffered.
  */
+import { copyBytes } from '../copy-bytes.js';
+
 export interface MessageSink {
   /** A complete message; `body` is null when it was not captured (too large or capture off). */
   message(body: Buffer | null, length: number, compressed: boolean): void;
@@ -30,17 +32,6 @@ export interface SpoolOptions {
   reserve?: (bytes: number) => boolean;
   /** Where part buffers come from (default: a new one each, owning its memory). */
   newPart?: (bytes: number) => Buffer;
-}
-
-/**
- * Bodies up to this size are copied a byte at a time. Buffer#copy from an offset other than 0
- * makes a Uint8Array view of the source first (Node's _copyActual): for the small messages most
- * CRI calls carry, that view and the call into the runtime cost more than the bytes.
- */
-const SMALL_COPY_BYTES = 128;
-
-function copySmall(from: Buffer, pos: number, to: Buffer, length: number): void {
-  for (let i = 0; i < length; i++) to[i] = from[pos + i]!;
 }
 
 export class MessageAssembler {
@@ -210,8 +201,7 @@ export class MessageAssembler {
         if (keep && end - pos >= this.length) {
           // Copied without a view of the chunk first (Buffer.from(chunk.subarray(…)) made two Buffers).
           const body = Buffer.allocUnsafe(this.length);
-          if (this.length <= SMALL_COPY_BYTES) copySmall(chunk, pos, body, this.length);
-          else chunk.copy(body, 0, pos, pos + this.length);
+          copyBytes(chunk, pos, body, 0, this.length);
           pos += this.length;
           this.inBody = false;
           this.sink.message(body, this.length, this.compressed);
