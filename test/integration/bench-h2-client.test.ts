@@ -11,6 +11,10 @@ import {
   eventsRequest, execSyncRequest, execSyncResponse, listContainersRequest, listContainersResponse, versionRequest, versionResponse,
 } from '../../bench/fixtures.js';
 import { LOAD_CLIENTS, openCaller, runLoad, type LoadClient, type LoadJob, type LoadResult } from '../../bench/load.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { startVariant } from '../../bench/variants.js';
 import { startFakeUpstream } from '../support/fake-upstream.js';
 import { startSetup } from './proxy-harness.js';
 
@@ -80,6 +84,22 @@ test('the h2 client and grpc-js get the same answers through critap proxy', asyn
   await checkAll(s.proxy.endpoint);
   // Every call of both clients went through critap and was seen ending: 2 × (300 + 40 + 3 + 5).
   await s.sink.waitFor(2 * (300 + 40 + 3 + 5));
+});
+
+test('the Node pipe of the benchmark (the Node floor) forwards every byte both ways: both clients get the runtime answers through it', async (t) => {
+  const up = await startFakeUpstream(handlers());
+  t.after(() => up.close());
+  const workDir = await mkdtemp(join(os.tmpdir(), 'critap-node-pipe-'));
+  t.after(() => rm(workDir, { recursive: true, force: true }));
+  const pipe = await startVariant('node-pipe', { workDir, critapExecArgv: () => [] }, up.endpoint);
+  assert.notEqual(pipe.endpoint, up.endpoint);
+  try {
+    await checkAll(pipe.endpoint);
+    assert.ok((pipe.cpu?.().proxy ?? 0) > 0, 'the CPU of the pipe process is read');
+  } finally {
+    const figures = await pipe.stop();
+    assert.ok((figures.peakRssBytes ?? 0) > 0, 'its peak RSS is read before it stops');
+  }
 });
 
 test('the h2 client reads 8 MiB answers whole, several at once, past the default windows', async (t) => {
