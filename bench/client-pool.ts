@@ -11,6 +11,8 @@ import type { LoadJob, LoadResult } from './load.js';
 
 /** Called around the measured part of a run (after warm-up): the CPU readings of bench/cpu.ts. */
 export interface RoundHooks {
+  /** Just before the workers get their job, so before the warm-up calls. */
+  beforeWarm?(): void;
   /** Just before the workers are told `go`. */
   beforeGo?(): void;
   /** Just after the last worker's result arrived. */
@@ -80,6 +82,7 @@ export async function startClientPool(size: number): Promise<ClientPool> {
     async run(job, count, hooks) {
       const used = workers.slice(0, Math.max(1, Math.min(count, size)));
       const parts = used.map((w, i) => ({ w, job: splitJob(job, used.length, i) })).filter((p, i) => i === 0 || (p.job.kind === 'unary' ? p.job.calls : p.job.streams) > 0);
+      hooks?.beforeWarm?.();
       for (const p of parts) p.w.send({ type: 'job', job: p.job });
       const warm = await Promise.all(parts.map((p) => p.w.next<{ errors: number; firstError?: string }>('warm')));
       const warmErrors = warm.find((w) => w.errors > 0);

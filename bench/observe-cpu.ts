@@ -10,7 +10,7 @@
  *
  * Flags: --builds LABEL=DIST,… (default: this build), --variants bare,record,trace,record-trace,
  * --exec-argv 'LABEL=FLAGS;…' (node flags for one build's critap), --calls N, --in-flight N,
- * --warmup N (calls before each measured round, default 2000), --rounds N, --profile DIR (node
+ * --warmup N (calls before each measured round, default 30000: a fresh critap compiles its hot paths for its first ~25 000 calls), --rounds N, --profile DIR (node
  * --cpu-prof, one profile per thread).
  */
 import { fork } from 'node:child_process';
@@ -58,7 +58,7 @@ interface Sample {
 const log = (msg: string) => process.stderr.write(`observe-cpu: ${msg}\n`);
 
 const USAGE = `usage: node dist/bench/observe-cpu.js [--builds LABEL=DIST,…] [--variants ${VARIANTS.join(',')}]
-       [--calls N (20000)] [--in-flight N (64)] [--warmup N (2000)] [--rounds N (3)] [--profile DIR]
+       [--calls N (20000)] [--in-flight N (64)] [--warmup N (30000)] [--rounds N (3)] [--profile DIR]
 critap's CPU per Version call, per thread, for each build and variant, against the fake runtime.
 `;
 
@@ -88,7 +88,7 @@ function parse(argv: string[]) {
   }
   const variants = (values.variants ?? 'bare,record-trace').split(',') as Variant[];
   for (const v of variants) if (!VARIANTS.includes(v)) throw new UsageError(`unknown variant "${v}"; variants: ${VARIANTS.join(', ')}`);
-  return { builds, variants, calls: intFlag('calls', values.calls, 20_000), inFlight: intFlag('in-flight', values['in-flight'], 64), warmup: intFlag('warmup', values.warmup, 2000), rounds: intFlag('rounds', values.rounds, 3), profileDir: values.profile };
+  return { builds, variants, calls: intFlag('calls', values.calls, 20_000), inFlight: intFlag('in-flight', values['in-flight'], 64), warmup: intFlag('warmup', values.warmup, 30_000), rounds: intFlag('rounds', values.rounds, 3), profileDir: values.profile };
 }
 
 /** critap-main.js of another build, with the same IPC protocol as children.ts. */

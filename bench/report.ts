@@ -16,7 +16,9 @@ export interface Measurement {
   /**
    * µs of CPU per call (per message for streams) over the measured part of the round, by part:
    * proxy (what sits between client and runtime, all threads), critapMain / critapObserver /
-   * critapOther (critap's threads), runtime, client (all client workers). From bench/cpu.ts.
+   * critapOther (critap's threads), runtime, client (all client workers); proxyWarmup is the
+   * proxy's CPU per call over the warm-up calls before the measured part (a fresh critap's JIT).
+   * From bench/cpu.ts.
    */
   cpuUsPerCall?: Record<string, number>;
   ok?: number;
@@ -102,7 +104,7 @@ const fmtRatio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '');
 const pad = (s: string, w: number) => (s.length >= w ? s : s + ' '.repeat(w - s.length));
 const padL = (s: string, w: number) => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
 
-const CPU_LABELS: Record<string, string> = { proxy: 'in between, all threads', runtime: 'runtime', client: 'client workers' };
+const CPU_LABELS: Record<string, string> = { proxy: 'in between, all threads', proxyWarmup: 'in between, warm-up calls', runtime: 'runtime', client: 'client workers' };
 
 export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefined, variants: VariantId[]): string {
   const labelW = 58;
@@ -137,7 +139,8 @@ export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefin
     if (cpu.some((c) => c && Object.keys(c).length > 0)) {
       // Parts are differences of tick-rounded counters: a thread's share can come out a hair below 0.
       const us = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '' : Math.abs(n) < 0.05 ? '0.0' : Math.abs(n) >= 1e4 ? formatCount(n) : Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(1));
-      for (const part of ['proxy', 'runtime', 'client']) {
+      for (const part of ['proxy', 'proxyWarmup', 'runtime', 'client']) {
+        if (part === 'proxyWarmup' && !cpu.some((c) => c?.proxyWarmup !== undefined)) continue;
         row(`  CPU µs/call: ${CPU_LABELS[part]}`, cpu.map((c) => us(c?.[part])));
         if (part === 'proxy' && cpu.some((c) => c?.critapMain !== undefined)) {
           row('    critap main / observer / other thread', cpu.map((c) => (c?.critapMain === undefined ? '' : `${us(c.critapMain)}/${us(c.critapObserver) || '—'}/${us(c.critapOther)}`)));

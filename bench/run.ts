@@ -69,9 +69,12 @@ class Bench {
     let running: Awaited<ReturnType<typeof startVariant>> | undefined;
     try {
       const started = (running = await startVariant(v, this.ctx, upstream));
+      let beforeWarm: CpuReading = {};
       let before: CpuReading = {};
       let after: CpuReading = {};
-      const result = await this.pool.run(def.job(running.endpoint), def.workers, {
+      const job = def.job(running.endpoint);
+      const result = await this.pool.run(job, def.workers, {
+        beforeWarm: () => (beforeWarm = this.cpuReading(started, runtimePid)),
         beforeGo: () => (before = this.cpuReading(started, runtimePid)),
         afterResults: () => (after = this.cpuReading(started, runtimePid)),
       });
@@ -79,6 +82,10 @@ class Bench {
       running = undefined;
       // Per call for unary scenarios (one answer each), per message for streams.
       const cpuUsPerCall = perCallUs(before, after, result.messages);
+      // What the warm-up calls cost the proxy: a fresh critap's V8 compiles its hot paths on
+      // helper threads during its first tens of thousands of calls (see scenarios.ts).
+      const warm = job.kind === 'unary' && job.warmup >= 1000 ? perCallUs(beforeWarm, before, job.warmup).proxy : undefined;
+      if (warm !== undefined) cpuUsPerCall.proxyWarmup = warm;
       return { round, figures: def.figures(result, observers), observers, cpuUsPerCall, ok: result.ok, errors: result.errors, firstError: result.firstError };
     } catch (err) {
       await running?.stop().catch(() => undefined);
