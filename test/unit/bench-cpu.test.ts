@@ -126,6 +126,11 @@ test('the table gives a × floor row per metric the floor has, and CPU rows by p
   assert.deepEqual(cells('CPU µs/call: in between'), ['5.0', '30.0', '90.0']);
   assert.deepEqual(cells('critap main / observer / other'), ['25.0/—/5.0', '40.0/35.0/15.0']);
   assert.deepEqual(cells('CPU µs/call: runtime'), ['40.0', '40.0', '41.0', '39.0']);
+  assert.equal(cells('CPU µs/call: in between, warm-up'), undefined, 'no warm-up row when no round read the warm-up');
+  run.rounds.bare![0]!.cpuUsPerCall!.proxyWarmup = 45;
+  run.rounds['record-trace']![0]!.cpuUsPerCall!.proxyWarmup = 150;
+  const warm = renderTable([run], undefined, ['direct', 'floor', 'bare', 'record-trace']).split('\n');
+  assert.deepEqual(warm.find((l) => l.trimStart().startsWith('CPU µs/call: in between, warm-up'))?.slice(58).trim().split(/\s{2,}/), ['45.0', '150']);
   const rss = { ...run, id: 'fake-exec-8mib', metrics: [{ id: 'peakRssMB', label: 'critap peak RSS', unit: 'MB', better: 'lower' as const }] };
   assert.ok(!renderTable([rss], undefined, ['direct', 'floor', 'bare']).includes('× floor'), 'no floor row where the floor has no figure');
 });
