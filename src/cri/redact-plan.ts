@@ -3,9 +3,13 @@
  * numbers to redact and which to walk into. Plans are computed once per type, and a
  * type that cannot reach anything redactable gets `canRedact: false`, which is what
  * lets the recording path skip decoding for almost every call.
+ *
+ * Types come from the light schema (light-schema.ts), read from the schema JSON a type at a
+ * time, not from protobuf.js: the recorder runs on the observer thread, where protobuf.js and
+ * the whole CRI root it built held about 2 MB of heap for as long as critap ran.
  */
-import protobuf from 'protobufjs/light.js';
-import { CRI_PACKAGES, criRoot, lookupType } from './schema.js';
+import { isLightType, lightType, type LightField, type LightType } from './light-schema.js';
+import { CRI_PACKAGES, packageNode, type SchemaNode } from './schema-files.js';
 
 /** What to do with one field occurrence. */
 export type FieldAction =
@@ -32,27 +36,34 @@ export interface RuleSetOptions {
   keepEnv?: boolean;
 }
 
+/** Every message type of every CRI package, as a full name and its schema node (nested types included). */
+function eachMessageNode(visit: (fullName: string, node: SchemaNode) => void): void {
+  const walk = (prefix: string, ns: SchemaNode): void => {
+    for (const [name, nested] of Object.entries(ns.nested ?? {})) {
+      const fullName = `${prefix}.${name}`;
+      if (nested.fields) visit(fullName, nested);
+      walk(fullName, nested);
+    }
+  };
+  for (const pkg of CRI_PACKAGES) walk(pkg, packageNode(pkg));
+}
+
 /** Short names of the fields upstream marks debug_redact in any package; applied in all packages. */
 function debugRedactRules(): AnchoredRule[] {
   const seen = new Set<string>();
   const rules: AnchoredRule[] = [];
-  const visit = (ns: protobuf.NamespaceBase): void => {
-    for (const nested of ns.nestedArray) {
-      if (nested instanceof protobuf.Type) {
-        for (const field of nested.fieldsArray) {
-          const key = `${nested.name}:${field.name}`;
-          // v1alpha2 predates the marks; its AuthConfig carries the same secrets, so the marks
-          // are matched by short type name across packages.
-          if (field.options?.debug_redact === true && !seen.has(key)) {
-            seen.add(key);
-            rules.push({ anchor: nested.name, segments: [field.name], source: `debug_redact ${nested.fullName.slice(1)}.${field.name}` });
-          }
-        }
+  eachMessageNode((fullName, node) => {
+    const short = fullName.slice(fullName.lastIndexOf('.') + 1);
+    for (const [field, f] of Object.entries(node.fields as Record<string, { options?: Record<string, unknown> }>)) {
+      const key = `${short}:${field}`;
+      // v1alpha2 predates the marks; its AuthConfig carries the same secrets, so the marks
+      // are matched by short type name across packages.
+      if (f.options?.debug_redact === true && !seen.has(key)) {
+        seen.add(key);
+        rules.push({ anchor: short, segments: [field], source: `debug_redact ${fullName}.${field}` });
       }
-      if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) visit(nested);
     }
-  };
-  visit(criRoot());
+  });
   return rules;
 }
 
@@ -66,42 +77,43 @@ function parseExtraPath(path: string): AnchoredRule {
   return { anchor, segments, source: path };
 }
 
-function anchorMatches(anchor: string, type: protobuf.Type): boolean {
+function anchorMatches(anchor: string, type: LightType): boolean {
   if (anchor === '*') return true;
-  if (anchor.includes('.') && `.${anchor}` === type.fullName) return true;
+  if (anchor.includes('.') && anchor === type.fullName) return true;
   // Short names match in every package ('AuthConfig', or 'SecurityProfile.ProfileType'-style nesting).
-  return CRI_PACKAGES.some((pkg) => `.${pkg}.${anchor}` === type.fullName);
+  return CRI_PACKAGES.some((pkg) => `${pkg}.${anchor}` === type.fullName);
 }
 
-function fieldNamed(type: protobuf.Type, segment: string): protobuf.Field | undefined {
-  return type.fields[segment] ?? type.fields[protobuf.util.camelCase(segment)];
+/** snake_case → lowerCamelCase, as the schema names fields ('server_address' → 'serverAddress'). */
+export function camelCase(segment: string): string {
+  return segment.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function allTypes(): protobuf.Type[] {
-  const out: protobuf.Type[] = [];
-  const visit = (ns: protobuf.NamespaceBase): void => {
-    for (const nested of ns.nestedArray) {
-      if (nested instanceof protobuf.Type) out.push(nested);
-      if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) visit(nested);
-    }
-  };
-  visit(criRoot());
+function fieldNamed(type: LightType, segment: string): LightField | undefined {
+  const camel = camelCase(segment);
+  return type.fields.find((f) => f.name === segment) ?? type.fields.find((f) => f.name === camel);
+}
+
+function allTypes(): LightType[] {
+  const out: LightType[] = [];
+  eachMessageNode((fullName) => out.push(lightType(fullName)));
   return out;
 }
 
 /** The message type a field holds (the value type for maps), if it holds messages. */
-function messageTypeOf(field: protobuf.Field): protobuf.Type | undefined {
-  return field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+function messageTypeOf(field: LightField): LightType | undefined {
+  const resolved = field.resolved;
+  return isLightType(resolved) ? resolved : undefined;
 }
 
 /** A path that names nothing is almost certainly a typo that would leak what it meant to hide. */
-function checkRuleResolves(rule: AnchoredRule, types: protobuf.Type[]): void {
+function checkRuleResolves(rule: AnchoredRule, types: LightType[]): void {
   const anchors = types.filter((t) => anchorMatches(rule.anchor, t));
   if (anchors.length === 0) throw new Error(`critap: redaction path '${rule.source}': no CRI message type '${rule.anchor}'`);
   const resolves = anchors.some((start) => {
-    let type: protobuf.Type | undefined = start;
+    let type: LightType | undefined = start;
     for (const [i, segment] of rule.segments.entries()) {
-      const field: protobuf.Field | undefined = type ? fieldNamed(type, segment) : undefined;
+      const field: LightField | undefined = type ? fieldNamed(type, segment) : undefined;
       if (!field) return false;
       type = i < rule.segments.length - 1 ? messageTypeOf(field) : undefined;
     }
@@ -120,7 +132,8 @@ export class RedactionPlanner {
 
   constructor(options: RuleSetOptions = {}) {
     const extra = (options.extraPaths ?? []).map(parseExtraPath);
-    const types = allTypes();
+    // Every type is built only to check extra paths: with none, types are built as calls meet them.
+    const types = extra.length > 0 ? allTypes() : [];
     for (const rule of extra) checkRuleResolves(rule, types);
     this.rules = [...debugRedactRules(), ...extra];
     if (!options.keepEnv) this.rules.push({ anchor: 'ContainerConfig', segments: ['envs', 'value'], source: 'container env values' });
@@ -130,14 +143,14 @@ export class RedactionPlanner {
   planFor(typeName: string): TypePlan {
     const cached = this.byTypeName.get(typeName);
     if (cached) return cached;
-    const plan = this.plan(lookupType(typeName), []);
+    const plan = this.plan(lightType(typeName), []);
     this.settle();
     this.byTypeName.set(typeName, plan);
     return plan;
   }
 
   /** `pending`: remaining segments of paths that started above this type. */
-  private plan(type: protobuf.Type, pending: string[][]): TypePlan {
+  private plan(type: LightType, pending: string[][]): TypePlan {
     const active = [...pending, ...this.rules.filter((r) => anchorMatches(r.anchor, type)).map((r) => r.segments)];
     const key = `${type.fullName}|${active.map((s) => s.join('.')).sort().join(',')}`;
     const known = this.plans.get(key);
@@ -145,26 +158,26 @@ export class RedactionPlanner {
     const plan: TypePlan = { actions: new Map(), canRedact: false };
     this.plans.set(key, plan); // registered before recursing, so recursive types terminate
     const targets: Array<[number, FieldAction]> = [];
-    for (const field of type.fieldsArray) {
+    for (const field of type.fields) {
       const here = active.filter((s) => fieldNamed(type, s[0]!) === field);
       const endsHere = here.some((s) => s.length === 1);
       const rest = here.filter((s) => s.length > 1).map((s) => s.slice(1));
       const valueAction = endsHere ? this.leafAction(field) : this.walkAction(field, rest);
       if (!valueAction) continue;
-      targets.push([field.id, field instanceof protobuf.MapField ? this.mapEntry(valueAction) : valueAction]);
+      targets.push([field.id, field.keyType !== undefined ? this.mapEntry(valueAction) : valueAction]);
     }
     this.fresh.push({ plan, targets });
     return plan;
   }
 
   /** Redacting a field: strings get REDACTED, bytes/numbers are dropped, messages lose every string and bytes inside. */
-  private leafAction(field: protobuf.Field): FieldAction {
+  private leafAction(field: LightField): FieldAction {
     const type = messageTypeOf(field);
     if (type) return { kind: 'message', plan: this.everythingIn(type) };
     return field.type === 'string' ? { kind: 'redact-string' } : { kind: 'drop' };
   }
 
-  private walkAction(field: protobuf.Field, rest: string[][]): FieldAction | undefined {
+  private walkAction(field: LightField, rest: string[][]): FieldAction | undefined {
     const type = messageTypeOf(field);
     return type ? { kind: 'message', plan: this.plan(type, rest) } : undefined;
   }
@@ -176,20 +189,20 @@ export class RedactionPlanner {
     return { kind: 'message', plan };
   }
 
-  private everythingIn(type: protobuf.Type): TypePlan {
+  private everythingIn(type: LightType): TypePlan {
     const key = `${type.fullName}|*all*`;
     const known = this.plans.get(key);
     if (known) return known;
     const plan: TypePlan = { actions: new Map(), canRedact: false };
     this.plans.set(key, plan);
     const targets: Array<[number, FieldAction]> = [];
-    for (const field of type.fieldsArray) {
+    for (const field of type.fields) {
       const inner = messageTypeOf(field);
       let action: FieldAction | undefined;
       if (inner) action = { kind: 'message', plan: this.everythingIn(inner) };
       else if (field.type === 'string') action = { kind: 'redact-string' };
       else if (field.type === 'bytes') action = { kind: 'drop' };
-      if (action) targets.push([field.id, field instanceof protobuf.MapField ? this.mapEntry(action) : action]);
+      if (action) targets.push([field.id, field.keyType !== undefined ? this.mapEntry(action) : action]);
     }
     this.fresh.push({ plan, targets });
     return plan;

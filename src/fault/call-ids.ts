@@ -3,7 +3,7 @@
  * recorder resolves them: from the request, completed by what earlier calls taught (a
  * StartContainer names only its container id; CreateContainer's answer told which pod it is in).
  */
-import { decodeMessage } from '../cri/codec.js';
+import { decodeMessage } from '../cri/decode.js';
 import { extractIds, responseHasIds, type CallIds } from '../cri/ids.js';
 import { lookupMethod } from '../cri/methods.js';
 import { PodLinker } from '../telemetry/pod-links.js';

@@ -1,6 +1,6 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { CallRecord, Header, TimedMessage } from '../call.js';
-import { decodeMessage } from '../cri/codec.js';
+import { decodeMessage } from '../cri/decode.js';
 import { extractIds, requestHasIds, responseHasIds, type CallIds } from '../cri/ids.js';
 import { lookupMethod, type MethodInfo } from '../cri/methods.js';
 import { redactMessage, type RedactionRules } from '../cri/redact.js';

@@ -7,7 +7,7 @@
  * ExecSync answer is mostly stdout: they are left undecoded.
  */
 import type { CallRecord, TimedMessage } from '../call.js';
-import { decodeMessage } from '../cri/codec.js';
+import { decodeMessage } from '../cri/decode.js';
 import { extractIds, requestHasIds, responseHasIds } from '../cri/ids.js';
 import type { MethodInfo } from '../cri/methods.js';
 import type { PodIds } from './pod-links.js';

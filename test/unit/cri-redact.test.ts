@@ -129,3 +129,22 @@ test('by default only the calls that carry credentials or env values can need re
     'runtime.v1alpha2.CreateContainerRequest', 'runtime.v1alpha2.PullImageRequest',
   ]);
 });
+
+test('redacting, reading ids and preparing calls load no protobuf.js (the observer thread holds neither it nor a CRI root)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const here = new URL('.', import.meta.url);
+  // A fresh process: this file imports codec.js (protobuf.js) for its fixtures.
+  const script = `
+    const { redactMessage } = await import(${JSON.stringify(new URL('../../src/cri/redact.js', here).href)});
+    await import(${JSON.stringify(new URL('../../src/record/prepare.js', here).href)});
+    await import(${JSON.stringify(new URL('../../src/telemetry/call-ids.js', here).href)});
+    const auth = Buffer.from([0x0a, 0x02, 0x68, 0x69, 0x12, 0x07, ...Buffer.from('hunter2')]); // AuthConfig {username: hi, password: hunter2}
+    const request = Buffer.concat([Buffer.from([0x12, auth.length]), auth]); // PullImageRequest.auth
+    const out = redactMessage('runtime.v1.PullImageRequest', request);
+    if (out.includes('hunter2')) throw new Error('not redacted');
+    const { createRequire } = await import('node:module');
+    const loaded = Object.keys(createRequire(import.meta.url)('module')._cache).filter((k) => k.includes('protobufjs'));
+    process.stdout.write(JSON.stringify(loaded));`;
+  const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+  assert.deepEqual(loaded, []);
+});
