@@ -311,7 +311,7 @@ async function main(argv: string[]): Promise<number> {
           critap: 'a new critap process (bench/critap-main.js → startProxy) per measurement',
           floor: 'socat -b 65536 UNIX-LISTEN:<sock>,fork,reuseaddr UNIX-CONNECT:<runtime> (bench/floor.ts), a new one per measurement',
           nodePipe: 'a Node.js process piping each accepted unix connection to its own runtime connection with stream.pipe (bench/node-pipe-main.ts): the floor of any proxy written in Node, a new one per measurement',
-          cpu: `µs of CPU per call (per message for streams) from /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat (utime+stime, ${clockTicksPerSecond()} ticks/s), read just before go and just after the last answer: proxy = the process between client and runtime (socat: with its per-connection children), critap split by thread (main, observer, other), runtime = the fake runtime's or containerd's own process (no shims: Version runs no container), client = all client workers`,
+          cpu: `µs of CPU per call (per message for streams) from /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat (utime+stime, ${clockTicksPerSecond()} ticks/s), read just before go and just after the last answer: proxy = the process between client and runtime (socat: with its per-connection children), critap split by thread (main, observer, other), runtime = the fake runtime's or containerd's own process (no shims: Version runs no container), client = all client workers; proxyWarmup = the proxy over the warm-up calls before go (read when the workers got their job), per warm-up call`,
           otlpReceiver: otlpCounts,
         },
         scenarios: runs.map((run) => ({
