@@ -84,13 +84,17 @@ function anchorMatches(anchor: string, type: LightType): boolean {
   return CRI_PACKAGES.some((pkg) => `${pkg}.${anchor}` === type.fullName);
 }
 
-/** snake_case → lowerCamelCase, as the schema names fields ('server_address' → 'serverAddress'). */
-export function camelCase(segment: string): string {
-  return segment.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+/**
+ * A proto field name as the schema JSON names it ('server_address' → 'serverAddress'): the schema
+ * was made by protobuf.js, which keeps the first character and upper-cases a letter after '_'
+ * ('_1' stays, where replay/ignore.ts's `camel` drops the '_'), so this must match it exactly.
+ */
+function schemaFieldName(segment: string): string {
+  return segment.slice(0, 1) + segment.slice(1).replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 function fieldNamed(type: LightType, segment: string): LightField | undefined {
-  const camel = camelCase(segment);
+  const camel = schemaFieldName(segment);
   return type.fields.find((f) => f.name === segment) ?? type.fields.find((f) => f.name === camel);
 }
 
