@@ -83,7 +83,8 @@ class Bench {
       // Per call for unary scenarios (one answer each), per message for streams.
       const cpuUsPerCall = perCallUs(before, after, result.messages);
       // What the warm-up calls cost the proxy: a fresh critap's V8 compiles its hot paths on
-      // helper threads during its first tens of thousands of calls (see scenarios.ts).
+      // helper threads during its first tens of thousands of calls (see scenarios.ts). Not for
+      // a warm-up of a few calls (smoke mode, the big-answer scenarios): 10 ms ticks over them are noise.
       const warm = job.kind === 'unary' && job.warmup >= 1000 ? perCallUs(beforeWarm, before, job.warmup).proxy : undefined;
       if (warm !== undefined) cpuUsPerCall.proxyWarmup = warm;
       return { round, figures: def.figures(result, observers), observers, cpuUsPerCall, ok: result.ok, errors: result.errors, firstError: result.firstError };
