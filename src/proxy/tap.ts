@@ -12,6 +12,7 @@
  */
 import { bodyBytes, type CallRecord, type CallSink, type CallStart, type Header, type Peer, type TimedMessage } from '../call.js';
 import { performance } from 'node:perf_hooks';
+import { copyBytes } from '../copy-bytes.js';
 import { nowNs } from '../clock.js';
 import { FrameReader, type FrameEvents } from '../wire/frames.js';
 import { HpackDecoder } from '../wire/hpack.js';
@@ -242,7 +243,7 @@ export class ConnectionTap {
     const chunkMs = this.chunkMs;
     if (chunkMs >= 0) return chunkMs;
     const now = performance.now();
-    if (chunkMs !== chunkMs) this.chunkMs = now;
+    if (Number.isNaN(chunkMs)) this.chunkMs = now;
     return now;
   }
 
@@ -717,8 +718,7 @@ class RepeatedBlock {
       this.length = -1;
       return false;
     }
-    const bytes = this.bytes;
-    for (let i = 0; i < length; i++) bytes[i] = block[start + i]!;
+    copyBytes(block, start, this.bytes, 0, length);
     this.length = length;
     this.tableChanges = tableChanges;
     return true;
