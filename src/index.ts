@@ -7,10 +7,8 @@
  *   // point your CRI client at p.endpoint …
  *   await p.close();
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startObservedProxy, type ObservedProxy, type ObservedProxyOptions } from './proxy/observed-proxy.js';
+import { makeTempSocket } from './temp-socket.js';
 
 export type { CallRecord, CallSink, CallStart, CallStatus, CallEnd, Header, Peer, TimedMessage } from './call.js';
 export { statusName } from './call.js';
@@ -42,6 +40,18 @@ export interface ProxyApiOptions extends Omit<ObservedProxyOptions, 'listen'> {
 
 /** A recording/tracing proxy for tests: `await proxy({ upstream, record: dir })`, then use `.endpoint`. */
 export async function proxy(opts: ProxyApiOptions): Promise<ObservedProxy> {
-  const listen = opts.listen ?? `unix://${join(mkdtempSync(join(tmpdir(), 'critap-')), 'critap.sock')}`;
-  return startObservedProxy({ ...opts, listen });
+  if (opts.listen !== undefined) return startObservedProxy({ ...opts, listen: opts.listen });
+  // The temp folder is ours, not the user's: it goes when the proxy closes or fails to start.
+  const socket = await makeTempSocket('critap-', 'critap.sock');
+  let running: ObservedProxy;
+  try {
+    running = await startObservedProxy({ ...opts, listen: `unix://${socket.path}` });
+  } catch (err) {
+    await socket.remove();
+    throw err;
+  }
+  return {
+    ...running,
+    close: (graceMs?: number) => running.close(graceMs).finally(() => socket.remove()),
+  };
 }

@@ -6,18 +6,17 @@
  *   await runtime.close();
  *   assert.deepEqual(runtime.misses, []);
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { allMethods } from '../cri/methods.js';
 import { validateRedactionRules, type RedactionRules } from '../cri/redact.js';
-import { formatEndpoint, parseEndpoint, type Endpoint } from '../endpoint.js';
+import { formatEndpoint, parseEndpoint } from '../endpoint.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createRecording, type RecordingWriter } from '../record/writer.js';
 import { Fallback } from './fallback.js';
 import { DEFAULT_IGNORE, parseIgnoreRule } from './ignore.js';
 import { checkRequestRule } from '../cri/request-rule-check.js';
 import { checkWritableFile } from '../writable-file.js';
+import { makeTempSocket, type TempSocket } from '../temp-socket.js';
 import { loadRecordingCalls } from './load.js';
 import type { MatchMode, OnExhausted } from './matcher.js';
 import { Replayer, type AnswerKind, type Guess, type Miss } from './replayer.js';
@@ -115,13 +114,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
   if (opts.missesFile !== undefined) await checkWritableFile(opts.missesFile, 'missesFile');
   if (opts.redaction) validateRedactionRules(opts.redaction);
   if (opts.record && !opts.fallback) throw new Error('critap: record needs fallback: only calls a fallback runtime answers are added');
-  let tempDir: string | undefined;
-  let listenAt: Endpoint;
-  if (opts.listen !== undefined) listenAt = parseEndpoint(opts.listen);
-  else {
-    tempDir = await mkdtemp(join(tmpdir(), 'critap-replay-sock-'));
-    listenAt = { kind: 'unix', path: join(tempDir, 'cri.sock') };
-  }
+  // Parsed now: a bad listen fails before anything is opened.
+  const listenGiven = opts.listen === undefined ? undefined : parseEndpoint(opts.listen);
 
   const refuse = parseRefuse(opts.refuse ?? []);
   const faults = new FaultSet(opts.faults ?? []);
@@ -131,7 +125,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
   let writer: RecordingWriter | undefined;
   let fallback: Fallback | undefined;
   let server: GrpcServer | undefined;
+  // Made only once the recording has loaded, inside the try: a replay that fails to start must
+  // not leave its folder behind.
+  let tempSocket: TempSocket | undefined;
   try {
+    let listenAt = listenGiven;
+    if (!listenAt) {
+      tempSocket = await makeTempSocket('critap-replay-sock-', 'cri.sock');
+      listenAt = { kind: 'unix', path: tempSocket.path };
+    }
     if (opts.fallback) fallback = new Fallback(opts.fallback);
     if (opts.record) writer = await createRecording(opts.recording);
     const replayer = new Replayer({ matcher, timing, redaction: opts.redaction, fallback, writer, logger, chooser, refuse, faults });
@@ -150,10 +152,14 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
       faults,
       close(graceMs = 5000) {
         closing ??= (async () => {
-          await running.close(graceMs);
-          fallback?.close();
-          await writer?.close();
-          if (tempDir) await rm(tempDir, { recursive: true, force: true });
+          try {
+            await running.close(graceMs);
+            fallback?.close();
+            await writer?.close();
+          } finally {
+            // Even when the recording fails to flush, the temp folder is still ours to remove.
+            await tempSocket?.remove();
+          }
           if (opts.missesFile) {
             const report = { counts: replayer.counts, misses: replayer.misses, guesses: replayer.guesses };
             await writeFile(opts.missesFile, JSON.stringify(report, null, 2) + '\n');
@@ -166,7 +172,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRuntime> {
     await server?.close(0);
     fallback?.close();
     await writer?.close().catch(() => {});
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    await tempSocket?.remove();
     throw err;
   }
 }

@@ -5,16 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpanContextPropagation } from '../../src/telemetry/propagation.js';
 import { samplerFromEnv } from '../../src/telemetry/sampler.js';
 import { Flag, FrameType, PREFACE } from '../../src/wire/frames.js';
 import { frame, settingsFrame } from '../../src/wire/frame-writer.js';
 import { rawClient, startFakeUpstream, tempSocketPath, unaryCall } from '../support/fake-upstream.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { closed, connectRaw, sleep, spawnCliProxy, startSetup, vmRssKiB, within, type Setup } from './proxy-harness.js';
 
 const VERSION = '/runtime.v1.RuntimeService/Version';
@@ -191,7 +190,7 @@ test('critap proxy process: RSS stays bounded while bad clients send 2 GiB claim
   const up = await startFakeUpstream({ unary: { [VERSION]: (call, cb) => cb(null, call.request) } });
   const listen = tempSocketPath('critap');
   // Recording on, so bodies are captured: the 2 GiB claims must still not be buffered.
-  const recording = join(mkdtempSync(join(tmpdir(), 'critap-rec-')), 'rec');
+  const recording = join(tempDir('critap-rec-'), 'rec');
   const cli = await spawnCliProxy(['--listen', listen, '--upstream', up.endpoint, '--record', recording, '--log-level', 'error'], listen);
   t.after(async () => {
     cli.kill();

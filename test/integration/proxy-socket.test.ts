@@ -6,19 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { startProxy } from '../../src/proxy/proxy.js';
 import { rawClient, startFakeUpstream, unaryCall, type FakeUpstream } from '../support/fake-upstream.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { sleep, spawnCliProxy, within } from './proxy-harness.js';
 
 const VERSION = '/runtime.v1.RuntimeService/Version';
 
 function freshDir(): string {
-  return mkdtempSync(join(tmpdir(), 'critap-sock-'));
+  return tempDir('critap-sock-');
 }
 
 async function echoUpstream(t: { after(fn: () => unknown): void }): Promise<FakeUpstream> {

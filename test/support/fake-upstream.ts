@@ -4,9 +4,8 @@
  * tests can use CRI methods, unknown "future" methods, or errors of any shape.
  */
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from './temp-dirs.js';
 
 const identity = (b: Buffer) => b;
 
@@ -30,8 +29,7 @@ export interface FakeUpstreamOptions {
 }
 
 export function tempSocketPath(name = 'sock'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'critap-test-'));
-  return join(dir, `${name}.sock`);
+  return join(tempDir('critap-test-'), `${name}.sock`);
 }
 
 export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<FakeUpstream> {

@@ -9,14 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientReadAcceptor, type ClientReadSlot } from '../../src/proxy/accept-reads.js';
 import { startProxy } from '../../src/proxy/proxy.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const socketPath = () => join(mkdtempSync(join(tmpdir(), 'critap-accept-')), 's.sock');
+const socketPath = () => join(tempDir('critap-accept-'), 's.sock');
 
 interface Accepted {
   socket: net.Socket;
