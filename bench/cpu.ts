@@ -110,6 +110,30 @@ export function perCallUs(before: CpuReading, after: CpuReading, calls: number):
   return out;
 }
 
+/** How often settleCpu looks, and the most it waits. */
+const SETTLE_POLL_MS = 50;
+const SETTLE_MAX_MS = 3000;
+
+/**
+ * Waits until a process stops spending CPU (at most one clock tick in a poll interval, i.e. it
+ * is idle or nearly so), then returns its last reading and how long that took. Work a round's
+ * calls left behind still counts: a recorder's last batch, spans waiting for export, a
+ * collection — read at the last answer, a proxy that defers work would look cheaper than it is.
+ */
+export async function settleCpu(read: () => CpuReading, part: string): Promise<{ reading: CpuReading; waitedMs: number }> {
+  const tick = 1 / clockTicksPerSecond();
+  const started = Date.now();
+  let last = read();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    const now = read();
+    const grew = (now[part] ?? 0) - (last[part] ?? 0);
+    last = now;
+    const waitedMs = Date.now() - started;
+    if (grew <= tick * 1.5 || waitedMs >= SETTLE_MAX_MS) return { reading: now, waitedMs };
+  }
+}
+
 /** The containerd whose command line names its instance folder (bench/real-runtime.ts). */
 export function findContainerdPid(instanceDir: string): number | undefined {
   for (const name of readdirSync('/proc')) {

@@ -21,6 +21,8 @@ export interface Measurement {
    * From bench/cpu.ts.
    */
   cpuUsPerCall?: Record<string, number>;
+  /** How long after the last answer the proxy took to go idle (its CPU is read then; bench/cpu.ts settleCpu). */
+  settleMs?: number;
   ok?: number;
   errors?: number;
   firstError?: string;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { HelpRequested, UsageError } from '../src/cli/args.js';
 import { startChild, type Child } from './children.js';
 import { startClientPool, type ClientPool } from './client-pool.js';
-import { clockTicksPerSecond, findContainerdPid, perCallUs, processCpuSeconds, type CpuReading } from './cpu.js';
+import { clockTicksPerSecond, findContainerdPid, perCallUs, processCpuSeconds, settleCpu, type CpuReading } from './cpu.js';
 import { floorMissing } from './floor.js';
 import { measureIdle, type IdleRun } from './idle-rss.js';
 import { HELP, parseBenchArgs, type BenchOptions } from './options.js';
@@ -72,12 +72,21 @@ class Bench {
       let beforeWarm: CpuReading = {};
       let before: CpuReading = {};
       let after: CpuReading = {};
+      let settleMs: number | undefined;
       const job = def.job(running.endpoint);
       const result = await this.pool.run(job, def.workers, {
         beforeWarm: () => (beforeWarm = this.cpuReading(started, runtimePid)),
         beforeGo: () => (before = this.cpuReading(started, runtimePid)),
         afterResults: () => (after = this.cpuReading(started, runtimePid)),
       });
+      // The proxy's work a round left behind (the last recorder batch, queued spans) is part of
+      // its cost: its threads are read again once it has gone idle. The runtime and the clients
+      // keep their readings at the last answer.
+      if (started.cpu) {
+        const settled = await settleCpu(started.cpu, 'proxy');
+        after = { ...after, ...settled.reading };
+        settleMs = settled.waitedMs;
+      }
       const observers = await running.stop();
       running = undefined;
       // Per call for unary scenarios (one answer each), per message for streams.
@@ -87,7 +96,7 @@ class Bench {
       // a warm-up of a few calls (smoke mode, the big-answer scenarios): 10 ms ticks over them are noise.
       const warm = job.kind === 'unary' && job.warmup >= 1000 ? perCallUs(beforeWarm, before, job.warmup).proxy : undefined;
       if (warm !== undefined) cpuUsPerCall.proxyWarmup = warm;
-      return { round, figures: def.figures(result, observers), observers, cpuUsPerCall, ok: result.ok, errors: result.errors, firstError: result.firstError };
+      return { round, figures: def.figures(result, observers), observers, cpuUsPerCall, settleMs, ok: result.ok, errors: result.errors, firstError: result.firstError };
     } catch (err) {
       await running?.stop().catch(() => undefined);
       return { round, failure: (err as Error).message.split('\n')[0] };
@@ -312,7 +321,7 @@ async function main(argv: string[]): Promise<number> {
           critap: 'a new critap process (bench/critap-main.js → startProxy) per measurement',
           floor: 'socat -b 65536 UNIX-LISTEN:<sock>,fork,reuseaddr UNIX-CONNECT:<runtime> (bench/floor.ts), a new one per measurement',
           nodePipe: 'a Node.js process piping each accepted unix connection to its own runtime connection with stream.pipe (bench/node-pipe-main.ts): the floor of any proxy written in Node, a new one per measurement',
-          cpu: `µs of CPU per call (per message for streams) from /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat (utime+stime, ${clockTicksPerSecond()} ticks/s), read just before go and just after the last answer: proxy = the process between client and runtime (socat: with its per-connection children), critap split by thread (main, observer, other), runtime = the fake runtime's or containerd's own process (no shims: Version runs no container), client = all client workers; proxyWarmup = the proxy over the warm-up calls before go (read when the workers got their job), per warm-up call`,
+          cpu: `µs of CPU per call (per message for streams) from /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat (utime+stime, ${clockTicksPerSecond()} ticks/s), read just before go and just after the last answer (the proxy's once it has gone idle, up to 3 s later: work a round left behind counts): proxy = the process between client and runtime (socat: with its per-connection children), critap split by thread (main, observer, other), runtime = the fake runtime's or containerd's own process (no shims: Version runs no container), client = all client workers; proxyWarmup = the proxy over the warm-up calls before go (read when the workers got their job), per warm-up call`,
           otlpReceiver: otlpCounts,
         },
         scenarios: runs.map((run) => ({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { parseStat, perCallUs, processCpuSeconds, threadCpuSeconds, treeCpuSeconds } from '../../bench/cpu.js';
+import { clockTicksPerSecond, parseStat, perCallUs, processCpuSeconds, settleCpu, threadCpuSeconds, treeCpuSeconds } from '../../bench/cpu.js';
 import { unixListening } from '../../bench/floor.js';
 import { renderTable, summarize, summarizeCpu, type ScenarioRun } from '../../bench/report.js';
 import { judgeTargets } from '../../bench/targets.js';
@@ -11,6 +11,18 @@ test('parseStat reads utime+stime and cutime+cstime after the last ")" of the co
   const line = '4242 (we(ird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 9 0 1234 0 0';
   assert.deepEqual(parseStat(line), { own: 300, children: 10 });
   assert.throws(() => parseStat('4242 (short) S 1 2'), /unreadable \/proc stat line/);
+});
+
+test('settleCpu reads the proxy again once it has stopped spending CPU, with what it spent meanwhile', async () => {
+  const tick = 1 / clockTicksPerSecond();
+  // A proxy still busy for three polls (5 ticks each), then idle: its last busy work counts.
+  const busy = [0, 5, 10, 15, 15, 15];
+  let polls = 0;
+  const read = () => ({ proxy: busy[Math.min(polls++, busy.length - 1)]! * tick, critapMain: polls });
+  const { reading, waitedMs } = await settleCpu(read, 'proxy');
+  assert.equal(reading.proxy, 15 * tick);
+  assert.equal(polls, 5, 'stops at the first poll without growth');
+  assert.ok(waitedMs >= 150, `waited ${waitedMs} ms`);
 });
 
 test('perCallUs divides each part by the calls and leaves out parts not read before', () => {
