@@ -17,6 +17,7 @@ import { encodeEnd, responseHeaderBlock, type EncodedEnd, type ServerCall } from
 import type { Json } from './json-diff.js';
 import type { Closest, Matcher, MissReason } from './matcher.js';
 import { scaledMs, waitUntil, type Timing } from './timing.js';
+import { sharedAnswerKey } from './answer-key.js';
 import { ANSWER_KINDS, type AnswerKind, type Choice, type StatefulChooser } from './state/chooser.js';
 import type { FaultSet, Injection } from '../fault/set.js';
 import { FaultIds, injectedMessage, RST_INTERNAL_ERROR } from '../fault/call-ids.js';
@@ -82,6 +83,8 @@ export function requestView(info: MethodInfo | undefined, bytes: Buffer, rules?:
 /** Requests up to this size have their view kept, by bytes: a client asks the same things again and again. */
 const VIEW_CACHE_MAX_REQUEST = 1024;
 const VIEW_CACHE_ENTRIES = 4096;
+/** Distinct small answers kept for sharing (answer-key.ts). */
+const SHARED_ANSWERS = 4096;
 
 /** Views are shared between calls with equal bytes: frozen, so code that changed one would fail loudly. */
 function deepFreeze(v: unknown): void {
@@ -123,17 +126,28 @@ export class Replayer {
     for (const c of recorded) if (!lookupMethod(c.method)) this.methods.set(c.method, (this.methods.get(c.method) ?? false) || c.responses.length > 1);
   }
 
-  /** Answers without echo never change: built once per recorded call. */
+  /**
+   * Answers without echo never change. Small unpaced ones are shared by what they hold
+   * (answer-key.ts; the map is emptied when full); the others are built once per recorded call.
+   * Not both: a WeakMap entry for each of 70 000 recorded calls cost more than making the key.
+   */
+  private readonly sharedAnswers = new Map<string, Answer>();
   private readonly plainAnswers = new WeakMap<CallRecord, Answer>();
   private readonly wireAnswers = new WeakMap<Answer, WireAnswer>();
 
   private plainAnswer(call: CallRecord, info: MethodInfo | undefined): Answer {
-    let a = this.plainAnswers.get(call);
-    if (!a) {
-      a = answerFrom(call, info, new Map());
-      this.plainAnswers.set(call, a);
+    const key = this.opts.timing === undefined ? sharedAnswerKey(call) : undefined;
+    if (key === undefined) {
+      let own = this.plainAnswers.get(call);
+      if (!own) this.plainAnswers.set(call, (own = answerFrom(call, info, new Map())));
+      return own;
     }
-    return a;
+    let shared = this.sharedAnswers.get(key);
+    if (!shared) {
+      if (this.sharedAnswers.size >= SHARED_ANSWERS) this.sharedAnswers.clear();
+      this.sharedAnswers.set(key, (shared = answerFrom(call, info, new Map())));
+    }
+    return shared;
   }
 
   /** Answers replay made itself; one the chooser hands out again (an unchanged list) is encoded once. */
