@@ -127,27 +127,30 @@ export class Replayer {
   }
 
   /**
-   * Answers without echo never change. Small unpaced ones are shared by what they hold
-   * (answer-key.ts; the map is emptied when full); the others are built once per recorded call.
-   * Not both: a WeakMap entry for each of 70 000 recorded calls cost more than making the key.
+   * Answers without echo never change: each recorded call's is found again through
+   * plainAnswers, and small unpaced ones are shared between calls recorded with the same answer
+   * (answer-key.ts; the map is emptied when full, calls keep theirs). Without the sharing, a
+   * 70 000-call recording kept 70 000 answers; without the per-call map, the key was made again
+   * on every call: 8.25 against 5.75 µs a call over a recording served twice and more.
    */
   private readonly sharedAnswers = new Map<string, Answer>();
   private readonly plainAnswers = new WeakMap<CallRecord, Answer>();
   private readonly wireAnswers = new WeakMap<Answer, WireAnswer>();
 
   private plainAnswer(call: CallRecord, info: MethodInfo | undefined): Answer {
+    let a = this.plainAnswers.get(call);
+    if (a) return a;
     const key = this.opts.timing === undefined ? sharedAnswerKey(call) : undefined;
-    if (key === undefined) {
-      let own = this.plainAnswers.get(call);
-      if (!own) this.plainAnswers.set(call, (own = answerFrom(call, info, new Map())));
-      return own;
+    a = key === undefined ? undefined : this.sharedAnswers.get(key);
+    if (!a) {
+      a = answerFrom(call, info, new Map());
+      if (key !== undefined) {
+        if (this.sharedAnswers.size >= SHARED_ANSWERS) this.sharedAnswers.clear();
+        this.sharedAnswers.set(key, a);
+      }
     }
-    let shared = this.sharedAnswers.get(key);
-    if (!shared) {
-      if (this.sharedAnswers.size >= SHARED_ANSWERS) this.sharedAnswers.clear();
-      this.sharedAnswers.set(key, (shared = answerFrom(call, info, new Map())));
-    }
-    return shared;
+    this.plainAnswers.set(call, a);
+    return a;
   }
 
   /** Answers replay made itself; one the chooser hands out again (an unchanged list) is encoded once. */
