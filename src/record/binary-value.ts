@@ -448,7 +448,66 @@ export function decodeBinaryHeader(buf: Buffer): { header: ValueHeader; bodyStar
   return { header, bodyStart: r.pos };
 }
 
+/**
+ * Header lists read before, by their stored bytes: a recording repeats the same few lists in
+ * thousands of calls, and replay holds every call of a recording in memory. A list read again is
+ * the same frozen array, not a new one with new strings (code that changed a shared list fails
+ * loudly instead of changing other calls). Bounded: emptied when full.
+ */
+const sharedLists = new Map<string, Header[]>();
+const SHARED_LISTS = 1024;
+/** Lists stored in more bytes than this are read each time (rare, and they rarely repeat). */
+const SHARED_LIST_MAX_BYTES = 512;
+
 function readHeaders(r: ByteReader, what: string): Header[] {
+  const start = r.pos;
+  const end = headersEnd(r.buf, start);
+  if (end < 0 || end - start > SHARED_LIST_MAX_BYTES) return readHeaderList(r, what);
+  const key = r.buf.toString('latin1', start, end);
+  const known = sharedLists.get(key);
+  if (known !== undefined) {
+    r.pos = end;
+    return known;
+  }
+  const list = readHeaderList(r, what);
+  for (const h of list) Object.freeze(h);
+  Object.freeze(list);
+  if (sharedLists.size >= SHARED_LISTS) sharedLists.clear();
+  sharedLists.set(key, list);
+  return list;
+}
+
+/** Where a stored header list starting at `pos` ends, without reading its strings; -1 when it does not parse (readHeaderList then says why). */
+function headersEnd(b: Buffer, pos: number): number {
+  const uint = (): number => {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 8 && pos < b.length; i++) {
+      const c = b[pos++]!;
+      v += (c & 0x7f) * scale;
+      if (c < 0x80) return v;
+      scale *= 0x80;
+    }
+    return -1;
+  };
+  const skipString = (): boolean => {
+    const n = uint();
+    if (n < 0 || n > b.length - pos) return false;
+    pos += n;
+    return true;
+  };
+  const n = uint();
+  if (n < 0 || n > b.length - pos) return -1;
+  for (let i = 0; i < n; i++) {
+    const code = uint();
+    if (code < 0 || code > LAST_HEADER_CODE) return -1;
+    if (code === 0 && !(skipString() && skipString())) return -1;
+    if (code > HEADER_PAIRS.length && !skipString()) return -1;
+  }
+  return pos;
+}
+
+function readHeaderList(r: ByteReader, what: string): Header[] {
   const n = r.count(what);
   const out: Header[] = new Array(n);
   for (let i = 0; i < n; i++) {

@@ -186,3 +186,25 @@ test('a long header list repeated call after call reads back each time', () => {
     assert.deepEqual(decodeCallValue('k', encodeCallValue(c, {}, undefined)).requestMetadata, long);
   }
 });
+
+test('a header list read again is the same frozen list: calls of a loaded recording share it', () => {
+  const md = [['content-type', 'application/grpc'], ['user-agent', 'kubelet/v1.26.0 (linux/amd64)'], ['x-id', 'a'.repeat(40)]] as [string, string][];
+  const first = decodeCallValue('k1', encodeCallValue({ ...pullImage(T0), requestMetadata: md }, {}, undefined));
+  const second = decodeCallValue('k2', encodeCallValue({ ...pullImage(T0 + 5n), requestMetadata: [...md] }, {}, undefined));
+  assert.equal(first.requestMetadata, second.requestMetadata, 'one list for both calls');
+  assert.deepEqual(second.requestMetadata, md);
+  assert.ok(Object.isFrozen(first.requestMetadata) && first.requestMetadata.every((h) => Object.isFrozen(h)));
+  // Changing a shared list would change every call that holds it: it throws instead.
+  assert.throws(() => (first.requestMetadata as [string, string][]).push(['x', 'y']), TypeError);
+  assert.throws(() => {
+    first.requestMetadata[0]![1] = 'changed';
+  }, TypeError);
+  // Another value is another list; a long list is read afresh each time (and may be changed).
+  const other = decodeCallValue('k3', encodeCallValue({ ...pullImage(T0), requestMetadata: [['content-type', 'application/grpc']] }, {}, undefined));
+  assert.notEqual(other.requestMetadata, first.requestMetadata);
+  const long = [['x-long', 'v'.repeat(600)]] as [string, string][];
+  const l1 = decodeCallValue('k4', encodeCallValue({ ...pullImage(T0), requestMetadata: long }, {}, undefined)).requestMetadata;
+  const l2 = decodeCallValue('k5', encodeCallValue({ ...pullImage(T0), requestMetadata: long }, {}, undefined)).requestMetadata;
+  assert.notEqual(l1, l2);
+  assert.deepEqual(l2, long);
+});
