@@ -32,7 +32,8 @@ The latency scenarios (1 in flight) use grpc-js. Every scenario reports the clie
 
 Flags:
   --smoke            tiny counts, 1 round: proves the benchmark works (CI)
-  --rounds N         rounds of interleaved variants (default 5; 1 with --smoke)
+  --rounds N         rounds of interleaved variants (default 5; 1 with --smoke); the Version scenarios the
+                     targets are judged on (latency, and 64 in flight with the h2 client) run at least 6
   --clients N        client worker processes for the in-flight scenarios (default 2)
   --json FILE        also write every figure, per round, with machine info
   --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder,replay-choice,idle-rss,cli-startup)

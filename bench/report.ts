@@ -117,7 +117,8 @@ export function renderTable(runs: ScenarioRun[], recorder: RecorderRun | undefin
   lines.push(pad('scenario / figure (median; ×direct = median of per-round ratios)', labelW) + variants.map((v) => padL(VARIANT_LABELS[v], cellW)).join(''));
   lines.push('-'.repeat(labelW + cellW * variants.length));
   for (const run of runs) {
-    lines.push(run.title + (run.skipped ? `: SKIPPED (${run.skipped})` : ''));
+    const rounds = Math.max(0, ...Object.values(run.rounds).map((ms) => ms?.length ?? 0));
+    lines.push(run.title + (run.skipped ? `: SKIPPED (${run.skipped})` : rounds > 0 ? `, ${rounds} round${rounds === 1 ? '' : 's'}` : ''));
     if (run.skipped) continue;
     /** The cell when a variant has no figures at all, or undefined when it has some. */
     const absent = (v: VariantId): string | undefined => {

@@ -143,14 +143,15 @@ class Bench {
     const noFloor = variants.includes('floor') ? floorMissing() : undefined;
     if (noFloor) run.missing.floor = noFloor;
     const active = variants.filter((v) => !run.missing[v]);
-    for (let r = 1; r <= this.opts.rounds; r++) {
+    const rounds = this.opts.smoke ? this.opts.rounds : Math.max(this.opts.rounds, def.minRounds ?? 0);
+    for (let r = 1; r <= rounds; r++) {
       // A B C … then B C … A: every variant takes every position, so drift and warm-up order cancel.
       for (const v of rotate(active, r - 1)) {
         const m = await this.measure(def, v, r, upstream, runtimePid);
         (run.rounds[v] ??= []).push(m);
         const shown = m.failure ? `FAILED ${m.failure}` : def.metrics.map((k) => `${k.id}=${fmt(m.figures?.[k.id])}`).join(' ');
         const cpu = Object.entries(m.cpuUsPerCall ?? {}).map(([part, us]) => `${part}=${fmt(us)}`).join(' ');
-        log(`${def.id} round ${r}/${this.opts.rounds} ${VARIANT_LABELS[v]}: ${shown}${cpu ? `; CPU µs/call ${cpu}` : ''}${m.errors ? ` (${m.errors} errors: ${m.firstError})` : ''}`);
+        log(`${def.id} round ${r}/${rounds} ${VARIANT_LABELS[v]}: ${shown}${cpu ? `; CPU µs/call ${cpu}` : ''}${m.errors ? ` (${m.errors} errors: ${m.firstError})` : ''}`);
       }
     }
     if (this.ctx.replayRecording) await rm(this.ctx.replayRecording, { recursive: true, force: true });

@@ -124,6 +124,21 @@ test('the floor and CPU targets judge bare against socat and rec+tracing CPU aga
   assert.equal(status('critap idle RSS'), 'not met'); // 90 MB > 80 MB
 });
 
+test('targets say how far apart the rounds were: the lowest and highest round ratio beside the median', () => {
+  const throughput = versionRun('containerd-version-throughput', {
+    direct: [{ callsPerSec: 1000, cpu: { runtime: 40 } }, { callsPerSec: 1000, cpu: { runtime: 20 } }, { callsPerSec: 1000, cpu: { runtime: 30 } }],
+    floor: [{ callsPerSec: 1000 }, { callsPerSec: 1000 }, { callsPerSec: 1000 }],
+    bare: [{ callsPerSec: 900 }, { callsPerSec: 1000 }, { callsPerSec: 800 }],
+    'record-trace': [{ callsPerSec: 500, cpu: { proxy: 20 } }, { callsPerSec: 400, cpu: { proxy: 30 } }, { callsPerSec: 450, cpu: { proxy: 30 } }],
+  });
+  const targets = judgeTargets([throughput], undefined, false);
+  const measured = (prefix: string) => targets.find((t) => t.name.startsWith(prefix))?.measured;
+  assert.equal(measured('bare calls/s vs socat, 64 in flight (containerd)'), '0.90× floor (rounds 0.80–1.00)');
+  assert.equal(measured('rec+tracing calls/s, 64 in flight (containerd)'), '0.45× direct (rounds 0.40–0.50)');
+  // critap's CPU in each round against containerd's in the same round: 20/40, 30/20, 30/30.
+  assert.equal(measured('rec+tracing CPU per call vs containerd, 64 in flight'), 'critap 30.0 µs vs containerd 30.0 µs per call (1.00×; rounds 0.50–1.50×)');
+});
+
 test('the table gives a × floor row per metric the floor has, and CPU rows by part and critap thread', () => {
   const run = versionRun('fake-version-throughput', {
     direct: [{ callsPerSec: 1000, cpu: { runtime: 40, client: 120 } }],
