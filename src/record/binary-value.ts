@@ -366,6 +366,12 @@ class ByteReader {
     return s;
   }
 
+  skipString(what: string): void {
+    const n = this.uint(what);
+    if (n > this.buf.length - this.pos) this.short(what);
+    this.pos += n;
+  }
+
   coded(table: readonly string[], what: string): string {
     const code = this.uint(what);
     if (code === 0) return this.string(what);
@@ -461,15 +467,15 @@ const SHARED_LIST_MAX_BYTES = 512;
 
 function readHeaders(r: ByteReader, what: string): Header[] {
   const start = r.pos;
-  const end = headersEnd(r.buf, start);
-  if (end < 0 || end - start > SHARED_LIST_MAX_BYTES) return readHeaderList(r, what);
-  const key = r.buf.toString('latin1', start, end);
-  const known = sharedLists.get(key);
-  if (known !== undefined) {
-    r.pos = end;
-    return known;
-  }
+  // Walked once without reading a string, to find its bytes (and refuse damage as reading would).
+  skipHeaders(r, what);
+  const end = r.pos;
+  const key = end - start <= SHARED_LIST_MAX_BYTES ? r.buf.toString('latin1', start, end) : undefined;
+  const known = key === undefined ? undefined : sharedLists.get(key);
+  if (known !== undefined) return known;
+  r.pos = start;
   const list = readHeaderList(r, what);
+  if (key === undefined) return list;
   for (const h of list) Object.freeze(h);
   Object.freeze(list);
   if (sharedLists.size >= SHARED_LISTS) sharedLists.clear();
@@ -477,35 +483,22 @@ function readHeaders(r: ByteReader, what: string): Header[] {
   return list;
 }
 
-/** Where a stored header list starting at `pos` ends, without reading its strings; -1 when it does not parse (readHeaderList then says why). */
-function headersEnd(b: Buffer, pos: number): number {
-  const uint = (): number => {
-    let v = 0;
-    let scale = 1;
-    for (let i = 0; i < 8 && pos < b.length; i++) {
-      const c = b[pos++]!;
-      v += (c & 0x7f) * scale;
-      if (c < 0x80) return v;
-      scale *= 0x80;
-    }
-    return -1;
-  };
-  const skipString = (): boolean => {
-    const n = uint();
-    if (n < 0 || n > b.length - pos) return false;
-    pos += n;
-    return true;
-  };
-  const n = uint();
-  if (n < 0 || n > b.length - pos) return -1;
+function skipHeaders(r: ByteReader, what: string): void {
+  const n = r.count(what);
   for (let i = 0; i < n; i++) {
-    const code = uint();
-    if (code < 0 || code > LAST_HEADER_CODE) return -1;
-    if (code === 0 && !(skipString() && skipString())) return -1;
-    if (code > HEADER_PAIRS.length && !skipString()) return -1;
+    const code = r.uint(what);
+    if (code === 0) {
+      r.skipString(what);
+      r.skipString(what);
+    } else if (code > LAST_HEADER_CODE) {
+      throw unknownHeaderCode(what, code);
+    } else if (code > HEADER_PAIRS.length) {
+      r.skipString(what);
+    }
   }
-  return pos;
 }
+
+const unknownHeaderCode = (what: string, code: number) => new ValueDecodeError(`value format 3: ${what} has an unknown header code ${code}`);
 
 function readHeaderList(r: ByteReader, what: string): Header[] {
   const n = r.count(what);
@@ -521,7 +514,7 @@ function readHeaderList(r: ByteReader, what: string): Header[] {
     } else if (code <= LAST_HEADER_CODE) {
       out[i] = [HEADER_NAMES[code - HEADER_PAIRS.length - 1]!, r.string(what)];
     } else {
-      throw new ValueDecodeError(`value format 3: ${what} has an unknown header code ${code}`);
+      throw unknownHeaderCode(what, code);
     }
   }
   return out;
