@@ -5,11 +5,16 @@ import { median } from './stats.js';
 import { VARIANT_LABELS, type VariantId } from './variants.js';
 
 const x = (r: number, base = 'direct') => (Number.isFinite(r) ? `${r.toFixed(2)}× ${base}` : 'nothing');
-/** The median ratio, and the lowest and highest round's when there are several: how far one round can be from another. */
+/** The lowest and highest of the rounds' ratios ("0.80–1.00"), when at least two are usable: how far one round can be from another. */
+function roundRange(ratios: number[]): string | undefined {
+  const usable = ratios.filter((r) => Number.isFinite(r) && r > 0);
+  return usable.length < 2 ? undefined : `${Math.min(...usable).toFixed(2)}–${Math.max(...usable).toFixed(2)}`;
+}
+
+/** The median ratio, with the rounds' range beside it. */
 function spread(median: number, ratios: number[], base: string): string {
-  const finite = ratios.filter((r) => Number.isFinite(r));
-  if (finite.length < 2) return x(median, base);
-  return `${x(median, base)} (rounds ${Math.min(...finite).toFixed(2)}–${Math.max(...finite).toFixed(2)})`;
+  const range = roundRange(ratios);
+  return range === undefined ? x(median, base) : `${x(median, base)} (rounds ${range})`;
 }
 
 function usable(run: ScenarioRun | undefined, v: VariantId): boolean {
@@ -45,12 +50,11 @@ function cpuTarget(run: ScenarioRun | undefined, name: string): Target {
   // Round by round: critap's CPU in a round against containerd's in the direct measurement of the same round.
   const direct = run!.rounds.direct ?? [];
   const perRound = (run!.rounds['record-trace'] ?? []).map((m, i) => (m.cpuUsPerCall?.proxy ?? NaN) / (direct[i]?.cpuUsPerCall?.runtime ?? NaN));
-  const finite = perRound.filter((r) => Number.isFinite(r) && r > 0);
-  const range = finite.length >= 2 ? `; rounds ${Math.min(...finite).toFixed(2)}–${Math.max(...finite).toFixed(2)}×` : '';
+  const range = roundRange(perRound);
   return {
     name,
     goal,
-    measured: `critap ${critap.toFixed(1)} µs vs containerd ${containerd.toFixed(1)} µs per call (${(critap / containerd).toFixed(2)}×${range})`,
+    measured: `critap ${critap.toFixed(1)} µs vs containerd ${containerd.toFixed(1)} µs per call (${(critap / containerd).toFixed(2)}×${range === undefined ? '' : `; rounds ${range}×`})`,
     status: critap <= containerd ? 'met' : 'not met',
   };
 }
