@@ -25,6 +25,7 @@ import type { CritapArgs } from './critap-main.js';
 import { BIG_SIZES, FAKE_LIST_CONTAINERS } from './scenarios.js';
 import { VERSION_PATH, versionRequest } from './fixtures.js';
 import { median, rotate } from './stats.js';
+import { processCpuSeconds, settleCpu } from './cpu.js';
 import { cpuBetween, splitThreads, threadCpu } from './thread-cpu.js';
 
 type Variant = 'bare' | 'record' | 'trace' | 'record-trace';
@@ -155,14 +156,17 @@ async function main(argv: string[]): Promise<void> {
         const critap = await startCritapFrom(b, args, [...b.execArgv, ...profile]);
         // Warm-up: connections, JIT, the recorder's first batches; then measure from a snapshot.
         if (opts.warmup > 0) await pool.run(job(critap.endpoint, opts.warmup), 2);
-        await new Promise((r) => setTimeout(r, 100));
+        // What the warm-up left queued (a recorder batch, spans, LevelDB writing) is not the round's:
+        // wait for critap to go idle, as after the round (bench/cpu.ts settleCpu).
+        const critapCpu = () => ({ proxy: processCpuSeconds(critap.pid) });
+        await settleCpu(critapCpu, 'proxy');
         const before = threadCpu(critap.pid);
         const rtBefore = threadCpu(fake.child.pid);
         const result = await pool.run(job(critap.endpoint, opts.calls), 2);
-        // Let the observer thread drain what the last calls handed it (batches, span exports).
-        await new Promise((r) => setTimeout(r, 300));
-        const spent = splitThreads(critap.pid, cpuBetween(before, threadCpu(critap.pid)));
         const rt = splitThreads(fake.child.pid, cpuBetween(rtBefore, threadCpu(fake.child.pid)));
+        // What the last calls handed the observer thread (batches, span exports) is the round's.
+        await settleCpu(critapCpu, 'proxy');
+        const spent = splitThreads(critap.pid, cpuBetween(before, threadCpu(critap.pid)));
         const figures = await critap.stop();
         if (args.recordDir) await rm(args.recordDir, { recursive: true, force: true });
         if (result.errors) throw new Error(`critap (${b.label}, ${v}): ${result.errors} calls failed: ${result.firstError}`);
