@@ -3,6 +3,7 @@ import { copyBytes } from '../copy-bytes.js';
 import type { CallIds } from '../cri/ids.js';
 import type { ValueHeader } from './call-codec.js';
 import { ValueDecodeError } from './value-error.js';
+import { packBody, PACK_FROM_BYTES } from './packed-bodies.js';
 import { GrowableBytes } from '../growable-bytes.js';
 import { ENDS, FLAT_KEYS, HEADER_NAMES, HEADER_PAIRS, METHODS } from './value-table.js';
 
@@ -42,6 +43,13 @@ import { ENDS, FLAT_KEYS, HEADER_NAMES, HEADER_PAIRS, METHODS } from './value-ta
  * UTF-16) is stored in JSON (format 1/2) instead: encodeBinaryValue returns undefined.
  */
 export const VALUE_FORMAT_BINARY = 3;
+/**
+ * Value format 4: format 3 with some large bodies packed (packed-bodies.ts). Each body's tag is
+ * then length*8 + 4 (packed) + 2 (in a file) + 1 (compressed), length being the body's own, and a
+ * packed body's tag is followed by the varint length it is stored in. A call with no body to pack
+ * is stored in format 3, byte for byte as before.
+ */
+export const VALUE_FORMAT_PACKED = 4;
 
 const FILES = 1;
 const TRUNCATED = 2;
@@ -169,20 +177,29 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
   w.string(call.status.message);
   if (details) w.uint(details.length);
   let bodyBytes = details ? details.length : 0;
+  const packs = packLargeBodies(call);
+  // Format 4's tags leave a bit for "packed"; format 3's are as they always were.
+  const tagScale = packs ? 8 : 4;
+  let at = 0;
   for (let list = 0; list < 2; list++) {
     const messages = list === 0 ? call.requests : call.responses;
     w.uint(messages.length);
-    for (let i = 0; i < messages.length; i++) {
+    for (let i = 0; i < messages.length; i++, at++) {
       const m = messages[i]!;
       w.uint(m.offsetNs);
       const file = m.spooled?.file;
       const compressed = m.compressed ? 1 : 0;
+      const packed = packs?.[at];
       if (file !== undefined) {
         flags |= FILES;
-        w.uint(m.spooled!.length * 4 + 2 + compressed);
+        w.uint(m.spooled!.length * tagScale + 2 + compressed);
         w.string(file);
+      } else if (packed !== undefined) {
+        w.uint(m.data.length * 8 + 4 + compressed);
+        w.uint(packed.length);
+        bodyBytes += packed.length;
       } else {
-        w.uint(m.data.length * 4 + compressed);
+        w.uint(m.data.length * tagScale + compressed);
         bodyBytes += m.data.length;
       }
     }
@@ -205,24 +222,42 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
     w.uint(redacted!.length);
     for (const r of redacted!) w.string(r);
   }
-  w.buf[0] = VALUE_FORMAT_BINARY;
+  w.buf[0] = packs ? VALUE_FORMAT_PACKED : VALUE_FORMAT_BINARY;
   w.buf[1] = flags;
 
   const headerLength = w.pos;
   const out = Buffer.allocUnsafe(headerLength + bodyBytes);
   copyBytes(w.buf, 0, out, 0, headerLength);
   let pos = headerLength;
-  pos = copyBodies(call.requests, out, pos);
-  pos = copyBodies(call.responses, out, pos);
+  pos = copyBodies(call.requests, packs, 0, out, pos);
+  pos = copyBodies(call.responses, packs, call.requests.length, out, pos);
   if (details) details.copy(out, pos);
   return out;
 }
 
-/** Copies the bodies held in memory (not in files) to out at pos; returns the position after them. */
-function copyBodies(messages: readonly TimedMessage[], out: Buffer, pos: number): number {
+/**
+ * The packed form of each body worth packing (packed-bodies.ts), by its place among the
+ * requests and then the responses; undefined when there is none (most calls: no allocation).
+ */
+function packLargeBodies(call: CallRecord): Array<Buffer | undefined> | undefined {
+  let packs: Array<Buffer | undefined> | undefined;
+  let at = 0;
+  for (const messages of [call.requests, call.responses]) {
+    for (let i = 0; i < messages.length; i++, at++) {
+      const m = messages[i]!;
+      if (m.spooled?.file !== undefined || m.data.length < PACK_FROM_BYTES) continue;
+      const packed = packBody(m.data);
+      if (packed !== undefined) (packs ??= [])[at] = packed;
+    }
+  }
+  return packs;
+}
+
+/** Copies the bodies held in the value (not in files), packed where packed, to out at pos; returns the position after them. */
+function copyBodies(messages: readonly TimedMessage[], packs: Array<Buffer | undefined> | undefined, first: number, out: Buffer, pos: number): number {
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
-    if (m.spooled?.file === undefined) pos += m.data.copy(out, pos);
+    if (m.spooled?.file === undefined) pos += (packs?.[first + i] ?? m.data).copy(out, pos);
   }
   return pos;
 }
@@ -396,17 +431,22 @@ export function decodeBinaryHeader(buf: Buffer): { header: ValueHeader; bodyStar
   if (end === undefined) throw new ValueDecodeError(`value format 3: end has an unknown code ${endCode}`);
   const status: ValueHeader['status'] = { code: r.uint('status code'), message: r.string('status message') };
   if (flags & DETAILS) status.details = r.uint('status details length');
+  const tagScale = buf[0] === VALUE_FORMAT_PACKED ? 8 : 4;
   const bodies = (what: string): ValueHeader['requests'] => {
     const n = r.count(what);
     const out: ValueHeader['requests'] = new Array(n);
     for (let i = 0; i < n; i++) {
       const offsetNs = r.uint(what);
       const tag = r.uint(what);
-      const length = Math.floor(tag / 4);
+      const length = Math.floor(tag / tagScale);
       const compressed = (tag & 1) as 0 | 1;
+      const packed = tagScale === 8 && (tag & 4) !== 0;
       if (tag & 2) {
         if (!(flags & FILES)) throw new ValueDecodeError(`value format 3: a body is in a file, and the flags say none is`);
+        if (packed) throw new ValueDecodeError(`value format 4: a body is both in a file and packed`);
         out[i] = [offsetNs, length, compressed, r.string(what)];
+      } else if (packed) {
+        out[i] = [offsetNs, length, compressed, undefined, r.uint(what)];
       } else {
         out[i] = [offsetNs, length, compressed];
       }

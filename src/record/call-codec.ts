@@ -1,6 +1,7 @@
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
-import { binaryNamesBodyFiles, decodeBinaryHeader, encodeBinaryValue, VALUE_FORMAT_BINARY } from './binary-value.js';
+import { binaryNamesBodyFiles, decodeBinaryHeader, encodeBinaryValue, VALUE_FORMAT_BINARY, VALUE_FORMAT_PACKED } from './binary-value.js';
+import { unpackBody } from './packed-bodies.js';
 import { JsonBytes } from './json-bytes.js';
 import type { StoredCall } from './stored-call.js';
 import { ValueDecodeError } from './value-error.js';
@@ -29,7 +30,8 @@ export { ValueDecodeError };
 const VALUE_FORMAT = 1;
 const VALUE_FORMAT_FILES = 2;
 
-type BodyRef = [offsetNs: number, length: number, compressed: 0 | 1, file?: string];
+/** A body: its length, in a file when `file` is set, packed (stored in `packedLength` bytes, packed-bodies.ts) when that is. */
+type BodyRef = [offsetNs: number, length: number, compressed: 0 | 1, file?: string, packedLength?: number];
 
 /** Reads a body stored in a file (BodyFileError when it cannot). */
 export type BodyFileReader = (file: string, length: number) => Buffer;
@@ -239,7 +241,7 @@ function optionalString(w: JsonBytes, key: string, v: string | undefined): void 
 
 /** Parses only the header (cheap; used by retention and index maintenance). */
 export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bodyStart: number } {
-  if (value[0] === VALUE_FORMAT_BINARY) return decodeBinaryHeader(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length));
+  if (value[0] === VALUE_FORMAT_BINARY || value[0] === VALUE_FORMAT_PACKED) return decodeBinaryHeader(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length));
   if (value.length < 5) throw new ValueDecodeError(`value is ${value.length} bytes, too short`);
   if (value[0] !== VALUE_FORMAT && value[0] !== VALUE_FORMAT_FILES) throw new ValueDecodeError(`unknown value format ${value[0]}`);
   const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
@@ -259,7 +261,7 @@ export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bod
 
 /** False for a value that names no body file (format 1, or 3 whose flags say so), without parsing it. */
 export function mayNameBodyFiles(value: Uint8Array): boolean {
-  if (value[0] === VALUE_FORMAT_BINARY) return binaryNamesBodyFiles(value);
+  if (value[0] === VALUE_FORMAT_BINARY || value[0] === VALUE_FORMAT_PACKED) return binaryNamesBodyFiles(value);
   return value[0] !== VALUE_FORMAT;
 }
 
@@ -287,9 +289,9 @@ export function decodeCallValue(key: string, value: Uint8Array, readFile?: BodyF
     pos += len;
     return b;
   };
-  const body = ([offsetNs, len, compressed, file]: BodyRef): TimedMessage => {
+  const body = ([offsetNs, len, compressed, file, packedLength]: BodyRef): TimedMessage => {
     let data: Buffer;
-    if (file === undefined) data = take(len);
+    if (file === undefined) data = packedLength === undefined ? take(len) : unpackBody(take(packedLength), len);
     else if (typeof file !== 'string' || !Number.isInteger(len) || len < 0) throw new ValueDecodeError(`a body reference names no valid file`);
     else if (!readFile) throw new ValueDecodeError(`a body is kept in the file ${file}, and no reader of body files was given`);
     else data = readFile(file, len);

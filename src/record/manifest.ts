@@ -12,9 +12,10 @@ export const FORMAT_NAME = 'critap-recording';
  *  1: calls in LevelDB (db/), bodies inside their values.
  *  2: large bodies may be in files of their own (bodies/, see body-store.ts), named by the value.
  *  3: values may be of value format 3, a binary header (call-codec.ts, binary-value.ts).
+ *  4: values may be of value format 4, large bodies packed with brotli (packed-bodies.ts).
  * Every version up to this one is read; writing to an older recording upgrades its manifest.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 export interface Manifest {
   format: typeof FORMAT_NAME;

@@ -8,6 +8,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +58,9 @@ test('disk full while recording: forwarding goes on, one clear message, drops co
   execFileSync('mkdir', [disk]);
   if (!mountSmallTmpfs(t, cleanup, disk, '4m')) return;
 
-  const answer = Buffer.alloc(ANSWER_BYTES, 0x61);
+  // Random bytes: a repeated byte would be stored packed (src/record/packed-bodies.ts) in a few
+  // hundred bytes, and the disk would not fill.
+  const answer = randomBytes(ANSWER_BYTES);
   const up = await startFakeUpstream({ unary: { [EXEC_SYNC]: (_c, cb) => cb(null, answer) } });
   cleanup(() => up.close());
   const proxy = await startCliProxy(['--listen', join(root, 'p.sock'), '--upstream', up.endpoint, '--record', join(disk, 'rec'), '--no-peer-lookup']);
