@@ -27,8 +27,12 @@ export const PACK_FROM_BYTES = 32 * 1024;
  */
 export function packBody(data: Buffer): Buffer | undefined {
   if (data.length < PACK_FROM_BYTES || data.length >= SPOOL_FROM_BYTES) return undefined;
+  const known = recentlyPacked.find(data);
+  if (known !== undefined) return known.length > 0 ? known : undefined;
   const packed = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 0, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
-  return packed.length <= data.length - (data.length >> 2) ? packed : undefined;
+  const worth = packed.length <= data.length - (data.length >> 2);
+  recentlyPacked.remember(data, worth ? packed : NOT_WORTH);
+  return worth ? packed : undefined;
 }
 
 /**
@@ -36,6 +40,9 @@ export function packBody(data: Buffer): Buffer | undefined {
  * says). Damage is a ValueDecodeError; a damaged length cannot make it allocate more than that.
  */
 export function unpackBody(stored: Buffer, length: number): Buffer {
+  const known = recentlyUnpacked.find(stored);
+  // A copy: every call read gets a body of its own, whatever its reader does with it.
+  if (known !== undefined && known.length === length) return Buffer.from(known);
   let data: Buffer;
   try {
     data = brotliDecompressSync(stored, { maxOutputLength: Math.max(1, length) });
@@ -43,5 +50,41 @@ export function unpackBody(stored: Buffer, length: number): Buffer {
     throw new ValueDecodeError(`a packed body of ${stored.length} bytes does not unpack to ${length} bytes: ${(err as Error).message}`);
   }
   if (data.length !== length) throw new ValueDecodeError(`a packed body unpacks to ${data.length} bytes, and the value says ${length}`);
-  return data;
+  recentlyUnpacked.remember(stored, data);
+  return Buffer.from(data);
 }
+
+/**
+ * The last few bodies packed (or unpacked), each with its other form. A kubelet relists every
+ * second and the answer changes only when a pod does, so most relist answers are the one before
+ * again: comparing the bytes (memcmp) costs a few percent of packing them. Keys are copies: a
+ * body may be a view into a larger buffer that must not be kept alive.
+ */
+class RecentBodies {
+  private readonly keys: Buffer[] = [];
+  private readonly values: Buffer[] = [];
+  private next = 0;
+
+  constructor(private readonly size: number) {}
+
+  find(key: Buffer): Buffer | undefined {
+    for (let i = 0; i < this.keys.length; i++) {
+      const k = this.keys[i]!;
+      if (k.length === key.length && k.equals(key)) return this.values[i];
+    }
+    return undefined;
+  }
+
+  remember(key: Buffer, value: Buffer): void {
+    this.keys[this.next] = Buffer.from(key);
+    this.values[this.next] = value;
+    this.next = (this.next + 1) % this.size;
+  }
+}
+
+/** Relists of a few kinds (containers, sandboxes, images, stats) take turns. */
+const RECENT_BODIES = 4;
+const recentlyPacked = new RecentBodies(RECENT_BODIES);
+const recentlyUnpacked = new RecentBodies(RECENT_BODIES);
+/** Remembered for a body packing did not shrink enough: it is not tried again. */
+const NOT_WORTH = Buffer.alloc(0);

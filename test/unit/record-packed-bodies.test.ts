@@ -97,3 +97,28 @@ test('a damaged packed body is a clear error, and a damaged length cannot make i
   assert.throws(() => unpackBody(packed, body.length + 1), /unpacks to 100000 bytes, and the value says 100001/);
   assert.throws(() => unpackBody(Buffer.from('not brotli at all'), 10), ValueDecodeError);
 });
+
+test('a body packed again is found among the last few (a relist repeats its answer), and a changed byte is not', () => {
+  const body = listLike(90_000);
+  const first = packBody(body)!;
+  assert.equal(packBody(Buffer.from(body)), first, 'the same bytes again: the packed form remembered');
+  const changed = Buffer.from(body);
+  changed[45_000] ^= 1;
+  const other = packBody(changed)!;
+  assert.notEqual(other, first);
+  assert.ok(unpackBody(other, changed.length).equals(changed));
+  const noise = randomBytes(50_000);
+  assert.equal(packBody(noise), undefined, "random bytes do not pack");
+  assert.equal(packBody(Buffer.from(noise)), undefined, "nor when asked again");
+});
+
+test('a body unpacked again is a copy of its own: what one reader does to it no other reader sees', () => {
+  const body = listLike(80_000);
+  const packed = packBody(body)!;
+  const a = unpackBody(packed, body.length);
+  a.fill(0);
+  const b = unpackBody(Buffer.from(packed), body.length);
+  assert.ok(b.equals(body));
+  assert.notEqual(a, b);
+  assert.throws(() => unpackBody(packed, body.length + 5), ValueDecodeError, 'a remembered body still checks the length');
+});
