@@ -242,7 +242,8 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
 function packLargeBodies(call: CallRecord): Array<Buffer | undefined> | undefined {
   let packs: Array<Buffer | undefined> | undefined;
   let at = 0;
-  for (const messages of [call.requests, call.responses]) {
+  for (let list = 0; list < 2; list++) {
+    const messages = list === 0 ? call.requests : call.responses;
     for (let i = 0; i < messages.length; i++, at++) {
       const m = messages[i]!;
       if (m.spooled?.file !== undefined || m.data.length < PACK_FROM_BYTES) continue;
