@@ -14,29 +14,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
 import { createRecording } from '../../src/record/writer.js';
-import { openRecording } from '../../src/record/reader.js';
 import { CALL_END, CALL_PREFIX } from '../../src/record/keys.js';
-import type { StoredCall } from '../../src/record/stored-call.js';
 import { replay } from '../../src/replay/index.js';
 import { encodeMessage } from '../../src/cri/codec.js';
 import { rawClient, unaryCall } from '../support/fake-upstream.js';
 import { storeValuesAsJson } from '../support/json-values.js';
 import { goldenCalls } from '../unit/record-golden-calls.js';
 import { versionCall } from '../unit/record-fixtures.js';
+import { readAllCalls } from '../support/read-recording.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/critap.js', import.meta.url));
 const critap = (...args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 60_000 });
-
-async function readAll(dir: string): Promise<StoredCall[]> {
-  const rec = await openRecording(dir);
-  const out: StoredCall[] = [];
-  try {
-    for await (const c of rec.calls()) out.push(c);
-  } finally {
-    await rec.close();
-  }
-  return out;
-}
 
 /** Each stored value's format byte and the total bytes of the values. */
 async function valueFormats(dir: string): Promise<{ formats: Set<number>; bytes: number }> {
@@ -74,9 +62,9 @@ test('a recording of older values (JSON header) and one written now read back id
   assert.deepEqual([...n.formats], [3]);
   assert.ok(n.bytes < o.bytes, `format 3 stores fewer bytes (${n.bytes} vs ${o.bytes})`);
 
-  const fromOlder = await readAll(older);
+  const fromOlder = await readAllCalls(older);
   assert.equal(fromOlder.length, calls);
-  assert.deepEqual(await readAll(now), fromOlder);
+  assert.deepEqual(await readAllCalls(now), fromOlder);
 
   const exported = (await critap('export', older)).stdout;
   assert.equal((await critap('export', now)).stdout, exported, 'export gives the same bytes');

@@ -15,15 +15,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
 import { createRecording } from '../../src/record/writer.js';
-import { openRecording } from '../../src/record/reader.js';
 import { CALL_END, CALL_PREFIX } from '../../src/record/keys.js';
 import { FORMAT_VERSION, MANIFEST_FILE } from '../../src/record/manifest.js';
-import type { StoredCall } from '../../src/record/stored-call.js';
 import { replay } from '../../src/replay/index.js';
 import { encodeMessage } from '../../src/cri/codec.js';
 import { rawClient, unaryCall } from '../support/fake-upstream.js';
 import { storeValuesAsJson } from '../support/json-values.js';
 import { makeCall, versionCall } from '../unit/record-fixtures.js';
+import { readAllCalls } from '../support/read-recording.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/critap.js', import.meta.url));
 const critap = (...args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
@@ -44,17 +43,6 @@ function relistCall() {
     annotations: { 'io.kubernetes.container.restartCount': '0', 'io.kubernetes.container.terminationMessagePath': '/dev/termination-log' },
   }));
   return makeCall({ method: LIST, request: { filter: {} }, responses: [{ containers }] });
-}
-
-async function readAll(dir: string): Promise<StoredCall[]> {
-  const rec = await openRecording(dir);
-  const out: StoredCall[] = [];
-  try {
-    for await (const c of rec.calls()) out.push(c);
-  } finally {
-    await rec.close();
-  }
-  return out;
 }
 
 async function valueFormats(dir: string): Promise<number[]> {
@@ -88,9 +76,9 @@ test('a relist-sized answer is stored packed and every reader gives back the rec
   assert.equal(JSON.parse(await readFile(join(now, MANIFEST_FILE), 'utf8')).version, FORMAT_VERSION);
   assert.equal(FORMAT_VERSION, 4);
 
-  const fromNow = await readAll(now);
+  const fromNow = await readAllCalls(now);
   assert.ok(fromNow[1]!.responses[0]!.data.equals(answer), 'the reader unpacks the recorded bytes');
-  assert.deepEqual(fromNow, await readAll(older));
+  assert.deepEqual(fromNow, await readAllCalls(older));
 
   // export writes the bodies whole; import packs them again.
   const exported = (await critap('export', now)).stdout;

@@ -13,12 +13,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
 import { openRecorder } from '../../src/record/recorder.js';
-import { openRecording } from '../../src/record/reader.js';
 import { createRecording } from '../../src/record/writer.js';
 import { BODIES_DIR } from '../../src/record/body-store.js';
 import { createLogger } from '../../src/log.js';
 import { makeCall, T0, V1 } from '../unit/record-fixtures.js';
 import { execAnswer } from '../support/exec-answer.js';
+import { readAllCalls } from '../support/read-recording.js';
 
 const CHILD = fileURLToPath(new URL('./record-body-crash-child.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -66,14 +66,6 @@ async function openForWriting(dir: string): Promise<string[]> {
   return lines;
 }
 
-async function readAll(dir: string) {
-  const r = await openRecording(dir);
-  const out = [];
-  for await (const c of r.calls()) out.push(c);
-  await r.close();
-  return out;
-}
-
 test('a recorder killed mid-body leaves a file that the next recorder removes, saying how many bytes it reclaimed', async (t) => {
   const dir = join(await tempRoot(t), 'rec');
   const child = spawn(process.execPath, [CHILD, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -94,7 +86,7 @@ test('a recorder killed mid-body leaves a file that the next recorder removes, s
   assert.ok(sizes.includes(handed), `one file holds the ${handed} bytes handed over before the kill (${sizes})`);
 
   // Reading changes nothing.
-  const [stored] = await readAll(dir);
+  const [stored] = await readAllCalls(dir);
   assert.equal(await bodies(dir).then((b) => b.length), 2);
 
   const lines = await openForWriting(dir);
@@ -106,7 +98,7 @@ test('a recorder killed mid-body leaves a file that the next recorder removes, s
   assert.equal(log['files'], 1);
   assert.equal(log['bytesReclaimed'], handed);
 
-  const calls = await readAll(dir);
+  const calls = await readAllCalls(dir);
   assert.equal(calls.length, 1);
   assert.equal(calls[0]!.responses[0]!.data.length, 2 * MiB + 5, 'the stored call still reads whole');
 });
@@ -114,12 +106,12 @@ test('a recorder killed mid-body leaves a file that the next recorder removes, s
 test('only orphans go: files calls name, and files critap does not write, stay; a read-only open removes nothing', async (t) => {
   const dir = join(await tempRoot(t), 'rec');
   const named = await recordingWithOrphan(dir);
-  await readAll(dir);
+  await readAllCalls(dir);
   assert.ok((await bodies(dir)).includes(ORPHAN), 'reading leaves the orphan');
   const lines = await openForWriting(dir);
   assert.deepEqual(await bodies(dir), [...named, 'notes.txt'].sort());
   assert.match(lines.join('\n'), /"bytesReclaimed":3000/);
-  assert.equal((await readAll(dir)).length, 3);
+  assert.equal((await readAllCalls(dir)).length, 3);
 });
 
 test('after a clean stop the calls are not read for orphans (a clean stop leaves none)', async (t) => {

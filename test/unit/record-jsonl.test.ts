@@ -9,14 +9,7 @@ import { openRecorder } from '../../src/record/recorder.js';
 import { openRecording } from '../../src/record/reader.js';
 import type { StoredCall } from '../../src/record/stored-call.js';
 import { createContainer, makeCall, pullImage, runPodSandbox, T0, V1, versionCall } from './record-fixtures.js';
-
-async function readAll(dir: string): Promise<StoredCall[]> {
-  const r = await openRecording(dir);
-  const out: StoredCall[] = [];
-  for await (const c of r.calls()) out.push(c);
-  await r.close();
-  return out;
-}
+import { readAllCalls } from '../support/read-recording.js';
 
 const withoutKey = ({ key: _key, ...rest }: StoredCall) => rest;
 
@@ -46,7 +39,7 @@ test('critap export --format jsonl then critap import gives the same calls, byte
 
   const dst = join(root, 'dst');
   assert.equal(await importCommand.run([file, dst]), 0);
-  const [a, b] = [await readAll(src), await readAll(dst)];
+  const [a, b] = [await readAllCalls(src), await readAllCalls(dst)];
   assert.equal(b.length, a.length);
   assert.deepEqual(b.map(withoutKey), a.map(withoutKey));
   for (let i = 0; i < a.length; i++) {
@@ -75,7 +68,7 @@ test('import stops at a bad line, says which, and keeps the lines before it', as
   await writeFile(file, `${good}\n\n${good}\n{"method": 3}\n${good}\n`);
   const dst = join(root, 'dst');
   await assert.rejects(importCommand.run([file, dst]), /in\.jsonl line 4: "method" must be a non-empty string \(imported 2 calls before it/);
-  assert.equal((await readAll(dst)).length, 2);
+  assert.equal((await readAllCalls(dst)).length, 2);
   await assert.rejects(exportCommand.run([src, '--format', 'xml']), /--format must be one of jsonl/);
   await assert.rejects(importCommand.run([join(root, 'missing.jsonl'), dst]), /cannot read .*missing\.jsonl/);
 });

@@ -7,12 +7,12 @@ import { openRecorder } from '../../src/record/recorder.js';
 import { openRecording } from '../../src/record/reader.js';
 import { createRecording } from '../../src/record/writer.js';
 import { decodeMessage } from '../../src/cri/codec.js';
-import type { StoredCall } from '../../src/record/stored-call.js';
 import { createLogger } from '../../src/log.js';
 import { bodyBytes } from '../../src/call.js';
 import {
   createContainer, IMG, makeCall, pullImage, runPodSandbox, SECRET_ENV, SECRET_PASSWORD, SECRET_TOKEN, startContainer, T0, V1, versionCall, VISIBLE_IMAGE,
 } from './record-fixtures.js';
+import { readAllCalls } from '../support/read-recording.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'critap-rec-'));
@@ -29,17 +29,6 @@ async function allFilesBytes(dir: string): Promise<Buffer[]> {
   return out;
 }
 
-async function readAll(dir: string): Promise<StoredCall[]> {
-  const rec = await openRecording(dir);
-  try {
-    const calls: StoredCall[] = [];
-    for await (const c of rec.calls()) calls.push(c);
-    return calls;
-  } finally {
-    await rec.close();
-  }
-}
-
 test('secrets are redacted before writing: no file of the folder holds them', async (t) => {
   const dir = await tempDir(t);
   const rec = await openRecorder({ dir });
@@ -53,7 +42,7 @@ test('secrets are redacted before writing: no file of the folder holds them', as
   for (const secret of [SECRET_PASSWORD, SECRET_ENV, SECRET_TOKEN]) {
     assert.ok(!files.some((b) => b.includes(secret)), `${secret} must not be stored`);
   }
-  const [pull, create] = await readAll(dir);
+  const [pull, create] = await readAllCalls(dir);
   assert.equal(pull!.method, IMG + 'PullImage');
   assert.ok(pull!.redacted!.includes('request'));
   assert.ok(pull!.redacted!.includes('metadata:authorization'));
@@ -70,7 +59,7 @@ test('keepEnv keeps env values (and only then)', async (t) => {
   const rec = await openRecorder({ dir, keepEnv: true });
   rec.onCallEnd(createContainer('sb-1', 'ctr-1', T0));
   await rec.close();
-  const [create] = await readAll(dir);
+  const [create] = await readAllCalls(dir);
   assert.ok(create!.requests[0]!.data.includes(SECRET_ENV));
 });
 
@@ -82,7 +71,7 @@ test('methods and exclude filters choose what is recorded', async (t) => {
   rec.onCallEnd(startContainer('c1', T0 + 2n));
   rec.onCallEnd(runPodSandbox('sb', T0 + 3n));
   await rec.close();
-  assert.deepEqual((await readAll(dir)).map((c) => c.method), [V1 + 'Version', V1 + 'StartContainer']);
+  assert.deepEqual((await readAllCalls(dir)).map((c) => c.method), [V1 + 'Version', V1 + 'StartContainer']);
 });
 
 test('a full queue drops and counts calls, logs about it, and stats shows the drops', async (t) => {
@@ -133,7 +122,7 @@ test('flush() writes everything queued before it; the recording stays appendable
   const again = await openRecorder({ dir });
   again.onCallEnd(versionCall(T0 - 10n));
   await again.close();
-  const calls = await readAll(dir);
+  const calls = await readAllCalls(dir);
   assert.equal(calls.length, 2);
   assert.equal(calls[0]!.startNs, T0 - 10n, 'iteration is in start order, not write order');
   assert.notEqual(calls[0]!.key, calls[1]!.key);
@@ -144,7 +133,7 @@ test('retention by count keeps the newest calls and their index entries only', a
   const rec = await openRecorder({ dir, maxCalls: 4 });
   for (let i = 0; i < 10; i++) rec.onCallEnd(startContainer(`ctr-${i}`, T0 + BigInt(i)));
   await rec.close();
-  const calls = await readAll(dir);
+  const calls = await readAllCalls(dir);
   assert.deepEqual(calls.map((c) => c.ids.containerId), ['ctr-6', 'ctr-7', 'ctr-8', 'ctr-9']);
   const r = await openRecording(dir);
   const gone = [];
@@ -170,7 +159,7 @@ test('retention by bytes and by age', async (t) => {
   await live.close();
   assert.equal(await w.applyRetention({ maxAgeMs: 5.5 * 3600_000 }), 5);
   await w.close();
-  let calls = await readAll(dir);
+  let calls = await readAllCalls(dir);
   assert.equal(calls.length, 5);
   assert.ok(calls.every((c) => c.startNs >= now - 5n * hour - hour / 2n));
   const r = await openRecording(dir);
@@ -179,7 +168,7 @@ test('retention by bytes and by age', async (t) => {
   const w2 = await createRecording(dir);
   assert.equal(await w2.applyRetention({ maxBytes: Math.floor(bytes / 2) }), 3, 'five equal calls, half the bytes: keep two');
   await w2.close();
-  calls = await readAll(dir);
+  calls = await readAllCalls(dir);
   assert.equal(calls.length, 2);
 });
 
@@ -243,7 +232,7 @@ test('compressed and unparseable bodies: checked decompressed, or dropped when t
   rec.onCallEnd(junk);
   await rec.close();
   for (const b of await allFilesBytes(dir)) assert.ok(!b.includes(SECRET_PASSWORD));
-  const [a, b, c] = await readAll(dir);
+  const [a, b, c] = await readAllCalls(dir);
   assert.equal(a!.requests[0]!.compressed, undefined, 'redacted bytes are stored decompressed');
   const req = decodeMessage('runtime.v1.PullImageRequest', a!.requests[0]!.data) as { auth: { username: string } };
   assert.equal(req.auth.username, 'bob');
@@ -298,7 +287,7 @@ test('large answers are written a few at a time, each batch given back as soon a
   assert.equal(released.length, 2);
   assert.ok(released[0]! > 6 * MiB && released[0]! < 7 * MiB && released[1]! > 3 * MiB && released[1]! < 4 * MiB, String(released));
   await rec.close();
-  const calls = await readAll(dir);
+  const calls = await readAllCalls(dir);
   assert.deepEqual(calls.map((c) => c.responses[0]!.data[0]), [0, 1, 2]);
 });
 
@@ -331,7 +320,7 @@ test('a call that cannot be encoded is not stored: counted as dropped (in stats 
   assert.equal(released.reduce((a, b) => a + b, 0), bodyBytes(broken) + bodyBytes(good), 'both calls\' bytes are given back');
   assert.ok(warnings.some((w) => w.includes('could not encode')));
   await rec.close();
-  assert.deepEqual((await readAll(dir)).map((c) => c.startNs), [T0 + 1n]);
+  assert.deepEqual((await readAllCalls(dir)).map((c) => c.startNs), [T0 + 1n]);
   const stored = await openRecording(dir);
   try {
     assert.equal((await stored.info()).dropped, 1, 'the drop is in the stored counters');

@@ -9,28 +9,16 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRecorder } from '../../src/record/recorder.js';
-import { openRecording } from '../../src/record/reader.js';
 import { BODIES_DIR } from '../../src/record/body-store.js';
 import type { CallRecord } from '../../src/call.js';
-import type { StoredCall } from '../../src/record/stored-call.js';
 import { createContainer, makeCall, SECRET_ENV, T0, V1 } from './record-fixtures.js';
 import { execAnswer } from '../support/exec-answer.js';
+import { readAllCalls } from '../support/read-recording.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'critap-spooled-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return join(dir, 'rec');
-}
-
-async function readAll(dir: string): Promise<StoredCall[]> {
-  const rec = await openRecording(dir);
-  try {
-    const out: StoredCall[] = [];
-    for await (const c of rec.calls()) out.push(c);
-    return out;
-  } finally {
-    await rec.close();
-  }
 }
 
 /** Hands `body` to the recorder in parts of `part` bytes, then returns the call's message naming it. */
@@ -57,7 +45,7 @@ test('a spooled ExecSync answer is stored in a body file and scrubbed there of a
   assert.equal(released.reduce((a, b) => a + b, 0) >= answer.length, true, 'every part given back to the budget');
 
   assert.equal((await readdir(join(dir, BODIES_DIR))).length, 1);
-  const calls = await readAll(dir);
+  const calls = await readAllCalls(dir);
   const stored = calls.find((c) => c.method.endsWith('/ExecSync'))!;
   const body = stored.responses[0]!.data;
   assert.equal(body.length, answer.length);
@@ -75,7 +63,7 @@ test('a spooled body redaction must read (CreateContainer) is read back, redacte
   rec.onCallEnd(call);
   await rec.close();
   assert.deepEqual(await readdir(join(dir, BODIES_DIR)), []);
-  const [stored] = await readAll(dir);
+  const [stored] = await readAllCalls(dir);
   assert.equal(stored!.requests[0]!.data.indexOf(SECRET_ENV), -1);
   assert.equal(stored!.ids.containerId, 'c'.repeat(64), 'ids still found');
   assert.ok(stored!.redacted?.length);
@@ -92,5 +80,5 @@ test('parts of a body whose call is not recorded, or never ends, leave no file',
   rec.onBodyAbort(3);
   await rec.close();
   assert.deepEqual(await readdir(join(dir, BODIES_DIR)), []);
-  assert.equal((await readAll(dir)).length, 0);
+  assert.equal((await readAllCalls(dir)).length, 0);
 });
