@@ -80,3 +80,39 @@ test('SecretMemory: finds values anywhere in a body, ignores short ones, keeps n
   assert.doesNotMatch(inspect(m, { depth: 10, showHidden: true }), /s3cr3t/);
   assert.equal(new SecretMemory().scrub(Buffer.from('s3cr3t-value')), undefined, 'memories are per recorder');
 });
+
+test('a secret echoed in a large output is scrubbed before the body is packed, and is found in no stored or decoded byte', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'critap-echo-big-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const dir = join(root, 'rec');
+  const rec = await openRecorder({ dir });
+  rec.onCallEnd(createContainer('sb-1', 'ctr-1', T0));
+  // 60 KB of log lines: packed when stored (src/record/packed-bodies.ts), so a byte scan of the
+  // folder alone could not see into it; the decoded bodies are checked as well.
+  const lines = Array.from({ length: 1200 }, (_, i) => `line ${i}: connecting to db as app${i === 600 ? ` with ${SECRET_ENV}` : ''}\n`).join('');
+  const marker = 'line 777: connecting to db as app';
+  rec.onCallEnd(
+    makeCall({
+      method: V1 + 'ExecSync',
+      request: { containerId: 'ctr-1', cmd: ['cat', '/var/log/app.log'] },
+      responses: [{ stdout: b64(lines), exitCode: 0 }],
+      startNs: T0 + 1n,
+    }),
+  );
+  await rec.close();
+
+  const bytes = await folderBytes(dir);
+  assert.ok(!bytes.includes(marker), 'control: the output is stored packed, not as it is');
+  assert.ok(!bytes.includes(SECRET_ENV));
+  const r = await openRecording(dir);
+  const calls: StoredCall[] = [];
+  for await (const c of r.calls()) calls.push(c);
+  await r.close();
+  const exec = calls.find((c) => c.method.endsWith('ExecSync'))!;
+  const stdout = Buffer.from((decodeMessage('runtime.v1.ExecSyncResponse', exec.responses[0]!.data) as { stdout: string }).stdout, 'base64').toString();
+  assert.ok(stdout.includes(marker), 'control: the decoded output holds the log');
+  assert.equal(stdout.length, lines.length);
+  assert.ok(!stdout.includes(SECRET_ENV), 'the echoed secret was scrubbed before packing');
+  assert.ok(stdout.includes(`with ${'*'.repeat(SECRET_ENV.length)}`));
+  for (const c of calls) for (const m of [...c.requests, ...c.responses]) assert.ok(!m.data.includes(SECRET_ENV), `${c.method}: no decoded body holds it`);
+});
