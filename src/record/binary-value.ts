@@ -3,7 +3,7 @@ import { copyBytes } from '../copy-bytes.js';
 import type { CallIds } from '../cri/ids.js';
 import type { ValueHeader } from './call-codec.js';
 import { ValueDecodeError } from './value-error.js';
-import { packBody, PACK_FROM_BYTES } from './packed-bodies.js';
+import { packBody } from './packed-bodies.js';
 import { GrowableBytes } from '../growable-bytes.js';
 import { ENDS, FLAT_KEYS, HEADER_NAMES, HEADER_PAIRS, METHODS } from './value-table.js';
 
@@ -50,6 +50,11 @@ export const VALUE_FORMAT_BINARY = 3;
  * is stored in format 3, byte for byte as before.
  */
 export const VALUE_FORMAT_PACKED = 4;
+
+/** A value of format 3 or 4: a binary header, read by decodeBinaryHeader. */
+export function isBinaryValue(value: Uint8Array): boolean {
+  return value[0] === VALUE_FORMAT_BINARY || value[0] === VALUE_FORMAT_PACKED;
+}
 
 const FILES = 1;
 const TRUNCATED = 2;
@@ -246,7 +251,7 @@ function packLargeBodies(call: CallRecord): Array<Buffer | undefined> | undefine
     const messages = list === 0 ? call.requests : call.responses;
     for (let i = 0; i < messages.length; i++, at++) {
       const m = messages[i]!;
-      if (m.spooled?.file !== undefined || m.data.length < PACK_FROM_BYTES) continue;
+      if (m.spooled?.file !== undefined) continue;
       const packed = packBody(m.data);
       if (packed !== undefined) (packs ??= [])[at] = packed;
     }

@@ -1,6 +1,6 @@
 import type { CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
-import { binaryNamesBodyFiles, decodeBinaryHeader, encodeBinaryValue, VALUE_FORMAT_BINARY, VALUE_FORMAT_PACKED } from './binary-value.js';
+import { binaryNamesBodyFiles, decodeBinaryHeader, encodeBinaryValue, isBinaryValue } from './binary-value.js';
 import { unpackBody } from './packed-bodies.js';
 import { JsonBytes } from './json-bytes.js';
 import type { StoredCall } from './stored-call.js';
@@ -241,7 +241,7 @@ function optionalString(w: JsonBytes, key: string, v: string | undefined): void 
 
 /** Parses only the header (cheap; used by retention and index maintenance). */
 export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bodyStart: number } {
-  if (value[0] === VALUE_FORMAT_BINARY || value[0] === VALUE_FORMAT_PACKED) return decodeBinaryHeader(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length));
+  if (isBinaryValue(value)) return decodeBinaryHeader(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length));
   if (value.length < 5) throw new ValueDecodeError(`value is ${value.length} bytes, too short`);
   if (value[0] !== VALUE_FORMAT && value[0] !== VALUE_FORMAT_FILES) throw new ValueDecodeError(`unknown value format ${value[0]}`);
   const buf = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length);
@@ -261,7 +261,7 @@ export function decodeValueHeader(value: Uint8Array): { header: ValueHeader; bod
 
 /** False for a value that names no body file (format 1, or 3 whose flags say so), without parsing it. */
 export function mayNameBodyFiles(value: Uint8Array): boolean {
-  if (value[0] === VALUE_FORMAT_BINARY || value[0] === VALUE_FORMAT_PACKED) return binaryNamesBodyFiles(value);
+  if (isBinaryValue(value)) return binaryNamesBodyFiles(value);
   return value[0] !== VALUE_FORMAT;
 }
 

@@ -4,10 +4,11 @@
  * log record and its checksum, the memory table, snappy when it flushes, and again at every
  * compaction. A kubelet's relists (ListContainers, ListPodSandbox, ListImages on a busy node)
  * answer with 100-250 KB each, every second. Recording 3 000 ListContainers answers of 225 KB
- * (300 containers, random ids), the recorder alone, the process spent 1 360 µs of CPU a call with
- * the body stored as it is (LevelDB's threads 1 110 of them) and 660 with it packed (brotli at
- * quality 0 on the recording thread, 260 µs; LevelDB's threads 310), and the recording took 0.68×
- * the disk. Quality 0 because it is the cheapest brotli: deflate at level 1 took 720 µs for 1/7.
+ * (300 containers, random ids), the recorder alone, builds taking turns: 1 480 → 827 µs of CPU a
+ * call when every answer differs (brotli at quality 0 takes about 260 µs of it on the recording
+ * thread; LevelDB's threads went 1 110 → 310), 1 384 → 467 when the answer repeats (RecentBodies,
+ * below), and 0.69× the disk. Quality 0 because it is the cheapest brotli: deflate at level 1
+ * took 720 µs for 1/7.
  *
  * Bodies of PACK_FROM_BYTES and more are packed, when that saves at least a quarter; bodies from
  * SPOOL_FROM_BYTES (1 MiB) on go to files of their own (body-store.ts) and are never packed.
