@@ -13,6 +13,7 @@ import type { StoredCall } from '../record/stored-call.js';
 import { openRecording } from '../record/reader.js';
 import { inspectFolder, MANIFEST_FILE } from '../record/manifest.js';
 import { RecordingError } from '../record/errors.js';
+import { SharedBodies } from './shared-bodies.js';
 
 /** `injected`: also the calls critap answered itself (fault rules), as if the runtime had. */
 export async function loadRecordingCalls(dir: string, opts: { injected?: boolean } = {}): Promise<StoredCall[]> {
@@ -25,10 +26,17 @@ export async function loadRecordingCalls(dir: string, opts: { injected?: boolean
     await cp(dir, copy, { recursive: true, filter: (src) => !/(^|\/)(LOCK|writer\.pid)$/.test(src) });
     const reader = await openRecording(copy);
     const calls: StoredCall[] = [];
+    // Shared as they are read: an hour of relists is thousands of copies of a few answers.
+    const bodies = new SharedBodies();
     try {
-      // A call a fault rule answered (error, hang, reset) holds critap's answer, not the runtime's:
-      // replay serves real answers only. Delayed calls carry the runtime's answer and stay.
-      for await (const c of reader.calls()) if (opts.injected || !c.fault?.actions.some((a) => a === 'error' || a === 'hang' || a === 'reset')) calls.push(c);
+      for await (const c of reader.calls()) {
+        // A call a fault rule answered (error, hang, reset) holds critap's answer, not the runtime's:
+        // replay serves real answers only. Delayed calls carry the runtime's answer and stay.
+        if (!opts.injected && c.fault?.actions.some((a) => a === 'error' || a === 'hang' || a === 'reset')) continue;
+        bodies.shareMessages(c.requests);
+        bodies.shareMessages(c.responses);
+        calls.push(c);
+      }
     } finally {
       await reader.close();
     }

@@ -3,7 +3,7 @@
  * files each call in the Matcher under the phase it was recorded in (a list under what it
  * showed), and starts the client's world where the recording started.
  */
-import type { CallRecord } from '../../call.js';
+import type { CallRecord, TimedMessage } from '../../call.js';
 import { decodeMessage } from '../../cri/codec.js';
 import { lookupMethod } from '../../cri/methods.js';
 import type { Json } from '../json-diff.js';
@@ -31,8 +31,41 @@ export function parseRefuse(kinds: readonly string[]): Set<AnswerKind> {
   return new Set(kinds as AnswerKind[]);
 }
 
+/**
+ * Recorded answers decoded once per body. Calls recorded with the same answer share one body
+ * (load.ts), and so one decoding: a long recording's relists are thousands of copies of a few
+ * large answers, and decoding each one was most of replay's start-up time and memory.
+ */
+class DecodedAnswers {
+  private readonly byType = new Map<string, WeakMap<Buffer, Json | undefined>>();
+  /** What a list answer showed (recordedListKey), by decoded answer. */
+  private readonly listKeys = new WeakMap<Json, string>();
+
+  first(type: string, m: TimedMessage | undefined): Json | undefined {
+    if (!m || m.compressed) return undefined;
+    let cache = this.byType.get(type);
+    if (!cache) this.byType.set(type, (cache = new WeakMap()));
+    if (cache.has(m.data)) return cache.get(m.data);
+    let json: Json | undefined;
+    try {
+      json = decodeMessage(type, m.data);
+    } catch {
+      json = undefined;
+    }
+    cache.set(m.data, json);
+    return json;
+  }
+
+  listKey(name: string, answer: Json | undefined): string {
+    if (!answer) return recordedListKey(name, answer);
+    let key = this.listKeys.get(answer);
+    if (key === undefined) this.listKeys.set(answer, (key = recordedListKey(name, answer)));
+    return key;
+  }
+}
+
 export function buildState(calls: readonly CallRecord[], views: readonly Json[], matcher: Matcher<CallRecord>, opts: { housekeeping: boolean }): ReplayState {
-  const decoded = new Map<number, Json | undefined>();
+  const answers = new DecodedAnswers();
   const inputs: TimelineInput[] = calls.map((c, i) => {
     const info = lookupMethod(c.method);
     return {
@@ -40,26 +73,13 @@ export function buildState(calls: readonly CallRecord[], views: readonly Json[],
       request: views[i]!,
       code: c.status.code,
       message: c.status.message,
-      response: () => {
-        if (decoded.has(i)) return decoded.get(i);
-        let json: Json | undefined;
-        const data = c.responses[0]?.data;
-        if (info && data && !c.responses[0]!.compressed) {
-          try {
-            json = decodeMessage(info.responseType, data);
-          } catch {
-            json = undefined;
-          }
-        }
-        decoded.set(i, json);
-        return json;
-      },
+      response: () => (info ? answers.first(info.responseType, c.responses[0]) : undefined),
     };
   });
   const recorded = new RecordedWorld(inputs);
   calls.forEach((c, i) => {
     const input = inputs[i]!;
-    const phase = LIST_METHODS.has(input.name) ? recordedListKey(input.name, input.response()) : recorded.facts[i]!.key;
+    const phase = LIST_METHODS.has(input.name) ? answers.listKey(input.name, input.response()) : recorded.facts[i]!.key;
     matcher.add({ method: c.method, request: views[i]!, value: c, phase });
   });
   const world = new ClientWorld(recorded);

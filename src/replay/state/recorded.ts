@@ -90,6 +90,8 @@ export class RecordedWorld {
   private readonly items = new Map<string, Json>();
   /** `${kind}|${id}|${phase}` → the last status recorded (ContainerStatus.status / PodSandboxStatus.status). */
   private readonly statuses = new Map<string, Json>();
+  /** Per list method, the answer learned last (see learn). */
+  private readonly lastListAnswer = new Map<string, Json | undefined>();
   /** A recorded NotFound per method: its message and the id it named, to shape replay's own. */
   readonly notFound = new Map<string, { message: string; id: string }>();
   /** The sandbox and container ids the recording handed out, in order (their shape is the runtime's). */
@@ -212,6 +214,8 @@ export class RecordedWorld {
         this.alias(id, id);
         this.items.set(`ListImages|${id}`, image);
         this.items.set(`ListImages|${id}|present`, image);
+        // It replaced a listed item: the next ListImages answer is learned again, even a repeat.
+        this.lastListAnswer.delete('ListImages');
         if (!this.entities.has(id)) this.entities.set(id, { kind: 'image', id });
         see('image', id, 'present');
       }
@@ -230,7 +234,13 @@ export class RecordedWorld {
     }
     const list = LIST_FIELD[c.name];
     if (!list) return;
-    const items = c.response()?.[list.field];
+    const answer = c.response();
+    // Calls recorded with the same answer share its decoding (replay/load.ts, state/build.ts): a
+    // relist that showed what this method's last one showed teaches nothing new. Most of an hour's
+    // relists are such repeats, and walking each one's items again was most of building this.
+    if (answer !== undefined && this.lastListAnswer.get(c.name) === answer) return;
+    this.lastListAnswer.set(c.name, answer);
+    const items = answer?.[list.field];
     if (!Array.isArray(items)) return;
     for (const raw of items) {
       const item = obj(raw);
