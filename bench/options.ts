@@ -36,7 +36,7 @@ Flags:
                      targets are judged on (latency, and 64 in flight with the h2 client) run at least 6
   --clients N        client worker processes for the in-flight scenarios (default 2)
   --json FILE        also write every figure, per round, with machine info
-  --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder,replay-choice,idle-rss,cli-startup)
+  --only IDS         comma-separated scenario ids (e.g. fake-version-latency,recorder,replay-choice,replay-load,idle-rss,cli-startup)
   --variants IDS     comma-separated subset of: ${ALL_VARIANTS.join(', ')}
                      (default: ${DEFAULT_VARIANTS.join(', ')})
   --no-containerd    skip the real-runtime scenarios

@@ -19,6 +19,8 @@ import { HELP, parseBenchArgs, type BenchOptions } from './options.js';
 import { startContainerdOrReason } from './real-runtime.js';
 import type { RecorderArgs, RecorderFigures } from './recorder-main.js';
 import type { ReplayChoiceArgs, ReplayChoiceFigures } from './replay-choice-main.js';
+import { renderReplayLoad, runReplayLoad, THIS_DIST, type ReplayLoadRun } from './replay-load.js';
+import { HOUR_OF_BIG_NODE } from './big-node.js';
 import { renderIdle, renderReplayChoice, renderTable, renderTargets, summarize, summarizeCpu, type Measurement, type RecorderRun, type ReplayChoiceRun, type ScenarioRun } from './report.js';
 import { BIG_SIZES, FAKE_LIST_CONTAINERS, scenarios, type Scenario } from './scenarios.js';
 import { renderStartup, runStartup } from './startup.js';
@@ -226,6 +228,13 @@ class Bench {
   }
 }
 
+/** `critap replay` starting on an hour of a busy node (bench/replay-load.ts); this build only. */
+async function replayStartup(opts: BenchOptions): Promise<ReplayLoadRun> {
+  const shape = opts.smoke ? { seconds: 30, pods: 20, statsEvery: 10, restartEvery: 15 } : HOUR_OF_BIG_NODE;
+  const runs = await runReplayLoad(shape, opts.rounds, [{ label: 'this', dist: THIS_DIST }], log);
+  return runs.get('this')!;
+}
+
 const fmt = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : n >= 100 ? n.toFixed(0) : n.toPrecision(3));
 
 function machine() {
@@ -257,7 +266,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const all = scenarios({ smoke: opts.smoke, clients: opts.clients });
-  const known = [...all.map((s) => s.id), 'recorder', 'replay-choice', 'idle-rss', 'cli-startup'];
+  const known = [...all.map((s) => s.id), 'recorder', 'replay-choice', 'replay-load', 'idle-rss', 'cli-startup'];
   for (const id of opts.only ?? []) {
     if (!known.includes(id)) {
       process.stderr.write(`critap: bench: unknown scenario "${id}"; scenarios: ${known.join(', ')}\n`);
@@ -267,6 +276,7 @@ async function main(argv: string[]): Promise<number> {
   const chosen = all.filter((s) => !opts.only || opts.only.includes(s.id));
   const runRecorder = !opts.only || opts.only.includes('recorder');
   const runReplayChoice = !opts.only || opts.only.includes('replay-choice');
+  const runReplayStartup = !opts.only || opts.only.includes('replay-load');
   const runIdle = !opts.only || opts.only.includes('idle-rss');
   const runCliStartup = !opts.only || opts.only.includes('cli-startup');
   const machineInfo = machine();
@@ -308,6 +318,7 @@ async function main(argv: string[]): Promise<number> {
     for (const def of chosen) runs.push(await bench.runScenario(def, ups, replayReason));
     const recorder = runRecorder ? await bench.runRecorder() : undefined;
     const replayChoice = runReplayChoice ? await bench.runReplayChoice() : undefined;
+    const replayLoad = runReplayStartup ? await replayStartup(opts) : undefined;
     const idle = runIdle ? await bench.runIdle(ups.fake) : undefined;
     const startup = runCliStartup ? await runStartup({ smoke: opts.smoke, log }) : undefined;
     const otlpCounts = otlp ? await (otlp.send({ type: 'counts' }), otlp.next<{ requests: number; bytes: number }>('counts', 5000)).catch(() => undefined) : undefined;
@@ -317,6 +328,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`\ncritap benchmark — ${machineInfo.cores} cores ${machineInfo.model}, node ${machineInfo.node}, ${machineInfo.date}, ${opts.rounds} round(s)${opts.smoke ? ' (SMOKE: tiny counts, figures mean nothing)' : ''}\n\n`);
     process.stdout.write(renderTable(runs, recorder, shownVariants) + '\n');
     if (replayChoice) process.stdout.write(renderReplayChoice(replayChoice) + '\n');
+    if (replayLoad) process.stdout.write(renderReplayLoad(replayLoad) + '\n');
     if (idle) process.stdout.write(renderIdle(idle) + '\n');
     if (startup) process.stdout.write('\n' + renderStartup(startup) + '\n');
     process.stdout.write('\n');
@@ -345,6 +357,7 @@ async function main(argv: string[]): Promise<number> {
         })),
         recorder,
         replayChoice,
+        replayLoad,
         idle,
         startup,
         targets,
