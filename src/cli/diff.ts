@@ -3,6 +3,7 @@ import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { describeFilter, FILTER_FLAGS, FILTER_HELP, filterFromFlags } from '../record/cli-filter.js';
 import type { StoredCall } from '../record/stored-call.js';
+import { SharedBodies } from '../record/shared-bodies.js';
 import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
 import { diffRecordings } from '../diff/compare.js';
 import { diffText } from '../diff/text.js';
@@ -12,8 +13,15 @@ import { VERSION } from '../version.js';
 async function readAll(dir: string, salvage: boolean | undefined, filter: ReturnType<typeof filterFromFlags>): Promise<StoredCall[]> {
   const rec = await openForCommand(dir, salvage, 'diff');
   const out: StoredCall[] = [];
+  // Equal bodies as one buffer: memory for what the recording says, and diff compares each
+  // different answer once (diff/compare.ts).
+  const bodies = new SharedBodies();
   try {
-    for await (const c of rec.calls(filter)) out.push(c);
+    for await (const c of rec.calls(filter)) {
+      bodies.shareMessages(c.requests);
+      bodies.shareMessages(c.responses);
+      out.push(c);
+    }
   } finally {
     await rec.close();
   }

@@ -53,7 +53,11 @@ interface Side {
   order: string[];
   ids: ReadonlyMap<string, string>;
   stats: StatsCollector;
+  /** comparable() of each different call (see sameAnswerKey). */
+  views: Map<string, Fields>;
 }
+
+type Fields = Map<string, string>;
 
 function side(calls: Iterable<StoredCall>): Side {
   const keys = new LifeCycleKeys();
@@ -66,11 +70,39 @@ function side(calls: Iterable<StoredCall>): Side {
     order.push(k);
     stats.add(c);
   }
-  return { byKey, order, ids: keys.ids, stats };
+  return { byKey, order, ids: keys.ids, stats, views: new Map() };
+}
+
+/**
+ * Calls with the same key have the same comparable(): the same status and the same body
+ * buffers. Readers that share equal bodies (record/shared-bodies.ts) give an hour of relists a
+ * handful of keys; without sharing every call is its own key, and nothing changes but the time.
+ */
+const bufferIds = new WeakMap<Buffer, number>();
+let nextBufferId = 1;
+function bufferId(b: Buffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
+function sameAnswerKey(call: StoredCall): string {
+  let k = `${call.status.code}:${call.end}:${call.status.message.length}:${call.status.message}`;
+  for (const m of call.requests) k += `q${bufferId(m.data)}`;
+  for (const m of call.responses) k += `a${bufferId(m.data)}`;
+  return k;
+}
+
+/** comparable(), once per different call of a side: masking a 300-container list is most of a diff's time. */
+function viewOf(s: Side, call: StoredCall): Fields {
+  const key = sameAnswerKey(call);
+  let v = s.views.get(key);
+  if (!v) s.views.set(key, (v = comparable(call, s.ids)));
+  return v;
 }
 
 /** What is compared of a call: its status and its messages as people read them, masked. */
-function comparable(call: StoredCall, ids: ReadonlyMap<string, string>): Map<string, string> {
+function comparable(call: StoredCall, ids: ReadonlyMap<string, string>): Fields {
   const v = humanCallView(callView(call));
   const shown: Record<string, unknown> = { status: call.status.code === 0 && call.end === 'trailers' ? 'OK' : `${statusName(call.status.code)} (${call.end})` };
   if (call.status.code !== 0) shown['statusMessage'] = call.status.message;
@@ -80,27 +112,37 @@ function comparable(call: StoredCall, ids: ReadonlyMap<string, string>): Map<str
   return flatten(maskValue(shown, ids));
 }
 
+function compareFields(fa: Fields, fb: Fields): FieldDiff[] {
+  const fields: FieldDiff[] = [];
+  for (const path of new Set([...fa.keys(), ...fb.keys()])) {
+    const va = fa.get(path);
+    const vb = fb.get(path);
+    if (va === vb) continue;
+    const d: FieldDiff = { path };
+    if (va !== undefined) d.a = clip(va);
+    if (vb !== undefined) d.b = clip(vb);
+    fields.push(d);
+  }
+  return fields;
+}
+
 export function diffRecordings(aName: string, aCalls: Iterable<StoredCall>, bName: string, bCalls: Iterable<StoredCall>): DiffResult {
   const a = side(aCalls);
   const b = side(bCalls);
   const differing: CallDiff[] = [];
+  // The same two views compared again give the same fields: an hour of equal relists is one comparison.
+  const compared = new Map<Fields, Map<Fields, FieldDiff[]>>();
   let aligned = 0;
   for (const key of a.order) {
     const cb = b.byKey.get(key);
     if (!cb) continue;
     aligned++;
-    const fa = comparable(a.byKey.get(key)!, a.ids);
-    const fb = comparable(cb, b.ids);
-    const fields: FieldDiff[] = [];
-    for (const path of new Set([...fa.keys(), ...fb.keys()])) {
-      const va = fa.get(path);
-      const vb = fb.get(path);
-      if (va === vb) continue;
-      const d: FieldDiff = { path };
-      if (va !== undefined) d.a = clip(va);
-      if (vb !== undefined) d.b = clip(vb);
-      fields.push(d);
-    }
+    const fa = viewOf(a, a.byKey.get(key)!);
+    const fb = viewOf(b, cb);
+    let withA = compared.get(fa);
+    if (!withA) compared.set(fa, (withA = new Map()));
+    let fields = withA.get(fb);
+    if (!fields) withA.set(fb, (fields = compareFields(fa, fb)));
     if (fields.length > 0) differing.push({ key, fields });
   }
   const statsA = new Map(a.stats.result().map((m) => [m.method, m]));

@@ -13,7 +13,7 @@ import type { StoredCall } from '../record/stored-call.js';
 import { openRecording } from '../record/reader.js';
 import { inspectFolder, MANIFEST_FILE } from '../record/manifest.js';
 import { RecordingError } from '../record/errors.js';
-import { SharedBodies } from './shared-bodies.js';
+import { SharedBodies } from '../record/shared-bodies.js';
 
 /** `injected`: also the calls critap answered itself (fault rules), as if the runtime had. */
 export async function loadRecordingCalls(dir: string, opts: { injected?: boolean } = {}): Promise<StoredCall[]> {

@@ -7,6 +7,7 @@ import { lookupMethod } from '../../src/cri/methods.js';
 import type { StoredCall } from '../../src/record/stored-call.js';
 import { diffRecordings } from '../../src/diff/compare.js';
 import { flatten, maskString, maskValue } from '../../src/diff/mask.js';
+import { SharedBodies } from '../../src/record/shared-bodies.js';
 import { createContainer, makeCall, runPodSandbox, startContainer, T0, V1, versionCall } from './record-fixtures.js';
 
 function stored(calls: CallRecord[]): StoredCall[] {
@@ -50,4 +51,27 @@ test('diff: calls align by life cycle across different ids; a changed answer, a 
   assert.deepEqual(d.onlyInB, []);
   const version = d.latency.find((r) => r.method.endsWith('/Version'))!;
   assert.equal(version.ratio, 2);
+});
+
+test('diff: calls that share body buffers (as critap diff reads them) are still compared call by call, status included', () => {
+  const bodies = new SharedBodies();
+  const read = (calls: StoredCall[]) => {
+    for (const c of calls) {
+      bodies.shareMessages(c.requests);
+      bodies.shareMessages(c.responses);
+    }
+    return calls;
+  };
+  const ok = (t: bigint) => versionCall(T0 + t);
+  const a = read(stored([ok(0n), ok(1000n), ok(2000n), ok(3000n)]));
+  // b: the second answer's bytes are a's, but it ended in an error; the fourth has other bytes.
+  const failed = { ...ok(1000n), status: { code: 2, message: 'boom' } };
+  const other = makeCall({ method: V1 + 'Version', request: { version: '0.1.0' }, responses: [{ version: '0.1.0', runtimeName: 'cri-o', runtimeVersion: '1.26.4', runtimeApiVersion: 'v1' }], startNs: T0 + 3000n, durationNs: 1000 });
+  const b = read(stored([ok(0n), failed, ok(2000n), other]));
+  assert.equal(a[1]!.responses[0]!.data, b[1]!.responses[0]!.data, 'the same buffer on both sides');
+  const d = diffRecordings('a', a, 'b', b);
+  assert.equal(d.aligned, 4);
+  assert.deepEqual(d.differing.map((c) => c.key), ['node · Version #2', 'node · Version #4']);
+  assert.deepEqual(d.differing[0]!.fields.map((f) => f.path), ['status', 'statusMessage']);
+  assert.ok(d.differing[1]!.fields.some((f) => f.path === 'response.runtimeName'));
 });

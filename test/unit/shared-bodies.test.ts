@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { SHARE_MIN_BYTES, SharedBodies } from '../../src/replay/shared-bodies.js';
+import { HASH_MIN_BYTES, SharedBodies } from '../../src/record/shared-bodies.js';
 import { RecordedWorld, type TimelineInput } from '../../src/replay/state/recorded.js';
 
 const body = (seed: number, length = 4096) => Buffer.alloc(length, seed);
 
-test('equal bodies read apart are kept as one buffer; different ones are not', () => {
+test("equal bodies read apart are kept as one buffer; different ones are not", () => {
   const shared = new SharedBodies();
   const a = shared.share(body(1));
   const again = shared.share(body(1));
@@ -43,7 +43,7 @@ test('a small body that is a view into a larger buffer is kept as its own copy, 
   assert.deepEqual(kept, view);
   assert.ok(kept.buffer.byteLength < value.length, 'the 64 KiB value is not held by a 2-byte body');
   // Large views too: the first of its content kept is compact.
-  const bigView = value.subarray(0, SHARE_MIN_BYTES * 2);
+  const bigView = value.subarray(0, HASH_MIN_BYTES * 2);
   assert.ok(shared.share(bigView).buffer.byteLength < value.length);
   // A buffer of its own is kept as it is.
   const own = body(3, 100);
@@ -82,4 +82,12 @@ test('a repeated ListImages answer after an ImageStatus of one of its images is 
     input('ListImages', X),
   ]);
   assert.equal(world.item('ListImages', 'sha256:i')?.size, '1');
+});
+
+test('small equal bodies (known by their bytes, not a hash) are shared too', () => {
+  const shared = new SharedBodies();
+  const a = shared.share(Buffer.from('\x0a\x050.1.0'));
+  assert.equal(shared.share(Buffer.from('\x0a\x050.1.0')), a);
+  assert.notEqual(shared.share(Buffer.from('\x0a\x050.1.1')), a);
+  assert.equal(shared.shared, 1);
 });

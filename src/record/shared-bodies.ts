@@ -1,13 +1,15 @@
 /**
- * Identical bodies of a recording, held once while replay serves it.
+ * Identical bodies of a recording, held once by the commands that read a whole recording into
+ * memory: replay (replay/load.ts) and diff (cli/diff.ts).
  *
  * A kubelet relists every second (ListPodSandbox, ListContainers) and the answers change only
  * when a pod or container does, so a long recording of a busy node is mostly the same large
  * answers again and again: an hour of a 150-pod node is 7 200 relist answers of 60–200 KB,
  * about 1 GB read back, and far fewer different ones. Replay kept each call's own copy (and
- * decoded each), 3.1 GB resident. Bodies are shared by content as they are read, so memory grows
- * with what the recording says, not how often it said it; the state built from the recording
- * (state/build.ts) then decodes each different answer once.
+ * decoded each), 3.0 GB resident. Bodies are shared by content as they are read, so memory grows
+ * with what the recording says, not how often it said it, and work done per answer (replay's
+ * decoding, diff's masking) can be done once per different answer: the same buffer is the same
+ * answer.
  *
  * A body read from a recording can be a view into the whole stored value (its header, its
  * other bodies, a packed answer's compressed bytes): kept as it is, a 2-byte request pinned tens
@@ -18,8 +20,8 @@
 import { createHash } from 'node:crypto';
 import type { TimedMessage } from '../call.js';
 
-/** Smaller bodies are kept as they are: hashing them costs more than the copies they would save. */
-export const SHARE_MIN_BYTES = 512;
+/** Bodies from this size are known by their SHA-256; smaller ones by their bytes themselves. */
+export const HASH_MIN_BYTES = 512;
 /** How many bodies are compared byte for byte before hashing: a kubelet's relist and poll answers. */
 const RECENT = 8;
 
@@ -31,6 +33,8 @@ function compact(data: Buffer): Buffer {
 export class SharedBodies {
   /** The bodies kept or shared last (a relist's answers, a stats poll's), compared before hashing. */
   private readonly recent: Buffer[] = [];
+  /** A small body's bytes (as latin1) → the first body read with them. */
+  private readonly small = new Map<string, Buffer>();
   /** `<length>:<sha-256>` → the first body read with that content. */
   private readonly byContent = new Map<string, Buffer>();
   /** Bodies replaced by one read before (what sharing saved), for the log. */
@@ -39,7 +43,14 @@ export class SharedBodies {
 
   /** The body to keep for `data`: an earlier one with the same bytes, else `data` (or its own copy, see above). */
   share(data: Buffer): Buffer {
-    if (data.length < SHARE_MIN_BYTES) return compact(data);
+    if (data.length < HASH_MIN_BYTES) {
+      const bytes = data.toString('latin1');
+      const had = this.small.get(bytes);
+      if (had !== undefined) return this.counted(had, data);
+      const own = compact(data);
+      this.small.set(bytes, own);
+      return own;
+    }
     // The same answer again is usually one of the last few kept: comparing bytes costs less than hashing them.
     for (let i = 0; i < this.recent.length; i++) {
       const r = this.recent[i]!;
@@ -55,9 +66,13 @@ export class SharedBodies {
   }
 
   private reused(kept: Buffer, data: Buffer): Buffer {
+    this.remember(kept);
+    return this.counted(kept, data);
+  }
+
+  private counted(kept: Buffer, data: Buffer): Buffer {
     this.shared++;
     this.sharedBytes += data.length;
-    this.remember(kept);
     return kept;
   }
 
