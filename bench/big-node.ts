@@ -8,8 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallRecord } from '../src/call.js';
-import { encodeMessage } from '../src/cri/codec.js';
 import { createRecording } from '../src/record/writer.js';
+import { recordedRuntimeCall } from './fixtures.js';
 
 export interface BigNodeShape {
   /** Seconds recorded: one relist each. */
@@ -22,29 +22,13 @@ export interface BigNodeShape {
 /** An hour of a 150-pod node (7 560 calls, about 1 GB of answers, 190 MB recorded). */
 export const HOUR_OF_BIG_NODE: BigNodeShape = { seconds: 3600, pods: 150, statsEvery: 10, restartEvery: 300 };
 
-const RT = '/runtime.v1.RuntimeService/';
 const SEC = 1_000_000_000n;
 const T0 = 1_790_000_000n * SEC;
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function call(method: string, response: Record<string, unknown>, second: number): CallRecord {
-  const data = encodeMessage(`runtime.v1.${method}Response`, response);
-  return {
-    method: RT + method,
-    startNs: T0 + BigInt(second) * SEC,
-    durationNs: 2_000_000,
-    requests: [{ offsetNs: 0, data: encodeMessage(`runtime.v1.${method}Request`, {}) }],
-    responses: [{ offsetNs: 2_000_000, data }],
-    status: { code: 0, message: '' },
-    end: 'trailers',
-    requestMetadata: [],
-    responseHeaders: [['content-type', 'application/grpc']],
-    responseTrailers: [],
-    requestBytes: 5,
-    responseBytes: data.length + 5,
-  };
-}
+const call = (method: string, response: Record<string, unknown>, second: number): CallRecord =>
+  recordedRuntimeCall(method, {}, response, T0 + BigInt(second) * SEC, 2_000_000);
 
 interface Pod {
   sandbox: string;

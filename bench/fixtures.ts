@@ -158,3 +158,23 @@ export function syntheticCallMaker(): (i: number) => CallRecord {
     };
   };
 }
+
+/** A recorded RuntimeService call that ended OK, its messages encoded from JSON (`method`: 'ListContainers'). */
+export function recordedRuntimeCall(method: string, request: Record<string, unknown>, response: Record<string, unknown>, startNs: bigint, durationNs: number): CallRecord {
+  const data = encodeMessage(`runtime.v1.${method}Response`, response);
+  const sent = encodeMessage(`runtime.v1.${method}Request`, request);
+  return {
+    method: `${SERVICE}/${method}`,
+    startNs,
+    durationNs,
+    requests: [{ offsetNs: 0, data: sent }],
+    responses: [{ offsetNs: durationNs, data }],
+    status: { code: 0, message: '' },
+    end: 'trailers',
+    requestMetadata: [],
+    responseHeaders: [['content-type', 'application/grpc']],
+    responseTrailers: [],
+    requestBytes: sent.length + 5,
+    responseBytes: data.length + 5,
+  };
+}

@@ -6,31 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallRecord } from '../src/call.js';
-import { encodeMessage } from '../src/cri/codec.js';
+import { recordedRuntimeCall } from './fixtures.js';
 
-const RT = '/runtime.v1.RuntimeService/';
 const ALIVE = 20;
 const TICKS_PER_POD = 40;
 
 const id = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function call(method: string, request: Record<string, unknown>, response: Record<string, unknown>, t: number): CallRecord {
-  const data = encodeMessage(`runtime.v1.${method}Response`, response);
-  return {
-    method: RT + method,
-    startNs: BigInt(t) * 1_000_000n,
-    durationNs: 200_000,
-    requests: [{ offsetNs: 0, data: encodeMessage(`runtime.v1.${method}Request`, request) }],
-    responses: [{ offsetNs: 200_000, data }],
-    status: { code: 0, message: '' },
-    end: 'trailers',
-    requestMetadata: [],
-    responseHeaders: [['content-type', 'application/grpc']],
-    responseTrailers: [],
-    requestBytes: 0,
-    responseBytes: data.length + 5,
-  };
-}
+const call = (method: string, request: Record<string, unknown>, response: Record<string, unknown>, t: number): CallRecord =>
+  recordedRuntimeCall(method, request, response, BigInt(t) * 1_000_000n, 200_000);
 
 interface Pod {
   n: number;
