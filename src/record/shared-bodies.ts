@@ -37,7 +37,7 @@ export class SharedBodies {
   private readonly small = new Map<string, Buffer>();
   /** `<length>:<sha-256>` → the first body read with that content. */
   private readonly byContent = new Map<string, Buffer>();
-  /** Bodies replaced by one read before (what sharing saved), for the log. */
+  /** Bodies replaced by one read before, and their bytes: what sharing saved. */
   shared = 0;
   sharedBytes = 0;
 
