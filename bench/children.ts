@@ -104,11 +104,17 @@ export async function startChild(
   }
 }
 
+/** A kB field of a live process's /proc/<pid>/status: VmRSS (resident now), VmHWM (its peak). */
+export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`critap: bench: no ${field} in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
 /** Peak resident set size (VmHWM) of a live process, in bytes; undefined if it cannot be read. */
 export function peakRss(pid: number): number | undefined {
   try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
+    return procStatusKb(pid, 'VmHWM') * 1024;
   } catch {
     return undefined;
   }

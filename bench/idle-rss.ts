@@ -11,8 +11,8 @@
  * the paced figure is where critap settles on a quiet node.
  */
 import { rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { rawClient, unaryCall } from '../test/support/fake-upstream.js';
+import { procStatusKb } from './children.js';
 import type { ClientPool } from './client-pool.js';
 import { VERSION_PATH, versionRequest } from './fixtures.js';
 import { startCritap, type VariantContext } from './variants.js';
@@ -34,12 +34,6 @@ export interface IdleFigures {
 export interface IdleRun {
   rounds: IdleFigures[];
   failure?: string;
-}
-
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`critap: bench idle: no ${field} in /proc/${pid}/status`);
-  return Number(m[1]);
 }
 
 export interface IdleOptions {
@@ -90,12 +84,12 @@ export async function measureIdle(pool: ClientPool, ctx: VariantContext, upstrea
     // Long enough for the recorder's and the exporter's batches to go out and the heap to settle.
     await new Promise((resolve) => setTimeout(resolve, opts.idleMs));
     const pid = running.pid;
-    const figures: IdleFigures = { rssMB: (statusKb(pid, 'VmRSS') * 1024) / 1e6, peakMB: (statusKb(pid, 'VmHWM') * 1024) / 1e6, calls: r.ok, idleMs: opts.idleMs };
+    const figures: IdleFigures = { rssMB: (procStatusKb(pid, 'VmRSS') * 1024) / 1e6, peakMB: (procStatusKb(pid, 'VmHWM') * 1024) / 1e6, calls: r.ok, idleMs: opts.idleMs };
     if (opts.paceForMs > 0) {
       figures.pacedCalls = await pacedCalls(running.endpoint, opts.paceEveryMs, opts.paceForMs);
       figures.pacedMs = opts.paceForMs;
-      figures.pacedRssMB = (statusKb(pid, 'VmRSS') * 1024) / 1e6;
-      figures.peakMB = (statusKb(pid, 'VmHWM') * 1024) / 1e6;
+      figures.pacedRssMB = (procStatusKb(pid, 'VmRSS') * 1024) / 1e6;
+      figures.peakMB = (procStatusKb(pid, 'VmHWM') * 1024) / 1e6;
     }
     return figures;
   } finally {

@@ -12,8 +12,6 @@
  *
  *   node dist/bench/replay-load.js --builds before=/tmp/old/dist,after=dist [--rounds 3] [--seconds 3600 --pods 150]
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,7 +19,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseCommandArgs, intFlag, HelpRequested, UsageError } from '../src/cli/args.js';
 import { decodeMessage, encodeMessage } from '../src/cri/codec.js';
 import { folderSize } from '../src/record/find.js';
+import { startCliReplay } from '../test/support/cli-proxy.js';
 import { rawClient, unaryCall } from '../test/support/fake-upstream.js';
+import { procStatusKb } from './children.js';
 import { HOUR_OF_BIG_NODE, writeBigNodeRecording, type BigNodeShape } from './big-node.js';
 import { median, rotate } from './stats.js';
 
@@ -44,44 +44,28 @@ const LIST_CONTAINERS = '/runtime.v1.RuntimeService/ListContainers';
 /** This build's dist/ folder. */
 export const THIS_DIST = fileURLToPath(new URL('../', import.meta.url));
 
-function statusMB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`critap: bench replay-load: no ${field} in /proc/${pid}/status`);
-  return Number(m[1]) / 1024;
-}
-
 /** One `critap replay` of `recording` from the build in `dist` (its package's bin/critap.js). */
 export async function measureReplayLoad(recording: string, expectContainers: number, dist = THIS_DIST, timeoutMs = 600_000): Promise<ReplayLoadFigures> {
-  const bin = join(dist, '..', 'bin', 'critap.js');
   const dir = await mkdtemp(join(tmpdir(), 'critap-replay-load-'));
-  const sock = join(dir, 'cri.sock');
+  const endpoint = `unix://${join(dir, 'cri.sock')}`;
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, 'replay', recording, '--listen', `unix://${sock}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()).length > 4000 && (stderr = stderr.slice(-4000)));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const replay = await startCliReplay(recording, ['--listen', endpoint], { bin: join(dist, '..', 'bin', 'critap.js'), startTimeoutMs: timeoutMs });
   try {
-    while (!existsSync(sock)) {
-      if (child.exitCode !== null) throw new Error(`critap replay exited (${child.exitCode}): ${stderr.trim().split('\n').pop()}`);
-      if (performance.now() - started > timeoutMs) throw new Error(`critap replay was not listening after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const client = rawClient(`unix://${sock}`);
+    const client = rawClient(endpoint);
     try {
       const answer = await unaryCall(client, LIST_CONTAINERS, encodeMessage('runtime.v1.ListContainersRequest', {}));
       if (answer.error || !answer.response) throw new Error(`ListContainers failed: ${answer.error?.message ?? 'no answer'}`);
       const loadMs = performance.now() - started;
       const listed = (decodeMessage('runtime.v1.ListContainersResponse', answer.response).containers as unknown[] | undefined)?.length ?? 0;
       if (listed < expectContainers) throw new Error(`ListContainers listed ${listed} containers, the recording's node has ${expectContainers}`);
-      return { loadMs, rssMB: statusMB(child.pid!, 'VmRSS'), peakMB: statusMB(child.pid!, 'VmHWM') };
+      const pid = replay.child.pid!;
+      const mb = (field: 'VmRSS' | 'VmHWM') => procStatusKb(pid, field) / 1024;
+      return { loadMs, rssMB: mb('VmRSS'), peakMB: mb('VmHWM') };
     } finally {
       client.close();
     }
   } finally {
-    child.kill('SIGINT');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(killer);
+    await replay.stop('SIGINT');
     await rm(dir, { recursive: true, force: true });
   }
 }

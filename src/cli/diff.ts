@@ -18,8 +18,7 @@ async function readAll(dir: string, salvage: boolean | undefined, filter: Return
   const bodies = new SharedBodies();
   try {
     for await (const c of rec.calls(filter)) {
-      bodies.shareMessages(c.requests);
-      bodies.shareMessages(c.responses);
+      bodies.shareCall(c);
       out.push(c);
     }
   } finally {

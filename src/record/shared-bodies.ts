@@ -18,7 +18,7 @@
  * Shared buffers are read, never written: replay builds every answer it changes anew.
  */
 import { createHash } from 'node:crypto';
-import type { TimedMessage } from '../call.js';
+import type { CallRecord, TimedMessage } from '../call.js';
 
 /** Bodies from this size are known by their SHA-256; smaller ones by their bytes themselves. */
 export const HASH_MIN_BYTES = 512;
@@ -88,5 +88,11 @@ export class SharedBodies {
   /** Shares each message's body, in place (the messages are the caller's own, just read). */
   shareMessages(messages: readonly TimedMessage[]): void {
     for (let i = 0; i < messages.length; i++) messages[i]!.data = this.share(messages[i]!.data);
+  }
+
+  /** Shares a call's request and response bodies, in place. */
+  shareCall(call: Pick<CallRecord, 'requests' | 'responses'>): void {
+    this.shareMessages(call.requests);
+    this.shareMessages(call.responses);
   }
 }

@@ -33,8 +33,7 @@ export async function loadRecordingCalls(dir: string, opts: { injected?: boolean
         // A call a fault rule answered (error, hang, reset) holds critap's answer, not the runtime's:
         // replay serves real answers only. Delayed calls carry the runtime's answer and stay.
         if (!opts.injected && c.fault?.actions.some((a) => a === 'error' || a === 'hang' || a === 'reset')) continue;
-        bodies.shareMessages(c.requests);
-        bodies.shareMessages(c.responses);
+        bodies.shareCall(c);
         calls.push(c);
       }
     } finally {

@@ -50,13 +50,17 @@ export interface CliReplay {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `critap replay <recording> …` as a user runs it; resolves once it logs that it started. */
-export async function startCliReplay(recording: string, args: string[]): Promise<CliReplay> {
-  const child = spawn(process.execPath, [CRITAP_BIN, 'replay', recording, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * `critap replay <recording> …` as a user runs it; resolves once it logs that it started.
+ * `bin`: another build's bin/critap.js (the benchmark sets builds side by side).
+ */
+export async function startCliReplay(recording: string, args: string[], opts: { bin?: string; startTimeoutMs?: number } = {}): Promise<CliReplay> {
+  const child = spawn(process.execPath, [opts.bin ?? CRITAP_BIN, 'replay', recording, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const log: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const startTimeoutMs = opts.startTimeoutMs ?? 15_000;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`critap replay did not start within 15 s:\n${log.join('\n')}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`critap replay did not start within ${startTimeoutMs / 1000} s:\n${log.join('\n')}`)), startTimeoutMs);
     createInterface({ input: child.stderr! }).on('line', (line) => {
       log.push(line);
       if (line.includes('critap replay started')) {

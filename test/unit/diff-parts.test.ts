@@ -56,10 +56,7 @@ test('diff: calls align by life cycle across different ids; a changed answer, a 
 test('diff: calls that share body buffers (as critap diff reads them) are still compared call by call, status included', () => {
   const bodies = new SharedBodies();
   const read = (calls: StoredCall[]) => {
-    for (const c of calls) {
-      bodies.shareMessages(c.requests);
-      bodies.shareMessages(c.responses);
-    }
+    for (const c of calls) bodies.shareCall(c);
     return calls;
   };
   const ok = (t: bigint) => versionCall(T0 + t);

@@ -7,9 +7,8 @@ import { inspect } from 'node:util';
 import { decodeMessage } from '../../src/cri/codec.js';
 import { callToJsonl } from '../../src/record/jsonl.js';
 import { openRecorder } from '../../src/record/recorder.js';
-import { openRecording } from '../../src/record/reader.js';
 import { SecretMemory } from '../../src/record/secret-memory.js';
-import type { StoredCall } from '../../src/record/stored-call.js';
+import { readAllCalls } from '../support/read-recording.js';
 import { createContainer, makeCall, pullImage, SECRET_ENV, SECRET_PASSWORD, T0, V1 } from './record-fixtures.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -49,10 +48,7 @@ test('a redacted env value printed later by the container (ExecSync stdout) is s
   assert.ok(bytes.includes('password is '), 'control: the rest of stdout is stored as it was');
   for (const secret of [SECRET_ENV, SECRET_PASSWORD]) assert.ok(!bytes.includes(secret), `${secret} is nowhere in the folder`);
 
-  const r = await openRecording(dir);
-  const calls: StoredCall[] = [];
-  for await (const c of r.calls()) calls.push(c);
-  await r.close();
+  const calls = await readAllCalls(dir);
   const exec = calls.find((c) => c.method.endsWith('ExecSync'))!;
   const res = decodeMessage('runtime.v1.ExecSyncResponse', exec.responses[0]!.data) as { stdout: string; stderr: string };
   assert.equal(Buffer.from(res.stdout, 'base64').toString(), `password is ${'*'.repeat(SECRET_ENV.length)}\n`, 'same length, still decodes');
@@ -104,10 +100,7 @@ test('a secret echoed in a large output is scrubbed before the body is packed, a
   const bytes = await folderBytes(dir);
   assert.ok(!bytes.includes(marker), 'control: the output is stored packed, not as it is');
   assert.ok(!bytes.includes(SECRET_ENV));
-  const r = await openRecording(dir);
-  const calls: StoredCall[] = [];
-  for await (const c of r.calls()) calls.push(c);
-  await r.close();
+  const calls = await readAllCalls(dir);
   const exec = calls.find((c) => c.method.endsWith('ExecSync'))!;
   const stdout = Buffer.from((decodeMessage('runtime.v1.ExecSyncResponse', exec.responses[0]!.data) as { stdout: string }).stdout, 'base64').toString();
   assert.ok(stdout.includes(marker), 'control: the decoded output holds the log');
