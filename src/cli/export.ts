@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { FILTER_FLAGS, FILTER_HELP, filterFromFlags, noMatchNote } from '../record/cli-filter.js';
-import { callToJsonl } from '../record/jsonl.js';
+import { JsonlLines } from '../record/jsonl.js';
 import { LineOutput } from '../record/output.js';
 import { Progress } from '../record/progress.js';
 import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
@@ -15,8 +15,9 @@ type Exporter = (rec: RecordingReader, filter: CallFilter, out: LineOutput, prog
 const exporters: Record<string, Exporter> = {
   async jsonl(rec, filter, out, progress) {
     let n = 0;
+    const lines = new JsonlLines();
     for await (const call of rec.calls(filter)) {
-      if (!(await out.write(callToJsonl(call) + '\n'))) break;
+      if (!(await out.write(lines.line(call)))) break;
       progress.update(++n);
     }
     return n;

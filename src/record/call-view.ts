@@ -32,19 +32,23 @@ export interface CallView {
 
 const ns2ms = (ns: number) => Math.round(ns / 1000) / 1000;
 
+/** How a view gets a message's JSON: decodeMessage, or one that remembers recent bodies (export). */
+export type MessageDecoder = (typeName: string, data: Buffer) => unknown;
+
 /** A message as JSON when it decodes; otherwise its bytes, said plainly. */
-function decodeBody(typeName: string | undefined, m: TimedMessage | undefined): unknown {
+function decodeBody(typeName: string | undefined, m: TimedMessage | undefined, decode: MessageDecoder): unknown {
   if (!m) return undefined;
   if (m.compressed) return { '@compressed': m.data.toString('base64') };
   if (!typeName) return { '@raw': m.data.toString('base64') };
   try {
-    return decodeMessage(typeName, m.data);
+    return decode(typeName, m.data);
   } catch (err) {
     return { '@undecodable': m.data.toString('base64'), error: (err as Error).message };
   }
 }
 
-export function callView(call: StoredCall): CallView {
+/** `decode` may hand several views the same object for equal bodies: a view is read, never changed. */
+export function callView(call: StoredCall, decode: MessageDecoder = decodeMessage): CallView {
   const info = lookupMethod(call.method);
   const status: CallView['status'] = { code: call.status.code, codeName: statusName(call.status.code), message: call.status.message };
   if (call.status.details) status.details = decodeRpcStatus(call.status.details) ?? { undecodable: call.status.details.toString('base64') };
@@ -61,13 +65,13 @@ export function callView(call: StoredCall): CallView {
   };
   if (call.peer) view.peer = call.peer;
   if (call.fault) view.fault = call.fault;
-  const request = decodeBody(info?.requestType, call.requests[0]);
+  const request = decodeBody(info?.requestType, call.requests[0], decode);
   if (request !== undefined) view.request = request;
   // An unknown method with several answers is most likely a stream: show them all.
   if (info?.serverStreaming || (!info && call.responses.length > 1)) {
-    view.messages = call.responses.map((m) => ({ offsetMs: ns2ms(m.offsetNs), message: decodeBody(info?.responseType, m) }));
+    view.messages = call.responses.map((m) => ({ offsetMs: ns2ms(m.offsetNs), message: decodeBody(info?.responseType, m, decode) }));
   } else {
-    const response = decodeBody(info?.responseType, call.responses[0]);
+    const response = decodeBody(info?.responseType, call.responses[0], decode);
     if (response !== undefined) view.response = response;
   }
   if (call.redacted) view.redacted = call.redacted;

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { CallEnd, CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
-import { callView, type CallView } from './call-view.js';
+import { decodeMessage } from '../cri/decode.js';
+import { callView, type CallView, type MessageDecoder } from './call-view.js';
+import { RecentBodies } from './recent-bodies.js';
 import type { StoredCall } from './stored-call.js';
 
 /**
@@ -39,21 +42,101 @@ interface JsonlMessage {
 
 export class JsonlError extends Error {}
 
-const toJsonlMessage = (m: TimedMessage): JsonlMessage => {
-  const out: JsonlMessage = { offsetNs: m.offsetNs, data: m.data.toString('base64') };
-  if (m.compressed) out.compressed = true;
-  return out;
-};
+/** How a line gets its text of a body: base64 and the decoded view. */
+interface BodyText {
+  base64(data: Buffer): string;
+  decode: MessageDecoder;
+}
 
+const plainText: BodyText = { base64: (data) => data.toString('base64'), decode: decodeMessage };
+
+/** One call as one line of JSON (no newline). */
 export function callToJsonl(call: StoredCall, withView = true): string {
+  return jsonlLine(call, withView, plainText);
+}
+
+/** Bodies smaller than this are written as they come: cheaper than comparing and copying them. */
+const REMEMBER_FROM_BYTES = 1024;
+/** A kubelet's relists (sandboxes, containers, images, stats) take turns; 4 of each type cover them. */
+const RECENT_PER_TYPE = 4;
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Lines for a whole recording read in order (`critap export`): the same bytes as callToJsonl plus
+ * a newline, but the text of a large body (its base64, its decoded view as JSON) is made once
+ * while the body is one of the last few of its kind. A kubelet relists every second with answers
+ * of 60-250 KB that rarely change: decoding them, JSON.stringify of the views and encoding the
+ * text as UTF-8 were nearly all of an export's time.
+ *
+ * How: such a body's base64 and view enter the line as a placeholder string, and the text
+ * JSON.stringify makes is cut at the placeholders and joined with the bytes kept for each. The
+ * placeholder holds a random tag of this exporter; a recorded string that happened to contain it
+ * would show as one placeholder too many or out of order (either check alone catches the forgeries
+ * in jsonl-lines.test.ts), and that line is made the plain way.
+ */
+export class JsonlLines {
+  private readonly base64Of = new RecentBodies<Buffer>(RECENT_PER_TYPE * 4);
+  private readonly viewsOf = new Map<string, RecentBodies<Buffer>>();
+  /** The parts of the line being made, in the order their placeholders were handed out. */
+  private parts: Buffer[] = [];
+  private readonly text: BodyText = {
+    base64: (data) => {
+      if (data.length < REMEMBER_FROM_BYTES) return data.toString('base64');
+      let part = this.base64Of.find(data);
+      if (part === undefined) this.base64Of.remember(data, (part = Buffer.from(JSON.stringify(data.toString('base64')))));
+      return this.placeholder(part);
+    },
+    decode: (typeName, data) => {
+      if (data.length < REMEMBER_FROM_BYTES) return decodeMessage(typeName, data);
+      let recent = this.viewsOf.get(typeName);
+      if (recent === undefined) this.viewsOf.set(typeName, (recent = new RecentBodies<Buffer>(RECENT_PER_TYPE)));
+      let part = recent.find(data);
+      if (part === undefined) recent.remember(data, (part = Buffer.from(JSON.stringify(decodeMessage(typeName, data)))));
+      return this.placeholder(part);
+    },
+  };
+
+  /** `tag` is random unless a test picks it. */
+  constructor(private readonly tag = `@critap-part-${randomBytes(9).toString('base64url')}-`) {}
+
+  /** One call as one line of JSON, with its newline. */
+  line(call: StoredCall, withView = true): Buffer {
+    this.parts = [];
+    const pieces = jsonlLine(call, withView, this.text).split(`"${this.tag}`);
+    const out: Buffer[] = [Buffer.from(pieces[0]!)];
+    if (pieces.length - 1 === this.parts.length) {
+      for (let i = 1; i < pieces.length; i++) {
+        const piece = pieces[i]!;
+        const end = piece.indexOf('@"');
+        if (end < 0 || piece.slice(0, end) !== String(i - 1)) break;
+        out.push(this.parts[i - 1]!, Buffer.from(piece.slice(end + 2)));
+      }
+    }
+    if (out.length !== 2 * pieces.length - 1) return Buffer.from(callToJsonl(call, withView) + '\n');
+    out.push(NEWLINE);
+    return Buffer.concat(out);
+  }
+
+  private placeholder(part: Buffer): string {
+    this.parts.push(part);
+    return `${this.tag}${this.parts.length - 1}@`;
+  }
+}
+
+function jsonlLine(call: StoredCall, withView: boolean, text: BodyText): string {
+  const message = (m: TimedMessage): JsonlMessage => {
+    const out: JsonlMessage = { offsetNs: m.offsetNs, data: text.base64(m.data) };
+    if (m.compressed) out.compressed = true;
+    return out;
+  };
   const line: JsonlCall = {
     method: call.method,
     startNs: call.startNs.toString(),
     durationNs: call.durationNs,
     end: call.end,
     status: { code: call.status.code, message: call.status.message },
-    requests: call.requests.map(toJsonlMessage),
-    responses: call.responses.map(toJsonlMessage),
+    requests: call.requests.map(message),
+    responses: call.responses.map(message),
     requestMetadata: call.requestMetadata,
     responseHeaders: call.responseHeaders,
     responseTrailers: call.responseTrailers,
@@ -68,7 +151,7 @@ export function callToJsonl(call: StoredCall, withView = true): string {
   if (call.propagatedTraceparent !== undefined) line.propagatedTraceparent = call.propagatedTraceparent;
   if (call.fault !== undefined) line.fault = call.fault;
   if (call.redacted) line.redacted = call.redacted;
-  if (withView) line.view = callView(call);
+  if (withView) line.view = callView(call, text.decode);
   return JSON.stringify(line);
 }
 

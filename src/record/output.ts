@@ -22,7 +22,7 @@ export class LineOutput {
     return !this.closedByReader;
   }
 
-  async write(text: string): Promise<boolean> {
+  async write(text: string | Buffer): Promise<boolean> {
     if (this.closedByReader) return false;
     if (!this.stream.write(text)) {
       try {

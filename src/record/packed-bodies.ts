@@ -7,7 +7,7 @@
  * (300 containers, random ids), the recorder alone, builds taking turns: 1 480 → 827 µs of CPU a
  * call when every answer differs (brotli at quality 0 takes about 260 µs of it on the recording
  * thread; LevelDB's threads went 1 110 → 310), 1 384 → 467 when the answer repeats (RecentBodies,
- * below), and 0.69× the disk. Quality 0 because it is the cheapest brotli: deflate at level 1
+ * recent-bodies.ts), and 0.69× the disk. Quality 0 because it is the cheapest brotli: deflate at level 1
  * took 720 µs for 1/7.
  *
  * Bodies of PACK_FROM_BYTES and more are packed, when that saves at least a quarter; bodies from
@@ -16,6 +16,7 @@
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { SPOOL_FROM_BYTES } from '../proxy/capture-budget.js';
+import { RecentBodies } from './recent-bodies.js';
 import { ValueDecodeError } from './value-error.js';
 
 /** Bodies from this size on are packed (below it, LevelDB's per-byte costs are smaller than brotli's per-call ones). */
@@ -55,37 +56,9 @@ export function unpackBody(stored: Buffer, length: number): Buffer {
   return Buffer.from(data);
 }
 
-/**
- * The last few bodies packed (or unpacked), each with its other form. A kubelet relists every
- * second and the answer changes only when a pod does, so most relist answers are the one before
- * again: comparing the bytes (memcmp) costs a few percent of packing them. Keys are copies: a
- * body may be a view into a larger buffer that must not be kept alive.
- */
-class RecentBodies {
-  private readonly keys: Buffer[] = [];
-  private readonly values: Buffer[] = [];
-  private next = 0;
-
-  constructor(private readonly size: number) {}
-
-  find(key: Buffer): Buffer | undefined {
-    for (let i = 0; i < this.keys.length; i++) {
-      const k = this.keys[i]!;
-      if (k.length === key.length && k.equals(key)) return this.values[i];
-    }
-    return undefined;
-  }
-
-  remember(key: Buffer, value: Buffer): void {
-    this.keys[this.next] = Buffer.from(key);
-    this.values[this.next] = value;
-    this.next = (this.next + 1) % this.size;
-  }
-}
-
 /** Relists of a few kinds (containers, sandboxes, images, stats) take turns. */
 const RECENT_BODIES = 4;
-const recentlyPacked = new RecentBodies(RECENT_BODIES);
-const recentlyUnpacked = new RecentBodies(RECENT_BODIES);
+const recentlyPacked = new RecentBodies<Buffer>(RECENT_BODIES);
+const recentlyUnpacked = new RecentBodies<Buffer>(RECENT_BODIES);
 /** Remembered for a body packing did not shrink enough: it is not tried again. */
 const NOT_WORTH = Buffer.alloc(0);
