@@ -1,12 +1,14 @@
 import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
-import { callView, type CallView } from '../record/call-view.js';
+import { decodeMessage } from '../cri/decode.js';
+import { callView, type CallView, type MessageDecoder } from '../record/call-view.js';
 import { FILTER_FLAGS, FILTER_HELP, filterFromFlags, noMatchNote } from '../record/cli-filter.js';
 import { clientName } from '../record/client-name.js';
 import { NameBook, requestSummary, statusText, targetOf, timeOfDay } from '../record/call-summary.js';
 import { shortMethod } from '../record/format.js';
 import { humanCallView } from '../record/human-call-view.js';
 import { LineOutput } from '../record/output.js';
+import { RecentBodiesByType } from '../record/recent-bodies.js';
 import type { StoredCall } from '../record/stored-call.js';
 import { SALVAGE_FLAG, SALVAGE_HELP, openForCommand } from './open-recording.js';
 
@@ -109,15 +111,18 @@ Examples:
     let shown = 0;
     let day = '';
     const names = new NameBook();
+    // A relist answer repeated call after call is decoded once (views are only read).
+    const recentViews = new RecentBodiesByType<unknown>();
+    const decode: MessageDecoder = (typeName, data) => recentViews.get(typeName, data, () => decodeMessage(typeName, data));
     const print = async (call: StoredCall): Promise<boolean> => {
       shown++;
-      const raw = callView(call);
       if (values.json) {
         const client = { name: clientName(call), ...(call.peer?.pid !== undefined ? { pid: call.peer.pid } : {}), ...(call.peer?.exe ? { exe: call.peer.exe } : {}) };
-        return out.write(JSON.stringify({ ...raw, client, metadata: metadataOf(call) }) + '\n');
+        return out.write(JSON.stringify({ ...callView(call, decode), client, metadata: metadataOf(call) }) + '\n');
       }
-      const v = humanCallView(raw);
-      if (values.verbose) return out.write(describe(call, v));
+      if (values.verbose) return out.write(describe(call, humanCallView(callView(call, decode))));
+      // The one-line view shows no answer: decoding each relist's 60-250 KB for it was most of a show.
+      const v = humanCallView(callView({ ...call, responses: [] }));
       const today = v.start.slice(0, 10);
       const head = today !== day ? `--- ${today} (UTC) ---\n` : '';
       day = today;

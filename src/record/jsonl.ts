@@ -3,7 +3,7 @@ import type { CallEnd, CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import { decodeMessage } from '../cri/decode.js';
 import { callView, type CallView, type MessageDecoder } from './call-view.js';
-import { RecentBodies } from './recent-bodies.js';
+import { RecentBodiesByType, REMEMBER_FROM_BYTES } from './recent-bodies.js';
 import type { StoredCall } from './stored-call.js';
 
 /**
@@ -55,10 +55,6 @@ export function callToJsonl(call: StoredCall, withView = true): string {
   return jsonlLine(call, withView, plainText);
 }
 
-/** Bodies smaller than this are written as they come: cheaper than comparing and copying them. */
-const REMEMBER_FROM_BYTES = 1024;
-/** A kubelet's relists (sandboxes, containers, images, stats) take turns; 4 of each type cover them. */
-const RECENT_PER_TYPE = 4;
 const NEWLINE = Buffer.from('\n');
 
 /**
@@ -75,24 +71,19 @@ const NEWLINE = Buffer.from('\n');
  * in jsonl-lines.test.ts), and that line is made the plain way.
  */
 export class JsonlLines {
-  private readonly base64Of = new RecentBodies<Buffer>(RECENT_PER_TYPE * 4);
-  private readonly viewsOf = new Map<string, RecentBodies<Buffer>>();
+  private readonly viewsOf = new RecentBodiesByType<Buffer>();
+  /** One list for every body's base64, whatever its type: as many as the views of 4 types. */
+  private readonly base64Of = new RecentBodiesByType<Buffer>(16);
   /** The parts of the line being made, in the order their placeholders were handed out. */
   private parts: Buffer[] = [];
   private readonly text: BodyText = {
     base64: (data) => {
       if (data.length < REMEMBER_FROM_BYTES) return data.toString('base64');
-      let part = this.base64Of.find(data);
-      if (part === undefined) this.base64Of.remember(data, (part = Buffer.from(JSON.stringify(data.toString('base64')))));
-      return this.placeholder(part);
+      return this.placeholder(this.base64Of.get('', data, () => Buffer.from(JSON.stringify(data.toString('base64')))));
     },
     decode: (typeName, data) => {
       if (data.length < REMEMBER_FROM_BYTES) return decodeMessage(typeName, data);
-      let recent = this.viewsOf.get(typeName);
-      if (recent === undefined) this.viewsOf.set(typeName, (recent = new RecentBodies<Buffer>(RECENT_PER_TYPE)));
-      let part = recent.find(data);
-      if (part === undefined) recent.remember(data, (part = Buffer.from(JSON.stringify(decodeMessage(typeName, data)))));
-      return this.placeholder(part);
+      return this.placeholder(this.viewsOf.get(typeName, data, () => Buffer.from(JSON.stringify(decodeMessage(typeName, data)))));
     },
   };
 

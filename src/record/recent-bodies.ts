@@ -26,3 +26,27 @@ export class RecentBodies<T> {
     this.next = (this.next + 1) % this.size;
   }
 }
+
+/** Smaller bodies are cheaper to make again than to compare and copy. */
+export const REMEMBER_FROM_BYTES = 1024;
+
+/**
+ * RecentBodies for each message type, for readers that go through a recording in order (export,
+ * show --json): what is made from a body of REMEMBER_FROM_BYTES or more is made once while the
+ * body is one of the last `size` of its type. A kubelet's relists (sandboxes, containers, images,
+ * stats) take turns, each usually the same answer as the one before.
+ */
+export class RecentBodiesByType<T> {
+  private readonly byType = new Map<string, RecentBodies<T>>();
+
+  constructor(private readonly size = 4) {}
+
+  get(typeName: string, data: Buffer, make: () => T): T {
+    if (data.length < REMEMBER_FROM_BYTES) return make();
+    let recent = this.byType.get(typeName);
+    if (recent === undefined) this.byType.set(typeName, (recent = new RecentBodies<T>(this.size)));
+    let value = recent.find(data);
+    if (value === undefined) recent.remember(data, (value = make()));
+    return value;
+  }
+}
