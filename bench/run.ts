@@ -13,6 +13,7 @@ import { HelpRequested, UsageError } from '../src/cli/args.js';
 import { startChild, type Child } from './children.js';
 import { startClientPool, type ClientPool } from './client-pool.js';
 import { clockTicksPerSecond, findContainerdPid, perCallUs, processCpuSeconds, settleCpu, type CpuReading } from './cpu.js';
+import { benchFailures } from './failures.js';
 import { floorMissing } from './floor.js';
 import { measureIdle, type IdleRun } from './idle-rss.js';
 import { HELP, parseBenchArgs, type BenchOptions } from './options.js';
@@ -324,6 +325,7 @@ async function main(argv: string[]): Promise<number> {
     const otlpCounts = otlp ? await (otlp.send({ type: 'counts' }), otlp.next<{ requests: number; bytes: number }>('counts', 5000)).catch(() => undefined) : undefined;
 
     const targets = judgeTargets(runs, recorder, opts.smoke, replayChoice, idle);
+    const failures = benchFailures({ runs, recorder, replayChoice, replayLoad, idle, startup });
     const shownVariants = opts.variants.filter((v) => runs.some((r) => r.variants.includes(v)));
     process.stdout.write(`\ncritap benchmark — ${machineInfo.cores} cores ${machineInfo.model}, node ${machineInfo.node}, ${machineInfo.date}, ${opts.rounds} round(s)${opts.smoke ? ' (SMOKE: tiny counts, figures mean nothing)' : ''}\n\n`);
     process.stdout.write(renderTable(runs, recorder, shownVariants) + '\n');
@@ -361,9 +363,14 @@ async function main(argv: string[]): Promise<number> {
         idle,
         startup,
         targets,
+        failures,
       };
       await writeFile(opts.json, JSON.stringify(doc, null, 2) + '\n');
       process.stdout.write(`\nFigures written to ${opts.json}\n`);
+    }
+    if (failures.length > 0) {
+      process.stdout.write(`\nNot measured (exit 1):\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
+      return 1;
     }
     return 0;
   } finally {
