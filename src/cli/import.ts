@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Command } from './main.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { callFromJsonl, JsonlError } from '../record/jsonl.js';
 import { Progress } from '../record/progress.js';
+import { textLines } from '../record/text-lines.js';
 import { createRecording } from '../record/writer.js';
 import { createLogger } from '../log.js';
 
@@ -54,7 +54,7 @@ Examples:
     try {
       let batch: ReturnType<typeof callFromJsonl>[] = [];
       let batchText = 0;
-      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      for await (const line of textLines(input)) {
         lineNo++;
         if (line.trim() === '') continue;
         try {

@@ -73,7 +73,12 @@ test('a bad JSONL line names its line and field', () => {
   const good = JSON.parse(callToJsonl({ ...pullImage(T0), key: 'k', ids: {} }));
   assert.throws(() => callFromJsonl('{nope', 3), (e: unknown) => e instanceof JsonlError && /^line 3: not JSON/.test(e.message));
   assert.throws(() => callFromJsonl(JSON.stringify({ ...good, startNs: 12 }), 4), /line 4: "startNs"/);
-  assert.throws(() => callFromJsonl(JSON.stringify({ ...good, requests: [{ offsetNs: 0, data: '***' }] }), 5), /line 5: "requests\[0\]\.data" must be base64/);
+  for (const data of ['***', 'QQ==QUFB', 'QU B', 'QUF\n', '====', 'QUFBQ']) {
+    assert.throws(() => callFromJsonl(JSON.stringify({ ...good, requests: [{ offsetNs: 0, data }] }), 5), /line 5: "requests\[0\]\.data" must be base64/, data);
+  }
+  for (const [data, bytes] of [['', 0], ['QQ==', 1], ['QUE=', 2], ['QUFB', 3]] as const) {
+    assert.equal(callFromJsonl(JSON.stringify({ ...good, requests: [{ offsetNs: 0, data }] }), 5).requests[0]!.data.length, bytes);
+  }
   assert.throws(() => callFromJsonl(JSON.stringify({ ...good, end: 'exploded' }), 6), /line 6: "end"/);
 });
 
