@@ -7,7 +7,7 @@
  * runtime.ts: stop() stops the kubelet and, over CRI, its pods; an 'exit'/signal hook and a
  * detached watchdog run the synchronous part (kubelet-cleanup.ts) if the test dies first.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -82,8 +82,25 @@ export function tracingConfig(otlpEndpoint: string): string {
   });
 }
 
+/** The kubelet's --root-dir inside the test's folder. */
+const rootDirOf = (dir: string) => join(dir, 'root');
+
+/**
+ * Makes the kubelet's root dir a shared bind mount before the kubelet starts. A kubelet whose root
+ * dir is not on a shared mount makes it one itself at start (bind-mounting it on itself, then
+ * --make-rshared), while its pod-resources server is already creating its socket in that folder
+ * (a temporary file renamed into place): once here the rename crossed the new mount, failed with
+ * "invalid cross-device link", and the kubelet exited. On a node `/` is usually shared already, so
+ * the kubelet finds its root shared and leaves it, as it does with this one. The kubelet's cleanup
+ * unmounts everything under the test's folder, this mount too.
+ */
+function shareRootDir(root: string): void {
+  execFileSync('mount', ['--bind', root, root], { stdio: 'pipe' });
+  execFileSync('mount', ['--make-rshared', root], { stdio: 'pipe' });
+}
+
 export function kubeletArgs(o: { dir: string; endpoint: string; nodeName: string; podInfraImage: string; port: number; healthzPort: number; verbosity: number; config?: string }): string[] {
-  const root = join(o.dir, 'root');
+  const root = rootDirOf(o.dir);
   return [
     `--container-runtime-endpoint=${o.endpoint}`,
     `--pod-manifest-path=${join(o.dir, 'manifests')}`,
@@ -157,6 +174,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<RunningKubelet
     });
     const manifestsDir = join(dir, 'manifests');
     await mkdir(manifestsDir);
+    await mkdir(rootDirOf(dir));
+    shareRootDir(rootDirOf(dir));
     let config: string | undefined;
     if (opts.tracing) {
       config = join(dir, 'kubelet-config.yaml');
