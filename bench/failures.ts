@@ -20,17 +20,24 @@ export interface BenchParts {
   startup?: StartupRun;
 }
 
+/** What one scenario could not measure, one line each, in the words of its report and of "Not measured". */
+export function unmeasuredIn(run: ScenarioRun): string[] {
+  const out: string[] = [];
+  for (const [v, why] of Object.entries(run.missing)) out.push(`${VARIANT_LABELS[v as VariantId]}: not run (${why})`);
+  for (const [v, ms] of Object.entries(run.rounds) as [VariantId, Measurement[]][]) {
+    for (const m of ms) {
+      if (m.failure) out.push(`${VARIANT_LABELS[v]} round ${m.round}: ${m.failure}`);
+      else if (m.errors) out.push(`${VARIANT_LABELS[v]} round ${m.round}: ${m.errors} calls failed (${m.firstError ?? 'no message'})`);
+    }
+  }
+  return out;
+}
+
 export function benchFailures(parts: BenchParts): string[] {
   const out: string[] = [];
   for (const run of parts.runs) {
     if (run.skipped) out.push(`${run.id}: not run (${run.skipped})`);
-    for (const [v, why] of Object.entries(run.missing)) out.push(`${run.id} ${VARIANT_LABELS[v as VariantId]}: not run (${why})`);
-    for (const [v, ms] of Object.entries(run.rounds) as [VariantId, Measurement[]][]) {
-      for (const m of ms) {
-        if (m.failure) out.push(`${run.id} ${VARIANT_LABELS[v]} round ${m.round}: ${m.failure}`);
-        else if (m.errors) out.push(`${run.id} ${VARIANT_LABELS[v]} round ${m.round}: ${m.errors} calls failed (${m.firstError ?? 'no message'})`);
-      }
-    }
+    for (const line of unmeasuredIn(run)) out.push(`${run.id} ${line}`);
   }
   const whole: [string, { failure?: string } | undefined][] = [
     ['recorder', parts.recorder],

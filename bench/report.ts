@@ -6,6 +6,7 @@ import type { IdleFigures, IdleRun } from './idle-rss.js';
 import type { RecorderFigures } from './recorder-main.js';
 import type { ReplayChoiceFigures } from './replay-choice-main.js';
 import type { MetricDef } from './scenarios.js';
+import { unmeasuredIn } from './failures.js';
 import { formatCount, median, roundRatios } from './stats.js';
 import { VARIANT_LABELS, type VariantFigures, type VariantId } from './variants.js';
 
@@ -178,12 +179,9 @@ export function renderIdle(run: IdleRun): string {
 
 /** Failures, errors and observer losses worth a line under the scenario. */
 function noteLines(run: ScenarioRun): string[] {
-  const out: string[] = [];
-  for (const [v, why] of Object.entries(run.missing)) out.push(`${VARIANT_LABELS[v as VariantId]} missing: ${why}`);
+  const out = unmeasuredIn(run);
   for (const [v, ms] of Object.entries(run.rounds) as [VariantId, Measurement[]][]) {
     for (const m of ms) {
-      if (m.failure) out.push(`${VARIANT_LABELS[v]} round ${m.round}: ${m.failure}`);
-      else if (m.errors) out.push(`${VARIANT_LABELS[v]} round ${m.round}: ${m.errors} failed calls (${m.firstError})`);
       if (m.observers?.recordDropped) out.push(`${VARIANT_LABELS[v]} round ${m.round}: recorder dropped ${m.observers.recordDropped} calls`);
       if (m.observers?.spansDropped) out.push(`${VARIANT_LABELS[v]} round ${m.round}: ${m.observers.spansDropped} spans dropped`);
     }
