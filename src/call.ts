@@ -46,6 +46,11 @@ export interface SpooledBody {
   length: number;
   /** Set by the recorder once the bytes are stored: the body file's name in the recording. */
   file?: string;
+  /**
+   * Set when the file holds the body packed (packed-bodies.ts) in this many bytes: a body that
+   * repeats, kept once in a file several calls name (src/record/repeated-bodies.ts).
+   */
+  packedLength?: number;
 }
 
 /** A message's body length, whether held in `data` or spooled. */

@@ -47,7 +47,9 @@ export const VALUE_FORMAT_BINARY = 3;
  * Value format 4: format 3 with some large bodies packed (packed-bodies.ts). Each body's tag is
  * then length*8 + 4 (packed) + 2 (in a file) + 1 (compressed), length being the body's own, and a
  * packed body's tag is followed by the varint length it is stored in. A call with no body to pack
- * is stored in format 3, byte for byte as before.
+ * is stored in format 3, byte for byte as before. Since recording format 5 a body may be both
+ * packed and in a file (a repeated body kept once, repeated-bodies.ts): its packed length, then
+ * the file's name.
  */
 export const VALUE_FORMAT_PACKED = 4;
 
@@ -197,7 +199,13 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
       const packed = packs?.[at];
       if (file !== undefined) {
         flags |= FILES;
-        w.uint(m.spooled!.length * tagScale + 2 + compressed);
+        const packedLength = m.spooled!.packedLength;
+        if (packedLength !== undefined) {
+          w.uint(m.spooled!.length * 8 + 4 + 2 + compressed);
+          w.uint(packedLength);
+        } else {
+          w.uint(m.spooled!.length * tagScale + 2 + compressed);
+        }
         w.string(file);
       } else if (packed !== undefined) {
         w.uint(m.data.length * 8 + 4 + compressed);
@@ -242,7 +250,8 @@ function encode(call: CallRecord, ids: CallIds, redacted: string[] | undefined):
 
 /**
  * The packed form of each body worth packing (packed-bodies.ts), by its place among the
- * requests and then the responses; undefined when there is none (most calls: no allocation).
+ * requests and then the responses; undefined when there is none and no body file holds a packed
+ * body (most calls: no allocation).
  */
 function packLargeBodies(call: CallRecord): Array<Buffer | undefined> | undefined {
   let packs: Array<Buffer | undefined> | undefined;
@@ -251,6 +260,8 @@ function packLargeBodies(call: CallRecord): Array<Buffer | undefined> | undefine
     const messages = list === 0 ? call.requests : call.responses;
     for (let i = 0; i < messages.length; i++, at++) {
       const m = messages[i]!;
+      // A packed body in a file needs format 4's tags (an empty entry: nothing to copy).
+      if (m.spooled?.packedLength !== undefined) packs ??= [];
       if (m.spooled?.file !== undefined) continue;
       const packed = packBody(m.data);
       if (packed !== undefined) (packs ??= [])[at] = packed;
@@ -449,8 +460,13 @@ export function decodeBinaryHeader(buf: Buffer): { header: ValueHeader; bodyStar
       const packed = tagScale === 8 && (tag & 4) !== 0;
       if (tag & 2) {
         if (!(flags & FILES)) throw new ValueDecodeError(`value format 3: a body is in a file, and the flags say none is`);
-        if (packed) throw new ValueDecodeError(`value format 4: a body is both in a file and packed`);
-        out[i] = [offsetNs, length, compressed, r.string(what)];
+        // A packed body in a file (recording format 5): its packed length, then the file's name.
+        if (packed) {
+          const packedLength = r.uint(what);
+          out[i] = [offsetNs, length, compressed, r.string(what), packedLength];
+        } else {
+          out[i] = [offsetNs, length, compressed, r.string(what)];
+        }
       } else if (packed) {
         out[i] = [offsetNs, length, compressed, undefined, r.uint(what)];
       } else {

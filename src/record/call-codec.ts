@@ -2,6 +2,7 @@ import type { CallRecord, Header, TimedMessage } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import { binaryNamesBodyFiles, decodeBinaryHeader, encodeBinaryValue, isBinaryValue } from './binary-value.js';
 import { unpackBody } from './packed-bodies.js';
+import { BODIES_DIR, BodyFileError } from './body-store.js';
 import { JsonBytes } from './json-bytes.js';
 import type { StoredCall } from './stored-call.js';
 import { ValueDecodeError } from './value-error.js';
@@ -30,7 +31,10 @@ export { ValueDecodeError };
 const VALUE_FORMAT = 1;
 const VALUE_FORMAT_FILES = 2;
 
-/** A body: its length, in a file when `file` is set, packed (stored in `packedLength` bytes, packed-bodies.ts) when that is. */
+/**
+ * A body: its length, in a file when `file` is set, packed (stored in `packedLength` bytes,
+ * packed-bodies.ts) when that is; both for a repeated body kept once (repeated-bodies.ts).
+ */
 type BodyRef = [offsetNs: number, length: number, compressed: 0 | 1, file?: string, packedLength?: number];
 
 /** Reads a body stored in a file (BodyFileError when it cannot). */
@@ -108,6 +112,11 @@ export function encodeJsonValue(call: CallRecord, ids: CallIds, redacted: string
         inFiles = true;
         w.byte(0x2c);
         w.string(file);
+        const packedLength = m.spooled!.packedLength;
+        if (packedLength !== undefined) {
+          w.byte(0x2c);
+          w.number(packedLength);
+        }
       } else {
         bodyBytes += m.data.length;
       }
@@ -265,13 +274,27 @@ export function mayNameBodyFiles(value: Uint8Array): boolean {
   return value[0] !== VALUE_FORMAT;
 }
 
-/** The bodies a value keeps in files (what retention removes with the call). */
+/**
+ * The bodies a value keeps in files (what retention removes with the call, unless other calls
+ * name them too: shared-files.ts), each with the bytes its file holds.
+ */
 export function bodyFilesOf(header: ValueHeader): Array<{ file: string; length: number }> {
   const out: Array<{ file: string; length: number }> = [];
   for (const list of [header.requests, header.responses]) {
-    for (const r of list) if (Array.isArray(r) && typeof r[3] === 'string') out.push({ file: r[3], length: Number(r[1]) || 0 });
+    for (const r of list) if (Array.isArray(r) && typeof r[3] === 'string') out.push({ file: r[3], length: Number(r[4] ?? r[1]) || 0 });
   }
   return out;
+}
+
+/** A packed body file read and unpacked; a file that does not unpack is a lost body (BodyFileError), as a missing one is. */
+function unpackFileBody(file: string, readFile: BodyFileReader, length: number, packedLength: number): Buffer {
+  if (!Number.isInteger(packedLength) || packedLength < 0) throw new ValueDecodeError(`a body reference gives no valid packed length for ${file}`);
+  const stored = readFile(file, packedLength);
+  try {
+    return unpackBody(stored, length);
+  } catch (err) {
+    throw new BodyFileError(file, `its body file ${BODIES_DIR}/${file} does not unpack (${(err as Error).message})`);
+  }
 }
 
 /**
@@ -294,7 +317,8 @@ export function decodeCallValue(key: string, value: Uint8Array, readFile?: BodyF
     if (file === undefined) data = packedLength === undefined ? take(len) : unpackBody(take(packedLength), len);
     else if (typeof file !== 'string' || !Number.isInteger(len) || len < 0) throw new ValueDecodeError(`a body reference names no valid file`);
     else if (!readFile) throw new ValueDecodeError(`a body is kept in the file ${file}, and no reader of body files was given`);
-    else data = readFile(file, len);
+    else if (packedLength === undefined) data = readFile(file, len);
+    else data = unpackFileBody(file, readFile, len, packedLength);
     const m: TimedMessage = { offsetNs, data };
     if (compressed) m.compressed = true;
     return m;

@@ -4,12 +4,16 @@
  *   c<startNs, 20 digits>.<seq, 12 digits>   one call; sorts in start order, seq breaks ties
  *   x<kind>\0<value>\0<call key>             secondary index entry (empty value)
  *   m                                        counters (JSON)
+ *   f<body file name>                        how many stored calls name that body file, when it is
+ *                                            a repeated body kept once (shared-files.ts); decimal
  *
  * The seq counter lives in the meta entry so it never repeats across recorder sessions.
  */
 export const CALL_PREFIX = 'c';
 export const CALL_END = 'd'; // first key after every "c…" key
 export const META_KEY = 'm';
+export const SHARED_FILE_PREFIX = 'f';
+export const SHARED_FILE_END = 'g';
 const SEP = '\u0000';
 
 /** Index kinds: pod name (also "namespace/name"), pod uid, sandbox id, container id, container name. */

@@ -7,9 +7,8 @@
  */
 import type { TimedMessage } from '../call.js';
 import { SPOOL_FROM_BYTES } from '../proxy/capture-budget.js';
-import { removeBodyFileNow, type BodySpool } from './body-store.js';
-import { decodeCallValue, decodeValueHeader, encodeCallValue } from './call-codec.js';
-import type { PreparedCall } from './store.js';
+import type { BodySpool } from './body-store.js';
+import type { BodyFilesOf } from './prepare.js';
 
 /** The size from which the proxy hands a body to the recorder in parts (and so into a file). */
 export const BODY_FILE_FROM_BYTES = SPOOL_FROM_BYTES;
@@ -17,34 +16,18 @@ export const BODY_FILE_FROM_BYTES = SPOOL_FROM_BYTES;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The same call with its large inline bodies moved to files (`prepared` itself when it has
- * none). Redaction already happened: the bytes are stored as they are. Throws, leaving no file
- * behind, when a body cannot be written.
+ * The message with its body moved to a file when it is large (prepare.ts's PlaceBody; the file is
+ * added to `into.bodyFiles`), else undefined. Redaction already happened: the bytes are stored as
+ * they are. Throws when the body cannot be written (its file is then gone; the caller removes the
+ * files of its other bodies).
  */
-export function moveLargeBodiesToFiles(prepared: PreparedCall, spool: BodySpool, nextId: () => number): PreparedCall {
-  const { header } = decodeValueHeader(prepared.value);
-  const large = (r: unknown[]) => r[3] === undefined && Number(r[1]) >= BODY_FILE_FROM_BYTES;
-  if (!header.requests.some(large) && !header.responses.some(large)) return prepared;
-  const call = decodeCallValue('', prepared.value);
-  const files: Array<{ file: string; length: number }> = [];
-  const move = (m: TimedMessage): TimedMessage => {
-    if (m.data.length < BODY_FILE_FROM_BYTES) return m;
-    const id = nextId();
-    spool.append(id, m.data);
-    const done = spool.finish(id, m.data.length);
-    if ('error' in done) throw new Error(`cannot write a body of ${m.data.length} bytes to its file: ${done.error}`);
-    files.push({ file: done.file, length: m.data.length });
-    const out: TimedMessage = { offsetNs: m.offsetNs, data: EMPTY, spooled: { id, length: m.data.length, file: done.file } };
-    if (m.compressed) out.compressed = true;
-    return out;
-  };
-  try {
-    const requests = call.requests.map(move);
-    const responses = call.responses.map(move);
-    const value = encodeCallValue({ ...call, requests, responses }, call.ids, call.redacted);
-    return { ...prepared, value, bodyFiles: files };
-  } catch (err) {
-    for (const f of files) removeBodyFileNow(spool.dir, f.file);
-    throw err;
-  }
+export function largeBodyToFile(m: TimedMessage, into: BodyFilesOf, spool: BodySpool, id: number): TimedMessage | undefined {
+  if (m.spooled || m.data.length < BODY_FILE_FROM_BYTES) return undefined;
+  spool.append(id, m.data);
+  const done = spool.finish(id, m.data.length);
+  if ('error' in done) throw new Error(`cannot write a body of ${m.data.length} bytes to its file: ${done.error}`);
+  (into.bodyFiles ??= []).push({ file: done.file, length: m.data.length });
+  const out: TimedMessage = { offsetNs: m.offsetNs, data: EMPTY, spooled: { id, length: m.data.length, file: done.file } };
+  if (m.compressed) out.compressed = true;
+  return out;
 }

@@ -13,9 +13,11 @@ export const FORMAT_NAME = 'critap-recording';
  *  2: large bodies may be in files of their own (bodies/, see body-store.ts), named by the value.
  *  3: values may be of value format 3, a binary header (call-codec.ts, binary-value.ts).
  *  4: values may be of value format 4, large bodies packed with brotli (packed-bodies.ts).
+ *  5: a body file may be named by several calls (a repeated body kept once, repeated-bodies.ts;
+ *     counted in f-entries, shared-files.ts) and may hold a packed body.
  * Every version up to this one is read; writing to an older recording upgrades its manifest.
  */
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 
 export interface Manifest {
   format: typeof FORMAT_NAME;

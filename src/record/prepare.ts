@@ -146,7 +146,7 @@ const NO_IDS: CallIds = Object.freeze({});
  * credential headers), ids extracted from the redacted messages, value encoded. Runs in the
  * recorder's batch writer, never on the forwarding path.
  */
-export function prepareCall(call: CallRecord, rules: RedactionRules | undefined, secrets?: SecretMemory, earlierFlags?: readonly string[]): PreparedCall {
+export function prepareCall(call: CallRecord, rules: RedactionRules | undefined, secrets?: SecretMemory, earlierFlags?: readonly string[], placer?: BodyPlacer): PreparedCall {
   // earlierFlags: redaction done before, outside the call's memory (spooled-bodies.ts scrubs body files).
   // One flags array, emptied per call: prepareCall runs synchronously, and what it returns holds a copy.
   const flags = scratchFlags;
@@ -203,22 +203,64 @@ export function prepareCall(call: CallRecord, rules: RedactionRules | undefined,
     stored = { ...call, requests, responses, status, requestMetadata, responseHeaders, responseTrailers };
   }
   ids ??= NO_IDS;
-  return {
-    startNs: call.startNs,
-    method: call.method,
-    value: encodeCallValue(stored, ids, flags.length > 0 ? [...new Set(flags)] : undefined),
-    ids,
-    redacted: flags.length > 0,
-  };
+  const redacted = flags.length > 0 ? [...new Set(flags)] : undefined;
+  return encodePlaced(stored, ids, redacted, placer);
 }
 
 /** For import: a call that already went through a recorder keeps its ids and flags as they are. */
-export function prepareStoredCall(call: CallRecord & { ids: CallIds; redacted?: string[] }): PreparedCall {
-  return {
-    startNs: call.startNs,
-    method: call.method,
-    value: encodeCallValue(call, call.ids, call.redacted),
-    ids: call.ids,
-    redacted: (call.redacted?.length ?? 0) > 0,
-  };
+export function prepareStoredCall(call: CallRecord & { ids: CallIds; redacted?: string[] }, placer?: BodyPlacer): PreparedCall {
+  return encodePlaced(call, call.ids, call.redacted, placer);
+}
+
+/** The prepared call, its bodies placed first; a failure gives back the files placing made. */
+function encodePlaced(call: CallRecord, ids: CallIds, redacted: string[] | undefined, placer: BodyPlacer | undefined): PreparedCall {
+  const files: BodyFilesOf = {};
+  try {
+    const stored = placer ? placeBodies(call, placer, files) : call;
+    const prepared: PreparedCall = {
+      startNs: call.startNs,
+      method: call.method,
+      value: encodeCallValue(stored, ids, redacted),
+      ids,
+      redacted: (redacted?.length ?? 0) > 0,
+    };
+    if (files.bodyFiles) prepared.bodyFiles = files.bodyFiles;
+    if (files.sharedFiles) prepared.sharedFiles = files.sharedFiles;
+    return prepared;
+  } catch (err) {
+    placer?.release(files, false);
+    throw err;
+  }
+}
+
+/** The body files a prepared call names, as placing its bodies made them. */
+export type BodyFilesOf = Pick<PreparedCall, 'bodyFiles' | 'sharedFiles'>;
+
+/** Where a call's bodies are stored: in its value, or in files (repeated-bodies.ts, and for direct writes large-bodies.ts). */
+export interface BodyPlacer {
+  /**
+   * The message as it is to be stored, once it is (redacted): itself, or one whose body is in a
+   * file (`spooled.file`), which it adds to `into`.
+   */
+  place(m: TimedMessage, into: BodyFilesOf): TimedMessage;
+  /** The call is stored (`stored`), or never will be: what placing its bodies holds is let go. */
+  release(files: BodyFilesOf, stored: boolean): void;
+}
+
+function placeBodies(call: CallRecord, placer: BodyPlacer, into: BodyFilesOf): CallRecord {
+  const requests = placeEach(call.requests, placer, into);
+  const responses = placeEach(call.responses, placer, into);
+  return requests === call.requests && responses === call.responses ? call : { ...call, requests, responses };
+}
+
+function placeEach(messages: TimedMessage[], placer: BodyPlacer, into: BodyFilesOf): TimedMessage[] {
+  let out: TimedMessage[] | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    const placed = placer.place(m, into);
+    if (placed === m) continue;
+    out ??= messages.slice();
+    out[i] = placed;
+  }
+  return out ?? messages;
 }

@@ -11,6 +11,7 @@ import { nowNs } from './time.js';
 import { openStoreForWriting } from './writer.js';
 import { BodySpool, removeBodyFileNow } from './body-store.js';
 import { abortSpooled, hasSpooled, keepNamedFiles, settleSpooled } from './spooled-bodies.js';
+import { RepeatedBodies } from './repeated-bodies.js';
 
 export interface RecorderOptions {
   dir: string;
@@ -102,6 +103,8 @@ export class Recorder implements CallSink {
   /** Large bodies arrive in parts and go to files beside LevelDB (body-store.ts). */
   readonly spoolsBodies = true;
   private readonly spool: BodySpool;
+  /** Repeated bodies are stored once (repeated-bodies.ts). */
+  private readonly repeated: RepeatedBodies;
   private lostBodiesLogged = 0;
   private queue: Queued[] = [];
   /** bodyBytes of each queued call, in queue order: what is given back through `release` once it is written. */
@@ -152,6 +155,7 @@ export class Recorder implements CallSink {
     this.release = opts.release;
     this.prepareOnArrival = opts.prepareOnArrival ?? false;
     this.spool = new BodySpool(store.dir);
+    this.repeated = new RepeatedBodies(new BodySpool(store.dir), () => this.store.shared);
     // Timers are unref'd: the recorder must not be what keeps a process alive.
     this.flushTimer = setInterval(() => this.tick(), opts.flushIntervalMs ?? 50).unref();
     const hasLimits = this.limits.maxCalls !== undefined || this.limits.maxBytes !== undefined || this.limits.maxAgeMs !== undefined;
@@ -251,6 +255,7 @@ export class Recorder implements CallSink {
         this.logDrops(true);
         // Bodies of calls that never reached the recorder (cut off as it closed).
         this.spool.abortAll();
+        this.repeated.forget();
         await this.store.close();
       }
     });
@@ -370,16 +375,18 @@ export class Recorder implements CallSink {
   /** The call ready to store, or undefined when it cannot be made safe to store: then it is dropped (and counted). */
   private tryPrepare(call: CallRecord): PreparedCall | undefined {
     let files: string[] = [];
+    let p: PreparedCall | undefined;
     try {
-      if (!hasSpooled(call)) return prepareCall(call, this.redaction, this.secrets);
+      if (!hasSpooled(call)) return prepareCall(call, this.redaction, this.secrets, undefined, this.repeated);
       const settled = settleSpooled(call, this.spool, this.store.dir, this.redaction, this.secrets);
       files = settled.files;
       if (settled.lost.length > 0) this.logLostBodies(call.method, settled.lost);
-      const p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags);
+      p = prepareCall(settled.call, this.redaction, this.secrets, settled.flags, this.repeated);
       keepNamedFiles(p, files, this.store.dir);
       return p;
     } catch (err) {
       for (const f of files) removeBodyFileNow(this.store.dir, f);
+      if (p) this.repeated.release(p);
       this.logger.warn('recorder could not encode a call; dropped it', { method: call.method, error: (err as Error).message });
       this.countDrop(1);
       return undefined;
@@ -393,9 +400,12 @@ export class Recorder implements CallSink {
     try {
       await this.store.storeCalls(prepared, drops);
       this.recorded += prepared.length;
+      // Stored: the files' counts hold them now.
+      for (const p of prepared) this.repeated.release(p);
     } catch (err) {
       // The calls are not stored: neither are their body files.
       for (const p of prepared) for (const f of p.bodyFiles ?? []) removeBodyFileNow(this.store.dir, f.file);
+      for (const p of prepared) this.repeated.release(p);
       this.droppedUnsaved += drops;
       const diskFull = isDiskFull(err);
       this.countDrop(prepared.length, !diskFull);
@@ -446,6 +456,8 @@ export class Recorder implements CallSink {
     if (!full) return true;
     const dir = this.store.dir;
     try {
+      // Calls queued when the disk filled were dropped with their pins; the store's close lets go of those files.
+      this.repeated.forget();
       await this.store.close().catch(() => {});
       this.store = await Store.open(dir, 'write');
       const drops = this.droppedUnsaved;

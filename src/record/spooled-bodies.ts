@@ -82,7 +82,9 @@ export function settleSpooled(call: CallRecord, spool: BodySpool, dir: string, r
  */
 export function keepNamedFiles(prepared: PreparedCall, files: readonly string[], dir: string): void {
   if (files.length === 0) return;
-  const named = bodyFilesOf(decodeValueHeader(prepared.value).header);
+  // Repeated bodies' files are counted apart (shared-files.ts): other calls may name them too.
+  const shared = new Set(prepared.sharedFiles?.map((f) => f.file));
+  const named = bodyFilesOf(decodeValueHeader(prepared.value).header).filter((f) => !shared.has(f.file));
   if (named.length > 0) prepared.bodyFiles = named;
   const keep = new Set(named.map((f) => f.file));
   for (const f of files) if (!keep.has(f)) removeBodyFileNow(dir, f);

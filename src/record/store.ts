@@ -4,6 +4,7 @@ import { Level } from 'level';
 import type { CallIds } from '../cri/ids.js';
 import { bodyFilesOf, decodeCallValue, decodeValueHeader, encodeCallValue } from './call-codec.js';
 import { readBodyFile, removeBodyFiles } from './body-store.js';
+import { SharedCounts, SharedFiles } from './shared-files.js';
 import { RecordingError } from './errors.js';
 import { describeDamage, findDamage, readSideCounters, writeSideCounters, type SideCounters } from './damage.js';
 import { accessProblem, describeAccessProblem } from './access.js';
@@ -48,6 +49,11 @@ export interface PreparedCall {
   redacted: boolean;
   /** Bodies the value names in bodies/ (body-store.ts), already written there. */
   bodyFiles?: Array<{ file: string; length: number }>;
+  /**
+   * Repeated bodies the value names in files other calls may name too (repeated-bodies.ts), each
+   * with the bytes its file holds; pinned (shared-files.ts) until the call is stored or given up.
+   */
+  sharedFiles?: Array<{ file: string; length: number }>;
 }
 
 export interface RetentionLimits {
@@ -114,13 +120,18 @@ type ChainedBatch = ReturnType<Db['batch']>;
 /** The value of an index entry. */
 const NO_BYTES = Buffer.alloc(0);
 
-/** A stored call in the counters: what the meta entry and retention's limits count. */
-function countCall(c: Counters, call: PreparedCall): void {
+/**
+ * A stored call in the counters: what the meta entry and retention's limits count. A shared
+ * file's bytes count once, with the first stored call that names it.
+ */
+function countCall(c: Counters, call: PreparedCall, shared: SharedCounts | undefined): void {
   c.calls++;
   c.recorded++;
   c.bytes += call.value.length;
   const files = call.bodyFiles;
   if (files) for (let i = 0; i < files.length; i++) c.bytes += files[i]!.length;
+  const named = call.sharedFiles;
+  if (named && shared) for (let i = 0; i < named.length; i++) if (shared.change(named[i]!.file, 1) === 1) c.bytes += named[i]!.length;
   if (call.redacted) c.redacted++;
   c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
 }
@@ -137,6 +148,8 @@ export class Store {
 
   /** For readers: why the recording is known to have lost calls (see damage.ts), if it has. */
   damage?: string;
+  /** For a writer: the body files several calls name, and how many (shared-files.ts). */
+  shared?: SharedFiles;
   private sideWrittenAt = 0;
   private sideWrite: Promise<void> = Promise.resolve();
 
@@ -208,6 +221,12 @@ export class Store {
       }
     }
     if (mode === 'write') {
+      try {
+        store.shared = await SharedFiles.load(db, dir);
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw new RecordingError(dir, `recording ${dir} is damaged: its shared body counts do not read (${(err as Error).message})`, { cause: err });
+      }
       if (create) await db.put(META_KEY, store.metaValue());
       // Lets a reader that hits the LevelDB lock say who holds it.
       await writeFile(join(dir, PID_FILE), `${process.pid}\n${process.execPath}\n`);
@@ -261,12 +280,16 @@ export class Store {
     // A chained batch: each entry goes into LevelDB's own batch as it is added, so no array of
     // operation objects is built, copied again by abstract-level and read back field by field.
     const batch = this.db.batch();
+    // Only a batch with a call naming a shared file pays for counting them.
+    let shared: SharedCounts | undefined;
+    for (let i = 0; i < calls.length && !shared; i++) if (calls[i]!.sharedFiles) shared = new SharedCounts(this.sharedFiles());
     try {
       for (let i = 0; i < calls.length; i++) {
         const call = calls[i]!;
         this.putCall(batch, call, c.nextSeq++);
-        countCall(c, call);
+        countCall(c, call, shared);
       }
+      if (shared) for (const op of shared.entries()) if (op.type === 'put') batch.put(op.key, op.value);
       c.dropped += newlyDropped;
       batch.put(META_KEY, this.metaValue(c));
     } catch (err) {
@@ -276,7 +299,13 @@ export class Store {
     // write() closes the batch, whether it succeeds or not.
     await batch.write();
     this.counters = c;
+    if (shared) this.sharedFiles().apply(shared);
     void this.noteCounters();
+  }
+
+  private sharedFiles(): SharedFiles {
+    if (!this.shared) throw new Error(`recording ${this.dir} was not opened for writing`);
+    return this.shared;
   }
 
   private putCall(batch: ChainedBatch, call: PreparedCall, seq: number): void {
@@ -291,22 +320,25 @@ export class Store {
    * `beforeSeq` (import's duplicate check: calls the same import added are not duplicates).
    */
   async holds(call: PreparedCall, beforeSeq: number): Promise<boolean> {
+    let inline: Buffer | undefined;
     for await (const [k, v] of this.db.iterator({ gte: callKeyFrom(call.startNs), lt: callKeyFrom(call.startNs + 1n) })) {
       if (seqOfKey(k) >= beforeSeq) continue;
-      if (v.equals(call.value) || this.sameWithBodiesInline(k, v, call.value)) return true;
+      if (v.equals(call.value)) return true;
+      // Rare (calls that started in the same nanosecond), so full decodes are affordable.
+      inline ??= this.withBodiesInline(k, call.value);
+      if (inline !== undefined && this.withBodiesInline(k, v)?.equals(inline)) return true;
     }
     return false;
   }
 
-  /** Whether a stored value that names body files holds `inline` once its files are read back. */
-  private sameWithBodiesInline(key: string, stored: Buffer, inline: Buffer): boolean {
-    // Rare (calls that started in the same nanosecond), so a full decode is affordable.
+  /** A value with the bodies it keeps in files read back into it (undefined when one cannot be read). */
+  private withBodiesInline(key: string, value: Buffer): Buffer | undefined {
     try {
-      const call = decodeCallValue(key, stored, (file, length) => readBodyFile(this.dir, file, length));
-      return encodeCallValue(call, call.ids, call.redacted).equals(inline);
+      const call = decodeCallValue(key, value, (file, length) => readBodyFile(this.dir, file, length));
+      return encodeCallValue(call, call.ids, call.redacted);
     } catch {
       // A stored call whose body cannot be read is not the same call.
-      return false;
+      return undefined;
     }
   }
 
@@ -335,9 +367,16 @@ export class Store {
     let ops: { type: 'del'; key: string }[] = [];
     /** Body files of the calls in `ops`: removed once the calls are, never before. */
     let files: string[] = [];
+    /** Shared files the calls in `ops` name: each goes when its count comes to zero. */
+    const shared = this.shared;
+    let counts = shared ? new SharedCounts(shared) : undefined;
     const commit = async () => {
-      await this.db.batch([...ops, { type: 'put', key: META_KEY, value: this.metaValue() }]);
+      await this.db.batch([...ops, ...(counts?.entries() ?? []), { type: 'put', key: META_KEY, value: this.metaValue() }]);
       ops = [];
+      if (shared && counts) {
+        shared.apply(counts);
+        counts = new SharedCounts(shared);
+      }
       const gone = files;
       files = [];
       await removeBodyFiles(this.dir, gone);
@@ -351,6 +390,10 @@ export class Store {
         const m = header.method;
         if (c.methods[m] !== undefined && --c.methods[m]! <= 0) delete c.methods[m];
         for (const f of bodyFilesOf(header)) {
+          if (counts?.has(f.file)) {
+            if (counts.change(f.file, -1) === 0) c.bytes -= f.length;
+            continue;
+          }
           files.push(f.file);
           c.bytes -= f.length;
         }
@@ -371,6 +414,7 @@ export class Store {
 
   async close(): Promise<void> {
     if (this.writable) {
+      this.shared?.unpinAll();
       await this.noteCounters(true);
       await rm(join(this.dir, PID_FILE), { force: true }).catch(() => {});
     }

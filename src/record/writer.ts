@@ -4,12 +4,14 @@ import type { CallRecord } from '../call.js';
 import type { CallIds } from '../cri/ids.js';
 import { RecordingError } from './errors.js';
 import { inspectFolder, upgradeManifest, writeManifest } from './manifest.js';
-import { prepareCall, prepareStoredCall } from './prepare.js';
+import { prepareCall, prepareStoredCall, type BodyFilesOf, type BodyPlacer } from './prepare.js';
 import { PID_FILE, Store, type PreparedCall, type RetentionLimits } from './store.js';
 import { nowNs } from './time.js';
 import { removeOrphanBodies } from './orphan-bodies.js';
 import { BodySpool, removeBodyFileNow } from './body-store.js';
-import { moveLargeBodiesToFiles } from './large-bodies.js';
+import { largeBodyToFile } from './large-bodies.js';
+import { RepeatedBodies } from './repeated-bodies.js';
+import type { TimedMessage } from '../call.js';
 import { silentLogger, type Logger } from '../log.js';
 
 /**
@@ -74,16 +76,19 @@ function hasIds(c: Appendable): c is CallRecord & { ids: CallIds; redacted?: str
  * (an import must give back what was exported); a bare CallRecord goes through the same
  * redaction and id extraction as the recorder.
  */
-export class RecordingWriter {
+export class RecordingWriter implements BodyPlacer {
   /** Calls stored from this sequence number on were added by this writer. */
   private readonly firstSeq: number;
   /** Large bodies go to files as the live recorder's do (large-bodies.ts). */
   private readonly spool: BodySpool;
   private bodyIds = 0;
+  /** And repeated ones are stored once, as the live recorder's are. */
+  private readonly repeated: RepeatedBodies;
 
   constructor(private readonly store: Store) {
     this.firstSeq = store.counters.nextSeq;
     this.spool = new BodySpool(store.dir);
+    this.repeated = new RepeatedBodies(new BodySpool(store.dir), () => store.shared);
   }
 
   get dir(): string {
@@ -94,9 +99,9 @@ export class RecordingWriter {
   async append(...calls: Appendable[]): Promise<string[]> {
     const prepared: PreparedCall[] = [];
     try {
-      for (const c of calls) prepared.push(this.withBodyFiles(hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined)));
+      for (const c of calls) prepared.push(this.prepare(c));
     } catch (err) {
-      this.removeFilesOf(prepared);
+      this.releaseAll(prepared, false);
       throw err;
     }
     return this.putCalls(prepared);
@@ -111,34 +116,47 @@ export class RecordingWriter {
     const fresh: PreparedCall[] = [];
     try {
       for (const c of calls) {
-        const prepared = hasIds(c) ? prepareStoredCall(c) : prepareCall(c, undefined);
-        // Compared with its bodies inline: holds() reads stored body files back to compare.
-        if (!(await this.store.holds(prepared, this.firstSeq))) fresh.push(this.withBodyFiles(prepared));
+        const prepared = this.prepare(c);
+        // holds() compares with the bodies in files read back.
+        if (await this.store.holds(prepared, this.firstSeq)) this.release(prepared, false);
+        else fresh.push(prepared);
       }
     } catch (err) {
-      this.removeFilesOf(fresh);
+      this.releaseAll(fresh, false);
       throw err;
     }
     if (fresh.length > 0) await this.putCalls(fresh);
     return { added: fresh.length, skipped: calls.length - fresh.length };
   }
 
-  private withBodyFiles(prepared: PreparedCall): PreparedCall {
-    return moveLargeBodiesToFiles(prepared, this.spool, () => ++this.bodyIds);
+  private prepare(c: Appendable): PreparedCall {
+    return hasIds(c) ? prepareStoredCall(c, this) : prepareCall(c, undefined, undefined, undefined, this);
   }
 
-  /** A batch that is not stored takes its body files with it. */
+  /** BodyPlacer: large bodies to files of their own, repeated ones to files several calls name. */
+  place(m: TimedMessage, into: BodyFilesOf): TimedMessage {
+    return largeBodyToFile(m, into, this.spool, ++this.bodyIds) ?? this.repeated.place(m, into);
+  }
+
+  /** BodyPlacer: a call not stored takes its body files with it. */
+  release(files: BodyFilesOf, stored: boolean): void {
+    if (!stored) for (const f of files.bodyFiles ?? []) removeBodyFileNow(this.dir, f.file);
+    this.repeated.release(files);
+  }
+
+  private releaseAll(calls: readonly PreparedCall[], stored: boolean): void {
+    for (const c of calls) this.release(c, stored);
+  }
+
   private async putCalls(calls: PreparedCall[]): Promise<string[]> {
+    let stored = false;
     try {
-      return await this.store.putCalls(calls);
-    } catch (err) {
-      this.removeFilesOf(calls);
-      throw err;
+      const keys = await this.store.putCalls(calls);
+      stored = true;
+      return keys;
+    } finally {
+      this.releaseAll(calls, stored);
     }
-  }
-
-  private removeFilesOf(calls: readonly PreparedCall[]): void {
-    for (const c of calls) for (const f of c.bodyFiles ?? []) removeBodyFileNow(this.dir, f.file);
   }
 
   async applyRetention(limits: RetentionLimits): Promise<number> {
@@ -146,6 +164,7 @@ export class RecordingWriter {
   }
 
   async close(): Promise<void> {
+    this.repeated.forget();
     await this.store.close();
   }
 }

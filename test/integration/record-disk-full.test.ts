@@ -58,10 +58,10 @@ test('disk full while recording: forwarding goes on, one clear message, drops co
   execFileSync('mkdir', [disk]);
   if (!mountSmallTmpfs(t, cleanup, disk, '4m')) return;
 
-  // Random bytes: a repeated byte would be stored packed (src/record/packed-bodies.ts) in a few
-  // hundred bytes, and the disk would not fill.
-  const answer = randomBytes(ANSWER_BYTES);
-  const up = await startFakeUpstream({ unary: { [EXEC_SYNC]: (_c, cb) => cb(null, answer) } });
+  // New random bytes for every answer: a repeated byte would be stored packed
+  // (src/record/packed-bodies.ts) in a few hundred bytes, and a repeated answer once
+  // (src/record/repeated-bodies.ts); the disk would not fill.
+  const up = await startFakeUpstream({ unary: { [EXEC_SYNC]: (_c, cb) => cb(null, randomBytes(ANSWER_BYTES)) } });
   cleanup(() => up.close());
   const proxy = await startCliProxy(['--listen', join(root, 'p.sock'), '--upstream', up.endpoint, '--record', join(disk, 'rec'), '--no-peer-lookup']);
   cleanup(() => proxy.stop('SIGKILL'));

@@ -74,7 +74,7 @@ test('a relist-sized answer is stored packed and every reader gives back the rec
   assert.deepEqual(await valueFormats(older), [1, 1]);
   assert.deepEqual(await valueFormats(now), [3, 4], 'the small call stays in format 3, the relist is packed');
   assert.equal(JSON.parse(await readFile(join(now, MANIFEST_FILE), 'utf8')).version, FORMAT_VERSION);
-  assert.equal(FORMAT_VERSION, 4);
+  assert.ok(FORMAT_VERSION >= 4);
 
   const fromNow = await readAllCalls(now);
   assert.ok(fromNow[1]!.responses[0]!.data.equals(answer), 'the reader unpacks the recorded bytes');
