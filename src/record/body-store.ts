@@ -162,6 +162,32 @@ export function readBodyFile(dir: string, file: string, length: number): Buffer 
   return data;
 }
 
+/**
+ * The last few body files read, by name (below RECENT_FILE_BYTES: a spooled body of many MiB is
+ * read each time, not kept). A file named by a stored call never changes. Each read gets bytes
+ * of its own (a copy), as from readBodyFile.
+ */
+export class RecentBodyFiles {
+  private readonly names: string[] = [];
+  private readonly data: Buffer[] = [];
+  private next = 0;
+
+  read(dir: string, file: string, length: number): Buffer {
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] === file && this.data[i]!.length === length) return Buffer.from(this.data[i]!);
+    }
+    const data = readBodyFile(dir, file, length);
+    if (length < RECENT_FILE_BYTES) {
+      this.names[this.next] = file;
+      this.data[this.next] = Buffer.from(data);
+      this.next = (this.next + 1) % RECENT_FILES;
+    }
+    return data;
+  }
+}
+const RECENT_FILES = 8;
+const RECENT_FILE_BYTES = 1024 * 1024;
+
 /** Removes body files of calls that are gone (retention); a file already missing is no error. */
 export async function removeBodyFiles(dir: string, files: readonly string[]): Promise<void> {
   for (const file of files) {

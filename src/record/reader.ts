@@ -1,5 +1,5 @@
 import { decodeCallValue, ValueDecodeError } from './call-codec.js';
-import { BodyFileError, readBodyFile } from './body-store.js';
+import { BodyFileError, RecentBodyFiles } from './body-store.js';
 import { RecordingError } from './errors.js';
 import { CALL_END, CALL_PREFIX, callKeyFrom, callKeyOfIndex, indexRange, type IndexKind } from './keys.js';
 import { inspectFolder, MANIFEST_FILE, type Manifest } from './manifest.js';
@@ -71,9 +71,17 @@ export class RecordingReader {
     return this.store.dir;
   }
 
+  /**
+   * A repeated body's file (repeated-bodies.ts) is named by thousands of calls in a row; reading
+   * it again each time was most of the system time of `export` on a long recording. Kept by name
+   * and length: a body file never changes once a stored call names it.
+   */
+  private readonly recentFiles = new RecentBodyFiles();
+  private readonly readFile = (file: string, length: number): Buffer => this.recentFiles.read(this.dir, file, length);
+
   private decode(key: string, value: Buffer): StoredCall {
     try {
-      return decodeCallValue(key, value, (file, length) => readBodyFile(this.dir, file, length));
+      return decodeCallValue(key, value, this.readFile);
     } catch (err) {
       if (err instanceof BodyFileError) {
         if (this.options.salvage) return this.withoutLostBodies(key, value, err);
@@ -95,7 +103,7 @@ export class RecordingReader {
     const lost: string[] = [first.message];
     const call = decodeCallValue(key, value, (file, length) => {
       try {
-        return readBodyFile(this.dir, file, length);
+        return this.readFile(file, length);
       } catch (err) {
         if (!(err instanceof BodyFileError)) throw err;
         if (err.file !== first.file) lost.push(err.message);
