@@ -164,6 +164,36 @@ test('retention removes a kept answer with the last call naming it, also after t
   assert.equal((await storedState(dir)).counts.size, 0);
 });
 
+test('retention that removes every call naming a kept file while the recorder still remembers it keeps the file for the next repeat', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'critap-repeat-pinned-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const dir = join(root, 'rec');
+  // Calls from an old day, removed by a one-hour age limit as soon as retention runs.
+  const rec = await openRecorder({ dir, maxAgeMs: 3_600_000, retentionIntervalMs: 20 });
+  for (let s = 0; s < 3; s++) rec.onCallEnd(relist(30, 'a', s));
+  await rec.flush();
+  const [file] = bodyFiles(dir);
+  assert.ok(file, 'the repeat was kept in a file');
+  const storedCalls = async () => {
+    const r = await openRecording(dir);
+    const n = (await r.info()).calls;
+    await r.close();
+    return n;
+  };
+  for (let i = 0; i < 100 && (await storedCalls()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await storedCalls(), 0, 'retention removed the three calls');
+  assert.deepEqual(bodyFiles(dir), [file], 'no stored call names the file, and the recorder still may: it stays');
+  const now = relist(30, 'a', 0);
+  now.startNs = BigInt(Date.now()) * 1_000_000n;
+  rec.onCallEnd(now);
+  await rec.close();
+  const left = await readAllCalls(dir);
+  assert.equal(left.length, 1);
+  assert.ok(left[0]!.responses[0]!.data.equals(now.responses[0]!.data), 'the new call names the kept file, which is there');
+  assert.deepEqual(bodyFiles(dir), [file]);
+  await assertBytesCounted(dir);
+});
+
 test('a secret in a repeated body is redacted before bodies are compared: the kept file never holds it', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'critap-repeat-secret-'));
   t.after(() => rm(root, { recursive: true, force: true }));
