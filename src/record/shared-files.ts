@@ -21,11 +21,23 @@ export class SharedCounts {
 
   constructor(private readonly shared: SharedFiles) {}
 
-  /** Adds `by` (+1 a call stored, -1 one removed) to the file's count; returns the new count. */
-  change(file: string, by: number): number {
-    const now = Math.max(0, (this.counts.get(file) ?? this.shared.count(file)) + by);
-    this.counts.set(file, now);
-    return now;
+  private count(file: string): number {
+    return this.counts.get(file) ?? this.shared.count(file);
+  }
+
+  /** A stored call names the file; true when it is the first (its bytes count from now on). */
+  add(file: string): boolean {
+    const n = this.count(file);
+    this.counts.set(file, n + 1);
+    return n === 0;
+  }
+
+  /** A call naming the file is removed; true when it was the last (its bytes count no more). */
+  remove(file: string): boolean {
+    const n = this.count(file);
+    if (n === 0) return false;
+    this.counts.set(file, n - 1);
+    return n === 1;
   }
 
   /** Whether the file is counted (named by a stored call, or by one of this batch). */

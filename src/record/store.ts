@@ -131,7 +131,7 @@ function countCall(c: Counters, call: PreparedCall, shared: SharedCounts | undef
   const files = call.bodyFiles;
   if (files) for (let i = 0; i < files.length; i++) c.bytes += files[i]!.length;
   const named = call.sharedFiles;
-  if (named && shared) for (let i = 0; i < named.length; i++) if (shared.change(named[i]!.file, 1) === 1) c.bytes += named[i]!.length;
+  if (named && shared) for (let i = 0; i < named.length; i++) if (shared.add(named[i]!.file)) c.bytes += named[i]!.length;
   if (call.redacted) c.redacted++;
   c.methods[call.method] = (c.methods[call.method] ?? 0) + 1;
 }
@@ -391,7 +391,7 @@ export class Store {
         if (c.methods[m] !== undefined && --c.methods[m]! <= 0) delete c.methods[m];
         for (const f of bodyFilesOf(header)) {
           if (counts?.has(f.file)) {
-            if (counts.change(f.file, -1) === 0) c.bytes -= f.length;
+            if (counts.remove(f.file)) c.bytes -= f.length;
             continue;
           }
           files.push(f.file);

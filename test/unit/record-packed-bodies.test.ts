@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { CallRecord } from '../../src/call.js';
-import { decodeCallValue, decodeValueHeader, encodeCallValue } from '../../src/record/call-codec.js';
+import { bodyFilesOf, decodeCallValue, decodeValueHeader, encodeCallValue, encodeJsonValue } from '../../src/record/call-codec.js';
+import { BodyFileError } from '../../src/record/body-store.js';
 import { PACK_FROM_BYTES, packBody, unpackBody } from '../../src/record/packed-bodies.js';
 import { SPOOL_FROM_BYTES } from '../../src/proxy/capture-budget.js';
 import { ValueDecodeError } from '../../src/record/value-error.js';
@@ -121,4 +122,29 @@ test('a body unpacked again is a copy of its own: what one reader does to it no 
   assert.ok(b.equals(body));
   assert.notEqual(a, b);
   assert.throws(() => unpackBody(packed, body.length + 5), ValueDecodeError, 'a remembered body still checks the length');
+});
+
+test('a packed body in a file (a repeated body kept once): binary and JSON headers name the file and its packed length, and the reader unpacks it', () => {
+  const body = listLike(90_000);
+  const packed = packBody(body)!;
+  const call = callWith([]);
+  call.responses = [{ offsetNs: 1000, data: Buffer.alloc(0), compressed: true, spooled: { id: 0, length: body.length, file: 'kept-1', packedLength: packed.length } }];
+  const files: Record<string, Buffer> = { 'kept-1': packed };
+  const readFile = (file: string, length: number) => {
+    const data = files[file]!;
+    if (data.length !== length) throw new BodyFileError(file, `holds ${data.length} bytes, not ${length}`);
+    return data;
+  };
+  for (const [what, value] of [['binary', encodeCallValue(call, {}, undefined)], ['JSON', encodeJsonValue(call, {}, undefined)]] as const) {
+    assert.equal(value[0], what === 'binary' ? 4 : 2, what);
+    const { header } = decodeValueHeader(value);
+    assert.deepEqual(header.responses[0], [1000, body.length, 1, 'kept-1', packed.length], what);
+    assert.deepEqual(bodyFilesOf(header), [{ file: 'kept-1', length: packed.length }], `${what}: the file's own size is what it holds`);
+    const back = decodeCallValue('k', value, readFile);
+    assert.ok(back.responses[0]!.data.equals(body), what);
+    assert.equal(back.responses[0]!.compressed, true, what);
+  }
+  // A kept file that does not unpack is a lost body (salvage reads the call without it), not an undecodable value.
+  files['kept-1'] = Buffer.alloc(packed.length, 0xff);
+  assert.throws(() => decodeCallValue('k', encodeCallValue(call, {}, undefined), readFile), (err: unknown) => err instanceof BodyFileError && /does not unpack/.test(err.message));
 });
