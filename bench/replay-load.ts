@@ -70,22 +70,33 @@ export async function measureReplayLoad(recording: string, expectContainers: num
   }
 }
 
-/** Writes the recording once, then runs `rounds` replays of it per build, interleaved. */
+/**
+ * Each build writes the recording with its own writer (its dist/bench/big-node.js: the recording
+ * format is part of what is compared, and an older build cannot read a newer format), then
+ * `rounds` replays per build of its own recording, interleaved.
+ */
 export async function runReplayLoad(shape: BigNodeShape, rounds: number, builds: Array<{ label: string; dist: string }>, log: (s: string) => void): Promise<Map<string, ReplayLoadRun>> {
   const dir = await mkdtemp(join(tmpdir(), 'critap-big-node-'));
   const out = new Map<string, ReplayLoadRun>();
+  const recordings = new Map<string, string>();
   try {
-    const recording = join(dir, 'rec');
-    log(`replay-load: writing ${shape.seconds} s of a ${shape.pods}-pod node…`);
-    const calls = await writeBigNodeRecording(recording, shape);
-    const recordingMB = (await folderSize(recording)) / 1e6;
-    for (const b of builds) out.set(b.label, { shape, calls, recordingMB, rounds: [] });
+    for (const [i, b] of builds.entries()) {
+      const recording = join(dir, `rec-${i}`);
+      log(`replay-load: ${b.label} writing ${shape.seconds} s of a ${shape.pods}-pod node…`);
+      try {
+        const calls = await (await bigNodeWriterOf(b.dist))(recording, shape);
+        out.set(b.label, { shape, calls, recordingMB: (await folderSize(recording)) / 1e6, rounds: [] });
+        recordings.set(b.label, recording);
+      } catch (err) {
+        out.set(b.label, { shape, calls: 0, recordingMB: 0, rounds: [], failure: `writing the recording: ${(err as Error).message}` });
+      }
+    }
     for (let r = 1; r <= rounds; r++) {
       for (const b of rotate(builds, r - 1)) {
         const run = out.get(b.label)!;
         if (run.failure) continue;
         try {
-          const f = await measureReplayLoad(recording, shape.pods * 2, b.dist);
+          const f = await measureReplayLoad(recordings.get(b.label)!, shape.pods * 2, b.dist);
           run.rounds.push(f);
           log(`replay-load round ${r}/${rounds} ${b.label}: answering after ${(f.loadMs / 1000).toFixed(2)} s, ${f.rssMB.toFixed(0)} MB resident (peak ${f.peakMB.toFixed(0)} MB)`);
         } catch (err) {
@@ -99,9 +110,17 @@ export async function runReplayLoad(shape: BigNodeShape, rounds: number, builds:
   }
 }
 
+/** The recording writer of the build in `dist` (this build's for this build). */
+async function bigNodeWriterOf(dist: string): Promise<typeof writeBigNodeRecording> {
+  if (resolve(dist) === resolve(THIS_DIST)) return writeBigNodeRecording;
+  const mod = (await import(pathToFileURL(join(dist, 'bench', 'big-node.js')).href)) as { writeBigNodeRecording?: typeof writeBigNodeRecording };
+  if (typeof mod.writeBigNodeRecording !== 'function') throw new Error(`${dist}/bench/big-node.js has no writeBigNodeRecording`);
+  return mod.writeBigNodeRecording;
+}
+
 export function renderReplayLoad(run: ReplayLoadRun, label = ''): string {
   const { shape } = run;
-  const head = `replay start-up${label ? ` (${label})` : ''}, ${shape.seconds} s of a ${shape.pods}-pod node's kubelet (${run.calls} calls, ${run.recordingMB.toFixed(0)} MB recorded)`;
+  const head = `replay start-up${label ? ` (${label})` : ''}, ${shape.seconds} s of a ${shape.pods}-pod node's kubelet (${run.calls} calls, ${run.recordingMB.toFixed(run.recordingMB < 10 ? 1 : 0)} MB recorded)`;
   if (run.rounds.length === 0) return `${head}: FAILED (${run.failure ?? 'not run'})`;
   const med = (k: keyof ReplayLoadFigures) => median(run.rounds.map((r) => r[k]));
   return `${head}: answering after ${(med('loadMs') / 1000).toFixed(2)} s, ${med('rssMB').toFixed(0)} MB resident (peak ${med('peakMB').toFixed(0)} MB); medians of ${run.rounds.length} rounds${run.failure ? `; then FAILED (${run.failure})` : ''}`;
