@@ -16,7 +16,7 @@ export const BODY_FILE_FROM_BYTES = SPOOL_FROM_BYTES;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The message with its body moved to a file when it is large (prepare.ts's PlaceBody; the file is
+ * The message with its body moved to a file when it is large (for a BodyPlacer, prepare.ts; the file is
  * added to `into.bodyFiles`), else undefined. Redaction already happened: the bytes are stored as
  * they are. Throws when the body cannot be written (its file is then gone; the caller removes the
  * files of its other bodies).
