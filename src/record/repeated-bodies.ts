@@ -44,6 +44,11 @@ interface Remembered {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Its own list rather than RecentBodies (recent-bodies.ts), which replaces entries in turn: a kept
+ * body must stay while it keeps coming (most recently seen first), forgetting one must let go of
+ * its file, and the bytes held are bounded, not only the count.
+ */
 export class RepeatedBodies implements BodyPlacer {
   /** Most recently seen first. */
   private readonly recent: Remembered[] = [];
