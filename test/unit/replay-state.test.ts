@@ -323,3 +323,17 @@ test('GetContainerEvents follows the client: its own containers\' events, as its
   const synthetic = setup([rec('GetContainerEvents', {}, { containerId: 'e'.repeat(64), containerEventType: 'CONTAINER_STARTED_EVENT' })]);
   assert.equal(kind(synthetic.choose('GetContainerEvents')), 'exact');
 });
+
+test('stats answers are learned when first asked for: a container stats answer is the newest recorded item of that container', () => {
+  const D1 = 'd1'.repeat(32);
+  const statsAt = (usage: string, ids: string[]) =>
+    rec('ListContainerStats', {}, { stats: ids.map((id) => ({ attributes: { id, metadata: { name: 'c' } }, cpu: { timestamp: '1', usageCoreNanoSeconds: { value: usage } } })) });
+  // C1 listed with 100, then 200; the newest answer lists only another container.
+  const { choose, recorded } = setup([...RECORDING.slice(0, 10), statsAt('100', [C1, D1]), statsAt('200', [C1]), statsAt('300', [D1])]);
+  choose('RunPodSandbox', { config: podConfig });
+  choose('CreateContainer', { podSandboxId: S1, config: ctrConfig, sandboxConfig: podConfig });
+  const stats = answer('ContainerStats', choose('ContainerStats', { containerId: C1 })).json.stats as Json;
+  assert.deepEqual((stats.cpu as Json).usageCoreNanoSeconds, { value: '200' }, 'the newest answer that lists C1, not the first nor the newest of all');
+  assert.deepEqual(((recorded.item('ListContainerStats', D1) as Json).cpu as Json).usageCoreNanoSeconds, { value: '300' });
+  assert.equal(recorded.item('ListContainerStats', 'nope'), undefined);
+});

@@ -10,8 +10,10 @@ import type { Json } from '../json-diff.js';
 import type { Matcher } from '../matcher.js';
 import { StatefulChooser, type AnswerKind } from './chooser.js';
 import type { RuntimeIdentity } from './housekeeping.js';
-import { recordedListKey } from './lists.js';
+import { recordedListKey, statsListKey } from './lists.js';
+import { statsIds } from './stats-ids.js';
 import { LIST_METHODS } from './phases.js';
+import { STATS_LISTS } from './recorded.js';
 import { RecordedWorld, type TimelineInput } from './recorded.js';
 import { ClientWorld } from './world.js';
 
@@ -56,6 +58,26 @@ class DecodedAnswers {
     return json;
   }
 
+  /**
+   * A stats answer's list key from its ids, read off the wire (stats-ids.ts): no two stats
+   * answers are the same, and decoding each whole only for its key was half of a long recording's
+   * start. Same key as listKey of the decoded answer ('' when it does not decode).
+   */
+  statsKey(name: string, type: string, m: TimedMessage | undefined): string {
+    if (!m || m.compressed) return recordedListKey(name, undefined);
+    let key = this.statsKeys.get(m.data);
+    if (key === undefined) {
+      try {
+        key = statsListKey(statsIds(type, m.data));
+      } catch {
+        key = recordedListKey(name, undefined);
+      }
+      this.statsKeys.set(m.data, key);
+    }
+    return key;
+  }
+  private readonly statsKeys = new WeakMap<Buffer, string>();
+
   listKey(name: string, answer: Json | undefined): string {
     if (!answer) return recordedListKey(name, answer);
     let key = this.listKeys.get(answer);
@@ -79,7 +101,11 @@ export function buildState(calls: readonly CallRecord[], views: readonly Json[],
   const recorded = new RecordedWorld(inputs);
   calls.forEach((c, i) => {
     const input = inputs[i]!;
-    const phase = LIST_METHODS.has(input.name) ? answers.listKey(input.name, input.response()) : recorded.facts[i]!.key;
+    const phase = STATS_LISTS.has(input.name)
+      ? answers.statsKey(input.name, lookupMethod(c.method)!.responseType, c.responses[0])
+      : LIST_METHODS.has(input.name)
+        ? answers.listKey(input.name, input.response())
+        : recorded.facts[i]!.key;
     matcher.add({ method: c.method, request: views[i]!, value: c, phase });
   });
   const world = new ClientWorld(recorded);

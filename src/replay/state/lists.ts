@@ -59,6 +59,11 @@ export function recordedListKey(method: string, response: Json | undefined): str
   return parts.sort().join(',');
 }
 
+/** recordedListKey of a stats answer from its items' ids alone (stats items carry no phase; stats-ids.ts). */
+export function statsListKey(ids: readonly string[]): string {
+  return ids.map((id) => `${id}:`).sort().join(',');
+}
+
 /** The same key for what the client would see, in the recording's ids. */
 export function clientListKey(method: string, entities: readonly ClientEntity[] | readonly string[]): string {
   const stats = method === 'ListContainerStats' || method === 'ListPodSandboxStats';

@@ -40,6 +40,9 @@ export interface CallFacts {
 }
 
 const STATUS_METHOD = { ContainerStatus: 'container', PodSandboxStatus: 'sandbox' } as const;
+/** The stats lists: learned only when asked for (RecordedWorld.learnStatsFor). */
+export const STATS_LISTS: ReadonlySet<string> = new Set(['ListContainerStats', 'ListPodSandboxStats']);
+
 const LIST_FIELD: Readonly<Record<string, { field: string; kind: EntityKind }>> = {
   ListContainers: { field: 'containers', kind: 'container' },
   ListPodSandbox: { field: 'items', kind: 'sandbox' },
@@ -90,6 +93,8 @@ export class RecordedWorld {
   private readonly items = new Map<string, Json>();
   /** `${kind}|${id}|${phase}` → the last status recorded (ContainerStatus.status / PodSandboxStatus.status). */
   private readonly statuses = new Map<string, Json>();
+  /** Recorded stats answers not learned yet, per method, oldest first (learnStatsFor). */
+  private readonly pendingStats = new Map<string, Array<() => Json | undefined>>();
   /** Per list method, the answer learned last (see learn). */
   private readonly lastListAnswer = new Map<string, Json | undefined>();
   /** A recorded NotFound per method: its message and the id it named, to shape replay's own. */
@@ -157,7 +162,31 @@ export class RecordedWorld {
   }
 
   item(listMethod: string, id: string, phase?: Phase): Json | undefined {
-    return (phase !== undefined ? this.items.get(`${listMethod}|${id}|${phase}`) : undefined) ?? this.items.get(`${listMethod}|${id}`);
+    const found = (phase !== undefined ? this.items.get(`${listMethod}|${id}|${phase}`) : undefined) ?? this.items.get(`${listMethod}|${id}`);
+    return found ?? this.learnStatsFor(listMethod, id);
+  }
+
+  /**
+   * Stats answers are learned when an item of them is first asked for, newest first, until one
+   * lists `id`: what learning them all in order would have left (the last item recorded for each
+   * id), without decoding the hundreds of a long recording that are never asked for.
+   */
+  private learnStatsFor(listMethod: string, id: string): Json | undefined {
+    const pending = this.pendingStats.get(listMethod);
+    const list = LIST_FIELD[listMethod];
+    if (!pending || !list) return undefined;
+    while (pending.length > 0) {
+      const items = pending.pop()!()?.[list.field];
+      if (!Array.isArray(items)) continue;
+      for (const raw of items) {
+        const item = obj(raw);
+        const itemKey = item && itemId(listMethod, item);
+        if (itemKey && !this.items.has(`${listMethod}|${itemKey}`)) this.items.set(`${listMethod}|${itemKey}`, item);
+      }
+      const found = this.items.get(`${listMethod}|${id}`);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /** The last recorded status of an entity in that phase, else in any phase. */
@@ -234,6 +263,13 @@ export class RecordedWorld {
     }
     const list = LIST_FIELD[c.name];
     if (!list) return;
+    if (STATS_LISTS.has(c.name)) {
+      // Their items carry no phase and name no entity: only item() reads them (learnStatsFor).
+      let pending = this.pendingStats.get(c.name);
+      if (!pending) this.pendingStats.set(c.name, (pending = []));
+      pending.push(c.response);
+      return;
+    }
     const answer = c.response();
     // Calls recorded with the same answer share its decoding (replay/load.ts, state/build.ts): a
     // relist that showed what this method's last one showed teaches nothing new. Most of an hour's
