@@ -12,8 +12,7 @@ import { StatefulChooser, type AnswerKind } from './chooser.js';
 import type { RuntimeIdentity } from './housekeeping.js';
 import { recordedListKey, statsListKey } from './lists.js';
 import { statsIds } from './stats-ids.js';
-import { LIST_METHODS } from './phases.js';
-import { STATS_LISTS } from './recorded.js';
+import { LIST_METHODS, STATS_LISTS } from './phases.js';
 import { RecordedWorld, type TimelineInput } from './recorded.js';
 import { ClientWorld } from './world.js';
 

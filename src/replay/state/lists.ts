@@ -7,7 +7,7 @@
  * Pure.
  */
 import type { EchoPairs } from '../echo.js';
-import { CONTAINER_STATE, SANDBOX_STATE, type EntityKind } from './phases.js';
+import { CONTAINER_STATE, SANDBOX_STATE, STATS_LISTS, type EntityKind } from './phases.js';
 import { itemId, itemPhase, type RecordedWorld } from './recorded.js';
 import type { ClientEntity, ClientWorld } from './world.js';
 
@@ -66,7 +66,7 @@ export function statsListKey(ids: readonly string[]): string {
 
 /** The same key for what the client would see, in the recording's ids. */
 export function clientListKey(method: string, entities: readonly ClientEntity[] | readonly string[]): string {
-  const stats = method === 'ListContainerStats' || method === 'ListPodSandboxStats';
+  const stats = STATS_LISTS.has(method);
   return entities
     .map((e) => (typeof e === 'string' ? `${e}:present` : `${e.template}:${stats ? '' : e.phase}`))
     .sort()
@@ -186,7 +186,7 @@ function itemFromRequest(method: string, e: ClientEntity, recorded: RecordedWorl
 }
 
 function itemFor(method: string, e: ClientEntity, recorded: RecordedWorld): Json {
-  const listed = recorded.item(method, e.template, method.endsWith('Stats') ? undefined : e.phase);
+  const listed = recorded.item(method, e.template, STATS_LISTS.has(method) ? undefined : e.phase);
   if (listed) return listed;
   if (method === 'ListContainers' || method === 'ListPodSandbox') {
     const st = recorded.status(e.kind, e.template, e.phase);
@@ -206,7 +206,7 @@ export function buildList(method: string, request: Json, world: ClientWorld, rec
     const images = visibleImages(request, world, recorded).map((id) => recorded.item('ListImages', id) ?? { id, repoTags: recorded.imageRefs(id).filter((r) => !r.startsWith('sha256:')), size: '0' });
     return images.length > 0 ? { [field]: images } : {};
   }
-  const stats = method === 'ListContainerStats' || method === 'ListPodSandboxStats';
+  const stats = STATS_LISTS.has(method);
   const items: Json[] = [];
   for (const e of visibleEntities(method, request, world, recorded)) {
     const item: Json = { ...itemFor(method, e, recorded) };

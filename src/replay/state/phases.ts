@@ -95,3 +95,6 @@ export function namedImageRef(method: string, request: Json): string | undefined
 
 /** Methods answered from the client's world rather than from one recorded answer. */
 export const LIST_METHODS = new Set(['ListPodSandbox', 'ListContainers', 'ListImages', 'ListContainerStats', 'ListPodSandboxStats']);
+
+/** The stats lists: their items carry no phase, and replay learns them only when asked for (RecordedWorld.item). */
+export const STATS_LISTS: ReadonlySet<string> = new Set(['ListContainerStats', 'ListPodSandboxStats']);

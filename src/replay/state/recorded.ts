@@ -6,7 +6,7 @@
  */
 import {
   CREATIONS, TRANSITIONS, containerPhaseAfterSandbox, namedIds, namedImageRef, phaseKey, phaseOfContainerState,
-  phaseOfSandboxState, type EntityKind, type Phase,
+  phaseOfSandboxState, STATS_LISTS, type EntityKind, type Phase,
 } from './phases.js';
 
 type Json = Record<string, unknown>;
@@ -40,9 +40,6 @@ export interface CallFacts {
 }
 
 const STATUS_METHOD = { ContainerStatus: 'container', PodSandboxStatus: 'sandbox' } as const;
-/** The stats lists: learned only when asked for (RecordedWorld.learnStatsFor). */
-export const STATS_LISTS: ReadonlySet<string> = new Set(['ListContainerStats', 'ListPodSandboxStats']);
-
 const LIST_FIELD: Readonly<Record<string, { field: string; kind: EntityKind }>> = {
   ListContainers: { field: 'containers', kind: 'container' },
   ListPodSandbox: { field: 'items', kind: 'sandbox' },
@@ -61,7 +58,7 @@ function str(v: unknown): string | undefined {
 
 /** The id a list item is about: containers and sandboxes by `id`, stats by `attributes.id`. */
 export function itemId(method: string, item: Json): string | undefined {
-  if (method === 'ListContainerStats' || method === 'ListPodSandboxStats') return str(obj(item.attributes)?.id);
+  if (STATS_LISTS.has(method)) return str(obj(item.attributes)?.id);
   return str(item.id);
 }
 
